@@ -1,0 +1,387 @@
+"""The losses of Zhang & Sabuncu (2018) and the forward-corrected baseline, on logits.
+
+All functions take logits ``z`` of shape ``(N, C)`` and integer class indices ``target`` of
+shape ``(N,)``, like ``torch.nn.CrossEntropyLoss``, and a ``reduction`` in
+``"mean" | "sum" | "none"``. Writing ``f = softmax(z)`` and ``f_y`` for the softmax output
+of the labelled class:
+
+* CCE (Eq. 2): ``-log f_y``.
+* MAE (Eq. 4): ``||e_y - f||_1 = 2 - 2 f_y``.
+* L_q (Eq. 6): ``(1 - f_y^q) / q`` for ``q`` in ``[0, 1]``; ``q = 1`` is MAE / 2 and the
+  limit ``q -> 0`` is CCE, which is what ``q = 0`` computes.
+* truncated L_q (Eq. 9, optimised through Eq. 11-12 and Algorithm 1): per-sample weights
+  ``w`` and the objective ``sum_i w_i L_q(f(x_i), y_i) - L_q(k) sum_i w_i``.
+* forward correction (Patrini et al. 2017; Eq. 1 of the paper): CCE on ``T^T f`` for a
+  row-stochastic ``T[i, j] = p(noisy = j | true = i)``.
+
+Numerics: logits are upcast to float32 (bf16/fp16 inputs, autocast) before ``log_softmax``;
+``f_y^q`` is ``exp(q * log f_y)`` and ``(1 - f_y^q) / q`` is ``-expm1(q * log f_y) / q``, which
+is accurate for tiny ``q`` and has a finite gradient when ``f_y`` underflows; the forward
+correction is a ``logsumexp`` of ``log f + log T``. Losses and gradients stay finite for
+finite logits of any magnitude representable in the input dtype.
+
+The ``nn.Module`` versions all have ``forward(logits, target, index=None)`` so a trainer can
+call every loss the same way; only :class:`TruncatedLqLoss` uses ``index`` (the dataset ids
+of the batch's samples).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from gce_lab.validation import check_choice, check_in_range, check_labels, check_transition_matrix
+
+__all__ = [
+    "REDUCTIONS",
+    "METHODS",
+    "cce_loss",
+    "mae_loss",
+    "lq_loss",
+    "lq_of_probability",
+    "forward_corrected_loss",
+    "truncated_lq_loss",
+    "CCELoss",
+    "MAELoss",
+    "LqLoss",
+    "ForwardCorrectedLoss",
+    "TruncatedLqLoss",
+    "make_loss",
+]
+
+REDUCTIONS = ("mean", "sum", "none")
+METHODS = ("cce", "mae", "lq", "truncated_lq", "forward_t", "forward_t_hat")
+
+
+# --------------------------------------------------------------------------- argument checks
+def _check_reduction(reduction: str) -> str:
+    return check_choice("reduction", reduction, REDUCTIONS)
+
+
+def _check_q(q: float) -> float:
+    return check_in_range("q", q, 0.0, 1.0)
+
+
+def _check_k(k: float, q: float) -> float:
+    if q == 0.0:
+        # L_q(k) at q = 0 is -log k, infinite at k = 0.
+        return check_in_range("k (with q = 0)", k, 0.0, 1.0, low_open=True)
+    return check_in_range("k", k, 0.0, 1.0)
+
+
+def _check_unit_interval(name: str, values: Tensor) -> None:
+    """Check that every entry of ``values`` is in [0, 1] (one host synchronisation)."""
+    if values.numel() == 0:
+        return
+    lo, hi = (float(v) for v in torch.stack(torch.aminmax(values.detach())).tolist())
+    if not (0.0 <= lo and hi <= 1.0):  # also catches nan
+        raise ValueError(f"{name} must have values in [0, 1], got values in [{lo:g}, {hi:g}]")
+
+
+def _log_probs(logits: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
+    """Validate ``(logits, target)`` and return float32+ ``log_softmax(logits)`` and int64 targets."""
+    if not isinstance(logits, Tensor) or not logits.is_floating_point() or logits.ndim != 2:
+        shape = tuple(logits.shape) if isinstance(logits, Tensor) else type(logits).__name__
+        raise ValueError(f"logits must be a floating-point tensor of shape (N, C), got {shape}")
+    if not isinstance(target, Tensor):
+        raise ValueError(f"target must be a tensor of class indices, got {type(target).__name__}")
+    check_labels("target", target, logits.shape[1])
+    if target.shape[0] != logits.shape[0]:
+        raise ValueError(f"target must have length N = {logits.shape[0]} (the batch size of logits), "
+                         f"got {target.shape[0]}")
+    if logits.dtype in (torch.float16, torch.bfloat16):
+        logits = logits.float()
+    return F.log_softmax(logits, dim=1), target.long()
+
+
+def _log_prob_of_target(logits: Tensor, target: Tensor) -> Tensor:
+    """``log f_y`` per sample, shape ``(N,)``."""
+    log_probs, target = _log_probs(logits, target)
+    return log_probs.gather(1, target.unsqueeze(1)).squeeze(1)
+
+
+def _reduce(per_sample: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return per_sample.mean()
+    if reduction == "sum":
+        return per_sample.sum()
+    return per_sample
+
+
+def _lq_from_log_prob(log_prob: Tensor, q: float) -> Tensor:
+    """Eq. 6 from ``log f_y``: ``(1 - f_y^q) / q = -expm1(q log f_y) / q``; ``-log f_y`` at q = 0."""
+    if q == 0.0:
+        return -log_prob
+    return -torch.expm1(q * log_prob) / q
+
+
+# --------------------------------------------------------------------------- functional losses
+def cce_loss(logits: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """Categorical cross entropy ``-log f_y`` (Eq. 2), like ``F.cross_entropy``."""
+    reduction = _check_reduction(reduction)
+    log_probs, target = _log_probs(logits, target)
+    return F.nll_loss(log_probs, target, reduction=reduction)
+
+
+def mae_loss(logits: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """MAE on softmax outputs, Eq. 4: ``||e_y - f||_1 = 2 - 2 f_y`` (computed as ``-2 expm1(log f_y)``)."""
+    reduction = _check_reduction(reduction)
+    return _reduce(2.0 * _lq_from_log_prob(_log_prob_of_target(logits, target), 1.0), reduction)
+
+
+def lq_loss(logits: Tensor, target: Tensor, q: float, reduction: str = "mean") -> Tensor:
+    """The L_q loss of Eq. 6, ``(1 - f_y^q) / q`` with ``q`` in ``[0, 1]``.
+
+    ``q = 1`` gives MAE / 2 (Eq. 4); ``q = 0`` gives CCE, the limit ``q -> 0``. Its gradient
+    with respect to the logits is ``f_y^q`` times that of CCE (Section 3.2).
+    """
+    q = _check_q(q)
+    reduction = _check_reduction(reduction)
+    if q == 0.0:
+        return cce_loss(logits, target, reduction)
+    return _reduce(_lq_from_log_prob(_log_prob_of_target(logits, target), q), reduction)
+
+
+def lq_of_probability(p: float | Tensor, q: float) -> float | Tensor:
+    """``L_q(k) = (1 - k^q) / q`` of a probability (Eq. 9); ``-log k`` at ``q = 0``.
+
+    Takes a float (returns a float) or a tensor of probabilities (returns a tensor); values
+    must be in ``[0, 1]``. ``L_0(0) = inf``.
+    """
+    q = _check_q(q)
+    if isinstance(p, Tensor):
+        _check_unit_interval("p", p)
+        p = p if p.is_floating_point() else p.double()
+        return _lq_from_log_prob(torch.log(p), q)
+    p = check_in_range("p", p, 0.0, 1.0)
+    if p == 0.0:
+        return math.inf if q == 0.0 else 1.0 / q
+    log_p = math.log(p)
+    return -log_p if q == 0.0 else -math.expm1(q * log_p) / q
+
+
+def _forward_corrected(log_probs: Tensor, target: Tensor, T: Tensor) -> Tensor:
+    """Per-sample ``-log (T^T f)_y`` from ``log f`` (float32+) and a ``(C, C)`` tensor ``T``."""
+    num_classes = log_probs.shape[1]
+    if T.shape != (num_classes, num_classes):
+        raise ValueError(f"T must have shape ({num_classes}, {num_classes}) to match the logits' "
+                         f"{num_classes} classes, got {tuple(T.shape)}")
+    log_t = torch.log(T.to(log_probs))  # zero entries -> -inf, which logsumexp handles
+    # log (T^T f)_y = log sum_i T[i, y] f_i = logsumexp_i (log f_i + log T[i, y])
+    return -torch.logsumexp(log_probs + log_t.t().index_select(0, target), dim=1)
+
+
+def forward_corrected_loss(logits: Tensor, target: Tensor, T: Any, reduction: str = "mean") -> Tensor:
+    """Forward-corrected CCE (Patrini et al. 2017; the paper's Eq. 1): ``-log (T^T f)_y``.
+
+    ``T[i, j] = p(noisy = j | true = i)`` must be row-stochastic of shape ``(C, C)``; ``target``
+    holds the noisy labels. Computed as ``-logsumexp_i(log f_i + log T[i, y])``, finite for
+    huge logits; zero entries of ``T`` are allowed (``T = I`` gives CCE).
+    """
+    reduction = _check_reduction(reduction)
+    log_probs, target = _log_probs(logits, target)
+    T = check_transition_matrix("T", T, num_classes=log_probs.shape[1])
+    T = T if isinstance(T, Tensor) else torch.from_numpy(np.asarray(T))
+    return _reduce(_forward_corrected(log_probs, target, T), reduction)
+
+
+def _truncated_lq_per_sample(logits: Tensor, target: Tensor, weights: Tensor, q: float, lq_k: float) -> Tensor:
+    lq = _lq_from_log_prob(_log_prob_of_target(logits, target), q)
+    w = weights.to(device=lq.device, dtype=lq.dtype)
+    return w * lq - w * lq_k
+
+
+def truncated_lq_loss(
+    logits: Tensor, target: Tensor, weights: Tensor, q: float, k: float, reduction: str = "mean"
+) -> Tensor:
+    """Per-sample truncated-L_q objective of Eq. 12: ``w_i L_q(f(x_i), y_i) - w_i L_q(k)``.
+
+    ``weights`` are the batch's ``w_i`` in ``[0, 1]`` (shape ``(N,)``). With ``w_i`` set by
+    pruning (``w_i = 1`` iff ``f_{y_i} > k``) this equals the truncated loss of Eq. 9 minus the
+    constant ``L_q(k)`` (Eq. 11). ``"mean"`` divides the batch sum by ``N`` (not by ``sum w``),
+    ``"sum"`` returns ``sum_i w_i L_q - L_q(k) sum_i w_i``.
+    """
+    q = _check_q(q)
+    k = _check_k(k, q)
+    reduction = _check_reduction(reduction)
+    if not isinstance(weights, Tensor) or not weights.is_floating_point() or weights.ndim != 1:
+        raise ValueError("weights must be a 1-D floating-point tensor of w_i in [0, 1]")
+    if weights.shape[0] != target.shape[0]:
+        raise ValueError(f"weights must have length N = {target.shape[0]}, got {weights.shape[0]}")
+    _check_unit_interval("weights", weights)
+    per_sample = _truncated_lq_per_sample(logits, target, weights, q, float(lq_of_probability(k, q)))
+    return _reduce(per_sample, reduction)
+
+
+# --------------------------------------------------------------------------- modules
+class _Loss(nn.Module):
+    """Base class: validated ``reduction`` and the uniform ``forward(logits, target, index=None)``."""
+
+    def __init__(self, reduction: str = "mean") -> None:
+        super().__init__()
+        self.reduction = _check_reduction(reduction)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
+
+
+class CCELoss(_Loss):
+    """Categorical cross entropy (Eq. 2); ``index`` is accepted and ignored."""
+
+    def forward(self, logits: Tensor, target: Tensor, index: Tensor | None = None) -> Tensor:
+        return cce_loss(logits, target, self.reduction)
+
+
+class MAELoss(_Loss):
+    """MAE on softmax outputs, ``2 - 2 f_y`` (Eq. 4); ``index`` is accepted and ignored."""
+
+    def forward(self, logits: Tensor, target: Tensor, index: Tensor | None = None) -> Tensor:
+        return mae_loss(logits, target, self.reduction)
+
+
+class LqLoss(_Loss):
+    """The L_q loss ``(1 - f_y^q) / q`` of Eq. 6, ``q`` in ``[0, 1]`` (0: CCE, 1: MAE / 2)."""
+
+    def __init__(self, q: float = 0.7, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.q = _check_q(q)
+
+    def forward(self, logits: Tensor, target: Tensor, index: Tensor | None = None) -> Tensor:
+        return lq_loss(logits, target, self.q, self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"q={self.q:g}, reduction={self.reduction!r}"
+
+
+class ForwardCorrectedLoss(_Loss):
+    """Forward-corrected CCE ``-log (T^T f)_y`` (Patrini et al. 2017; Eq. 1 of the paper).
+
+    ``T`` (``(C, C)``, row-stochastic, ``T[i, j] = p(noisy = j | true = i)``) is validated once
+    and kept as the float32 buffer ``T`` (saved in ``state_dict``, moved by ``.to()``).
+    """
+
+    T: Tensor
+
+    def __init__(self, T: Any, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        T = check_transition_matrix("T", T)
+        T = T.detach() if isinstance(T, Tensor) else torch.from_numpy(np.asarray(T))
+        self.register_buffer("T", T.to(torch.float32).clone())
+
+    @property
+    def num_classes(self) -> int:
+        return self.T.shape[0]
+
+    def forward(self, logits: Tensor, target: Tensor, index: Tensor | None = None) -> Tensor:
+        log_probs, target = _log_probs(logits, target)
+        return _reduce(_forward_corrected(log_probs, target, self.T), self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"num_classes={self.num_classes}, reduction={self.reduction!r}"
+
+
+class TruncatedLqLoss(_Loss):
+    """Truncated L_q (Eq. 9) trained as Eq. 12 with alternating pruning (Algorithm 1).
+
+    Holds one weight ``w_i`` per training sample in the buffer ``weights`` (float32,
+    ``(num_samples,)``, all ones at start, saved in ``state_dict``). ``forward(logits, target,
+    index)`` returns ``w_i L_q(f(x_i), y_i) - L_q(k) w_i`` for the batch's sample ids ``index``,
+    reduced by ``"sum"``, ``"none"`` or ``"mean"`` (batch sum divided by the batch size, so a
+    pruned sample contributes 0 and a constant zero gradient). :meth:`prune` is the pruning
+    step of Algorithm 1: ``w_i = 1`` if ``f_{y_i}(x_i) > k`` else 0.
+    """
+
+    weights: Tensor
+
+    def __init__(
+        self, q: float = 0.7, k: float = 0.5, num_samples: int | None = None, reduction: str = "mean"
+    ) -> None:
+        super().__init__(reduction)
+        self.q = _check_q(q)
+        self.k = _check_k(k, self.q)
+        if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
+            raise ValueError(f"num_samples must be an integer >= 1 (the training-set size), got {num_samples!r}")
+        self.num_samples = num_samples
+        self.lq_k = float(lq_of_probability(self.k, self.q))
+        self.register_buffer("weights", torch.ones(num_samples, dtype=torch.float32))
+
+    def _checked_index(self, index: Tensor | None, target: Tensor) -> Tensor:
+        if index is None:
+            raise ValueError("index (the batch's sample ids in [0, num_samples)) is required by TruncatedLqLoss")
+        if not isinstance(index, Tensor):
+            raise ValueError(f"index must be a tensor of sample ids in [0, {self.num_samples}), "
+                             f"got {type(index).__name__}")
+        check_labels("index", index, self.num_samples)
+        if isinstance(target, Tensor) and index.shape[0] != target.shape[0]:
+            raise ValueError(f"index must have one sample id per target (length {target.shape[0]}), "
+                             f"got length {index.shape[0]}")
+        return index.to(self.weights.device)
+
+    def forward(self, logits: Tensor, target: Tensor, index: Tensor | None = None) -> Tensor:
+        idx = self._checked_index(index, target)
+        per_sample = _truncated_lq_per_sample(logits, target, self.weights[idx], self.q, self.lq_k)
+        return _reduce(per_sample, self.reduction)
+
+    @torch.no_grad()
+    def prune(self, logits: Tensor, target: Tensor, index: Tensor) -> int:
+        """Pruning step of Algorithm 1 for the given samples; returns how many of them now have ``w_i = 0``.
+
+        Sets ``weights[index] = 1`` where the softmax output of the label, ``f_{y_i}(x_i)``,
+        exceeds ``k`` and 0 otherwise (Eq. 11; the minimiser over ``w`` of Eq. 12).
+        """
+        idx = self._checked_index(index, target)
+        keep = _log_prob_of_target(logits.detach(), target).exp() > self.k
+        self.weights[idx] = keep.to(device=self.weights.device, dtype=self.weights.dtype)
+        return int((self.weights[idx] == 0).sum())
+
+    def reset(self) -> None:
+        """Set every weight back to 1 (the start of Algorithm 1)."""
+        self.weights.fill_(1.0)
+
+    def pruned_mask(self) -> Tensor:
+        """Boolean mask ``(num_samples,)``, True where the sample is pruned (``w_i = 0``)."""
+        return self.weights == 0
+
+    @property
+    def num_pruned(self) -> int:
+        """Number of training samples currently pruned (``w_i = 0``)."""
+        return int(self.pruned_mask().sum())
+
+    def extra_repr(self) -> str:
+        return f"q={self.q:g}, k={self.k:g}, num_samples={self.num_samples}, reduction={self.reduction!r}"
+
+
+def make_loss(
+    method: str,
+    *,
+    q: float = 0.7,
+    k: float = 0.5,
+    T: Any = None,
+    num_samples: int | None = None,
+    reduction: str = "mean",
+) -> nn.Module:
+    """Build the loss module of a method in :data:`METHODS`.
+
+    ``"lq"`` uses ``q``; ``"truncated_lq"`` uses ``q``, ``k`` and needs ``num_samples``;
+    ``"forward_t"`` (true T) and ``"forward_t_hat"`` (estimated T) both need ``T`` and give
+    :class:`ForwardCorrectedLoss`. Arguments a method does not use are ignored.
+    """
+    method = check_choice("method", method, METHODS)
+    if method == "cce":
+        return CCELoss(reduction)
+    if method == "mae":
+        return MAELoss(reduction)
+    if method == "lq":
+        return LqLoss(q, reduction)
+    if method == "truncated_lq":
+        if num_samples is None:
+            raise ValueError("num_samples (the training-set size, an integer >= 1) is required for 'truncated_lq'")
+        return TruncatedLqLoss(q, k, num_samples, reduction)
+    if T is None:
+        raise ValueError(f"T (a row-stochastic (C, C) transition matrix) is required for {method!r}")
+    return ForwardCorrectedLoss(T, reduction)

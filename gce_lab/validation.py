@@ -1,0 +1,155 @@
+"""Small argument checkers shared by the package.
+
+Every checker raises ``ValueError`` whose message names the parameter and its allowed
+range, e.g. ``"q must be in [0, 1], got 1.5"``, and returns the (normalised) value so it can
+be used inline: ``q = check_in_range("q", q, 0.0, 1.0)``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterable, Sequence
+from typing import Any, TypeVar
+
+import numpy as np
+import torch
+
+__all__ = [
+    "check_in_range",
+    "check_choice",
+    "check_labels",
+    "check_transition_matrix",
+    "ROW_SUM_ATOL",
+]
+
+#: Tolerance on the row sums of a transition matrix (rows must sum to 1 within this).
+ROW_SUM_ATOL = 1e-4
+
+_ArrayT = TypeVar("_ArrayT", np.ndarray, torch.Tensor)
+
+
+def _interval(low: float, high: float, low_open: bool, high_open: bool) -> str:
+    return f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+
+
+def _as_real(name: str, value: Any, allowed: str) -> float:
+    """Convert ``value`` to a Python float, rejecting booleans, non-numbers and NaN."""
+    if isinstance(value, (torch.Tensor, np.ndarray)) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a real number in {allowed}, got {value!r}")
+    result = float(value)
+    if math.isnan(result):
+        raise ValueError(f"{name} must be in {allowed}, got nan")
+    return result
+
+
+def check_in_range(
+    name: str,
+    value: Any,
+    low: float,
+    high: float,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    """Check that ``value`` is a real number in the interval from ``low`` to ``high``.
+
+    The interval is closed unless ``low_open`` / ``high_open`` is set. ``low`` or ``high`` may
+    be ``-math.inf`` / ``math.inf``, which are always excluded (``check_in_range("lr", lr, 0,
+    math.inf)`` means ``[0, inf)``). Returns ``value`` as a Python float.
+    """
+    low_open = low_open or low == -math.inf
+    high_open = high_open or high == math.inf
+    allowed = _interval(low, high, low_open, high_open)
+    x = _as_real(name, value, allowed)
+    too_low = x <= low if low_open else x < low
+    too_high = x >= high if high_open else x > high
+    if too_low or too_high:
+        raise ValueError(f"{name} must be in {allowed}, got {x:g}")
+    return x
+
+
+def check_choice(name: str, value: Any, choices: Iterable[Any]) -> Any:
+    """Check that ``value`` is one of ``choices`` and return it."""
+    options: Sequence[Any] = tuple(choices)
+    if value not in options:
+        listed = ", ".join(repr(c) for c in options)
+        raise ValueError(f"{name} must be one of {listed}; got {value!r}")
+    return value
+
+
+def _check_num_classes(num_classes: Any) -> int:
+    if isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral) or num_classes < 1:
+        raise ValueError(f"num_classes must be an integer >= 1, got {num_classes!r}")
+    return int(num_classes)
+
+
+def check_labels(name: str, labels: _ArrayT, num_classes: int) -> _ArrayT:
+    """Check that ``labels`` is a 1-D integer array/tensor with values in ``[0, num_classes)``.
+
+    Accepts a ``numpy.ndarray`` or a ``torch.Tensor`` (on any device; the range check costs one
+    host synchronisation). Returns ``labels`` unchanged.
+    """
+    num_classes = _check_num_classes(num_classes)
+    allowed = f"[0, {num_classes})"
+    if isinstance(labels, torch.Tensor):
+        if labels.dtype == torch.bool or labels.is_floating_point() or labels.is_complex():
+            raise ValueError(f"{name} must hold integer class indices in {allowed}, got dtype {labels.dtype}")
+        if labels.ndim != 1:
+            raise ValueError(f"{name} must be 1-D, got shape {tuple(labels.shape)}")
+        if labels.numel() == 0:
+            return labels
+        lo, hi = (int(v) for v in torch.stack(torch.aminmax(labels)).tolist())
+    elif isinstance(labels, np.ndarray):
+        if not np.issubdtype(labels.dtype, np.integer):
+            raise ValueError(f"{name} must hold integer class indices in {allowed}, got dtype {labels.dtype}")
+        if labels.ndim != 1:
+            raise ValueError(f"{name} must be 1-D, got shape {labels.shape}")
+        if labels.size == 0:
+            return labels
+        lo, hi = int(labels.min()), int(labels.max())
+    else:
+        raise ValueError(
+            f"{name} must be a numpy array or torch tensor of integers in {allowed}, got {type(labels).__name__}"
+        )
+    if lo < 0 or hi >= num_classes:
+        raise ValueError(f"{name} must contain integers in {allowed}, got values in [{lo}, {hi}]")
+    return labels
+
+
+def check_transition_matrix(
+    name: str, T: Any, num_classes: int | None = None
+) -> np.ndarray | torch.Tensor:
+    """Check a noise transition matrix ``T[i, j] = p(noisy = j | true = i)``.
+
+    ``T`` must be a square ``(C, C)`` matrix of finite, non-negative entries whose rows sum to 1
+    within ``ROW_SUM_ATOL`` (row-stochastic), with ``C == num_classes`` when that is given.
+    A tensor is returned as is; anything else (array, nested lists) as a float64 ``numpy.ndarray``.
+    """
+    if isinstance(T, torch.Tensor):
+        matrix = T
+        values = T.detach().to("cpu", torch.float64).numpy()
+    else:
+        try:
+            matrix = np.asarray(T, dtype=np.float64)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"{name} must be a square (C, C) matrix of probabilities, got {T!r}") from err
+        values = matrix
+    if values.ndim != 2 or values.shape[0] != values.shape[1] or values.shape[0] == 0:
+        raise ValueError(f"{name} must be a square (C, C) matrix with C >= 1, got shape {tuple(values.shape)}")
+    size = values.shape[0]
+    if num_classes is not None and size != _check_num_classes(num_classes):
+        raise ValueError(f"{name} must have shape ({num_classes}, {num_classes}) to match {num_classes} classes, "
+                         f"got ({size}, {size})")
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"{name} must have finite entries in [0, 1]; it contains nan or inf")
+    if values.min() < 0:
+        raise ValueError(f"{name} must have entries in [0, 1], got minimum {values.min():g}")
+    row_sums = values.sum(axis=1)
+    worst = int(np.argmax(np.abs(row_sums - 1.0)))
+    if abs(row_sums[worst] - 1.0) > ROW_SUM_ATOL:
+        raise ValueError(f"{name} must be row-stochastic (every row sums to 1 within {ROW_SUM_ATOL:g}); "
+                         f"row {worst} sums to {row_sums[worst]:.6g}")
+    return matrix
