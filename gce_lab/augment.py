@@ -36,6 +36,10 @@ __all__ = [
 ]
 
 
+#: Images per float32 partial sum in :func:`per_pixel_mean` (8192 * 255 < 2**24: exact).
+_MEAN_CHUNK = 8192
+
+
 def _check_images(name: str, x: torch.Tensor, uint8: bool = False) -> None:
     if not isinstance(x, torch.Tensor) or x.ndim != 4:
         shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
@@ -53,13 +57,16 @@ def _check_padding(padding: int) -> int:
 def per_pixel_mean(x_uint8: torch.Tensor) -> torch.Tensor:
     """Mean image ``(C, H, W)`` of a uint8 batch, in ``x / 255`` units (float32, same device).
 
-    Compute it on the training split only. Summation is exact (int64), so the result does not
-    depend on the order or chunking of the images.
+    Compute it on the training split only. The sum is exact: float32 sums over chunks of at most
+    ``_MEAN_CHUNK`` images (< 2**24 / 255, so every partial sum is an exact integer) added up in
+    float64; several times faster on CPU than an int64 reduction.
     """
     _check_images("x_uint8", x_uint8, uint8=True)
     if x_uint8.shape[0] == 0:
         raise ValueError("x_uint8 must hold at least 1 image, got 0")
-    total = x_uint8.sum(dim=0, dtype=torch.int64).double()
+    total = torch.zeros(x_uint8.shape[1:], dtype=torch.float64, device=x_uint8.device)
+    for chunk in x_uint8.split(_MEAN_CHUNK):
+        total += chunk.float().sum(dim=0).double()
     return (total / (255.0 * x_uint8.shape[0])).float()
 
 

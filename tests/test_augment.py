@@ -54,6 +54,13 @@ def test_per_pixel_mean_is_the_mean_image_in_unit_scale() -> None:
     assert torch.equal(per_pixel_mean(two), torch.full((1, 28, 28), 0.5))
 
 
+def test_per_pixel_mean_is_exact_across_chunks() -> None:
+    x = _images((20000, 2, 2, 3), seed=1)  # more than two float32 partial sums
+    exact = x.numpy().astype(np.int64).sum(axis=0) / (255.0 * 20000)
+    np.testing.assert_array_equal(per_pixel_mean(x).numpy(), exact.astype(np.float32))
+    assert torch.equal(per_pixel_mean(torch.full((20000, 1, 2, 2), 255, dtype=torch.uint8)), torch.ones(1, 2, 2))
+
+
 def test_normalize_subtracts_the_mean_after_scaling() -> None:
     x = _images((6, 3, 32, 32))
     mean = per_pixel_mean(x)
