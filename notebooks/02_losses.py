@@ -1,0 +1,267 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 2. The losses: CCE, MAE and $\mathcal{L}_q$
+#
+# A classifier with a softmax output layer maps an input $x$ to a probability vector
+# $f(x) = (f_1(x), \dots, f_c(x))$ over the $c$ classes. Every loss in this chapter looks at one
+# number only: $f_y(x)$, the probability the network gives to the label $y$ it was told.
+# What distinguishes the losses is *how hard they punish a small $f_y$*, and that decides how
+# much a sample whose label disagrees with the network (perhaps because the label is wrong)
+# pulls on the weights {cite:p}`zhang2018generalized`.
+
+# %%
+import sys
+
+if "google.colab" in sys.modules:  # on Colab: install the book's package first
+    # %pip install -q "gce-lab @ git+https://github.com/gce-lab/gce-lab"
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+import torch
+
+from gce_lab.losses import cce_loss, lq_loss, lq_of_probability, mae_loss
+
+sns.set_theme(context="notebook", style="whitegrid")
+
+# %% [markdown]
+# ## Three losses on the softmax output
+#
+# **Categorical cross entropy** (CCE, the paper's Eq. 2 for one sample) is the negative
+# log-likelihood of the label:
+#
+# $$
+# \mathcal{L}_{\mathrm{CCE}}(f(x), e_y) = -\log f_y(x).
+# $$
+#
+# It is unbounded: a confident mistake ($f_y \to 0$) costs arbitrarily much.
+#
+# **Mean absolute error** (MAE) compares the softmax vector with the one-hot label vector
+# $e_y$ in the $\ell_1$ norm. Because the entries of $f$ sum to one, the $c - 1$ wrong entries
+# add up to $1 - f_y$, so
+#
+# $$
+# \mathcal{L}_{\mathrm{MAE}}(f(x), e_y) = \lVert e_y - f(x)\rVert_1 = (1 - f_y) + \sum_{j \ne y} f_j = 2 - 2 f_y(x). \tag{4}
+# $$
+#
+# Up to the factor 2 this is the *unhinged* loss $1 - f_y$ {cite:p}`vanrooyen2015learning`.
+# MAE is bounded and *symmetric*: summed over all $c$ possible labels it is the constant
+# $2c - 2$, which is what makes it provably robust to uniform label noise
+# {cite:p}`ghosh2015making,ghosh2017robust` (chapter 3 makes this precise).
+#
+# **The $\mathcal{L}_q$ loss** is the negative Box-Cox transformation {cite:p}`box1964analysis`
+# of $f_y$, the loss that Ferrari and Yang maximise in maximum $L_q$-likelihood estimation
+# {cite:p}`ferrari2010maximum`:
+#
+# $$
+# \mathcal{L}_q(f(x), e_y) = \frac{1 - f_y(x)^q}{q}, \qquad q \in (0, 1]. \tag{6}
+# $$
+#
+# At $q = 1$ it is the unhinged loss $1 - f_y$, i.e. MAE/2. As $q \to 0$ it tends to CCE,
+# because $f_y^q = e^{q \log f_y} = 1 + q \log f_y + \tfrac{1}{2} q^2 \log^2 f_y + \dots$, so
+#
+# $$
+# \frac{1 - f_y^q}{q} = -\log f_y - \frac{q}{2}\log^2 f_y + O(q^2) \;\xrightarrow[q \to 0]{}\; -\log f_y .
+# $$
+#
+# All three are implemented in `gce_lab.losses` on *logits*, like `torch.nn.CrossEntropyLoss`;
+# `lq_of_probability` evaluates Eq. 6 directly on a probability. The plot below shows the
+# losses as functions of $f_y$.
+
+# %%
+f_y = torch.linspace(0.005, 1.0, 400, dtype=torch.float64)
+qs = [0.3, 0.5, 0.7]
+colors = {0.3: "tab:green", 0.5: "tab:purple", 0.7: "tab:blue"}
+
+# Logits whose softmax gives probability f_y to class 0 and spreads the rest evenly over 9 classes.
+c = 10
+logits = torch.log(torch.stack([f_y] + [(1 - f_y) / (c - 1)] * (c - 1), dim=1))
+target = torch.zeros(len(f_y), dtype=torch.long)
+
+fig, ax = plt.subplots(figsize=(6.5, 4.2))
+ax.plot(f_y, cce_loss(logits, target, reduction="none"), color="tab:orange", lw=2.2, label="CCE $-\\log f_y$ ($q \\to 0$)")
+for q in qs:
+    ax.plot(f_y, lq_loss(logits, target, q, reduction="none"), color=colors[q], label=f"$\\mathcal{{L}}_q$, q = {q}")
+ax.plot(f_y, lq_loss(logits, target, 1.0, reduction="none"), color="tab:red", label="$\\mathcal{L}_q$, q = 1 (unhinged, MAE/2)")
+ax.plot(f_y, mae_loss(logits, target, reduction="none"), color="tab:red", ls="--", label="MAE $2 - 2 f_y$")
+ax.set(xlabel="softmax output of the labelled class $f_y$", ylabel="loss", ylim=(0, 4),
+       title="CCE, MAE and $\\mathcal{L}_q$ as functions of $f_y$")
+ax.legend(fontsize=8.5)
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# Small $q$ hugs the CCE curve for moderate $f_y$ but stays bounded, $\mathcal{L}_q \le 1/q$;
+# $q = 1$ is a straight line. A sample the network confidently contradicts ($f_y$ near 0)
+# costs CCE a lot and MAE no more than any other mistake.
+#
+# ## The gradients: an implicit weighting of the samples
+#
+# What matters for training is the gradient. By the chain rule, every loss that depends on
+# $f_y$ alone has gradient $\frac{\partial \mathcal{L}}{\partial f_y} \nabla_\theta f_y$, and
+# the three losses differ only in the scalar factor in front of $\nabla_\theta f_y$ (the
+# paper's Eq. 5 and the equation after Eq. 8):
+#
+# $$
+# \frac{\partial \mathcal{L}(f(x;\theta), y)}{\partial \theta} =
+# \begin{cases}
+# -\dfrac{1}{f_y}\, \nabla_\theta f_y & \text{CCE}, \\[1ex]
+# -\nabla_\theta f_y & \text{MAE/unhinged (up to the factor 2)}, \\[1ex]
+# -f_y^{\,q-1}\, \nabla_\theta f_y = f_y^{\,q}\left(-\dfrac{1}{f_y} \nabla_\theta f_y\right) & \mathcal{L}_q .
+# \end{cases} \tag{5}
+# $$
+#
+# Read the factor as a per-sample *weight* in the sum over the mini-batch:
+#
+# * CCE weighs each sample by $1/f_y$: samples the network disagrees with get the largest
+#   weight. On clean data this focuses learning on the hard examples; on noisy data the
+#   mislabelled samples are exactly the ones with small $f_y$, and CCE pushes hardest on them.
+# * MAE weighs every sample equally (weight 1): robust, but the hard, informative samples get
+#   no extra attention, which makes learning slow (chapter 6 reproduces Fig. 1(a, b)).
+# * $\mathcal{L}_q$ weighs each sample by $f_y^{q-1}$ *relative to MAE* (more attention to
+#   disagreeing samples, as in CCE) and by $f_y^{q}$ *relative to CCE* (less attention to
+#   them, as in MAE). $q$ slides between the two.
+
+# %%
+p = np.linspace(0.01, 1.0, 400)
+fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+for q, color in [(0.0, "tab:orange"), (0.3, "tab:green"), (0.5, "tab:purple"), (0.7, "tab:blue"), (1.0, "tab:red")]:
+    name = "CCE (q = 0)" if q == 0 else ("MAE (q = 1)" if q == 1 else f"q = {q}")
+    axes[0].plot(p, p ** (q - 1), color=color, label=name)
+    axes[1].plot(p, p**q, color=color, label=name)
+axes[0].set(yscale="log", xlabel="$f_y$", ylabel="weight $f_y^{\\,q-1}$ (log scale)",
+            title="$\\mathcal{L}_q$ weight relative to MAE")
+axes[1].set(xlabel="$f_y$", ylabel="weight $f_y^{\\,q}$", title="$\\mathcal{L}_q$ weight relative to CCE")
+for ax in axes:
+    ax.legend(fontsize=9)
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# For $q = 0.7$, the value the paper uses throughout, a sample with $f_y = 0.01$ gets
+# $0.01^{-0.3} \approx 4$ times the weight MAE would give it but only $0.01^{0.7} \approx 0.04$
+# of the weight CCE would give it.
+#
+# ### The same statement for the logits
+#
+# For a softmax layer $f = \mathrm{softmax}(z)$ the CCE gradient with respect to the logits is
+# the familiar $\partial(-\log f_y)/\partial z = f - e_y$. Multiplying by the weight,
+#
+# $$
+# \frac{\partial \mathcal{L}_q}{\partial z} = f_y^{\,q}\,(f - e_y),
+# \qquad
+# \left|\frac{\partial \mathcal{L}_q}{\partial z_y}\right| = f_y^{\,q}\,(1 - f_y).
+# $$
+#
+# We check the first identity with autograd on random logits, for several $q$, using the
+# package's losses (in float64, so that the check is limited only by rounding):
+
+# %%
+generator = torch.Generator().manual_seed(0)
+z = 3.0 * torch.randn(6, 10, generator=generator, dtype=torch.float64)
+y = torch.randint(0, 10, (6,), generator=generator)
+
+
+def logit_gradient(loss_fn, logits, target):
+    logits = logits.clone().requires_grad_(True)
+    loss_fn(logits, target).backward()
+    return logits.grad
+
+
+grad_cce = logit_gradient(lambda a, b: cce_loss(a, b, reduction="sum"), z, y)
+f_true = torch.softmax(z, dim=1).gather(1, y[:, None])  # f_y for each sample, shape (6, 1)
+print("f_y of the six samples:", ", ".join(f"{v:.4f}" for v in f_true.squeeze(1).tolist()))
+print("CCE gradient equals softmax - one-hot:",
+      torch.allclose(grad_cce, torch.softmax(z, 1) - torch.nn.functional.one_hot(y, 10), atol=1e-12))
+for q in [0.1, 0.5, 0.7, 1.0]:
+    grad_lq = logit_gradient(lambda a, b: lq_loss(a, b, q, reduction="sum"), z, y)
+    same = torch.allclose(grad_lq, f_true**q * grad_cce, rtol=1e-10, atol=1e-14)
+    print(f"q = {q}: dLq/dz == f_y^q * dCCE/dz for all 6 x 10 entries: {same}")
+grad_mae = logit_gradient(lambda a, b: mae_loss(a, b, reduction="sum"), z, y)
+print("MAE: dMAE/dz == 2 f_y * dCCE/dz:", torch.allclose(grad_mae, 2 * f_true * grad_cce, rtol=1e-10, atol=1e-14))
+
+# %% [markdown]
+# The size of the push on the labelled logit, $f_y^q (1 - f_y)$, shows the trade-off in one
+# picture. CCE ($q \to 0$) pushes hardest on samples with small $f_y$. MAE ($q = 1$) pushes
+# with $f_y(1 - f_y)$, which *vanishes* as $f_y \to 0$: a sample the network currently gets
+# badly wrong contributes almost nothing, whether its label is wrong (good: robustness) or right
+# (bad: slow learning, especially early in training when every $f_y \approx 1/c$, and with many
+# classes). Intermediate $q$ keep a sizeable gradient for small $f_y$ while damping the extreme.
+
+# %%
+p_log = np.logspace(-3, 0, 400)
+fig, ax = plt.subplots(figsize=(6.5, 4.2))
+for q, color in [(0.0, "tab:orange"), (0.3, "tab:green"), (0.5, "tab:purple"), (0.7, "tab:blue"), (1.0, "tab:red")]:
+    name = "CCE (q = 0)" if q == 0 else ("unhinged = MAE/2 (q = 1)" if q == 1 else f"q = {q}")
+    ax.plot(p_log, p_log**q * (1 - p_log), color=color, label=name)
+for c_classes, style in [(10, ":"), (100, "-.")]:
+    ax.axvline(1 / c_classes, color="gray", ls=style, lw=1, label=f"$f_y = 1/c$ at initialisation, c = {c_classes}")
+ax.set(xscale="log", xlabel="$f_y$ (log scale)", ylabel="$|\\partial \\mathcal{L}_q / \\partial z_y| = f_y^{\\,q}(1 - f_y)$",
+       title="Gradient on the labelled logit")
+ax.legend(fontsize=8.5)
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# At initialisation ($f_y \approx 1/c$) the unhinged gradient is $1/c$ of the CCE gradient
+# (MAE, with its factor 2, gets $2/c$): ten times smaller for CIFAR-10, a hundred times for
+# CIFAR-100. This is consistent with MAE struggling most on CIFAR-100 in the paper's
+# Fig. 1(b) and Table 1.
+#
+# ## The two limits, numerically
+#
+# Finally we confirm with the package's functions that $\mathcal{L}_q$ becomes CCE as
+# $q \to 0$ (and that `q = 0` computes CCE exactly) and the unhinged loss at $q = 1$.
+# The table evaluates the losses on five random logit vectors ($c = 10$); the last column shows
+# that the gap to CCE shrinks like $\frac{q}{2}\log^2 f_y$, the first term of the expansion
+# above.
+
+# %%
+generator = torch.Generator().manual_seed(1)
+z = 2.0 * torch.randn(5, 10, generator=generator, dtype=torch.float64)
+y = torch.randint(0, 10, (5,), generator=generator)
+fy = torch.softmax(z, dim=1).gather(1, y[:, None]).squeeze(1)
+cce = cce_loss(z, y, reduction="none")
+
+table = pd.DataFrame({"f_y": fy.numpy(), "CCE": cce.numpy()})
+for q in [1e-2, 1e-4, 1e-6, 0.0]:
+    table[f"Lq q={q:g}"] = lq_loss(z, y, q, reduction="none").numpy()
+table["(CCE-Lq)/q, q=1e-4"] = ((cce - lq_loss(z, y, 1e-4, reduction="none")) / 1e-4).numpy()
+table["log²(f_y)/2"] = (torch.log(fy) ** 2 / 2).numpy()
+table.round(5)
+
+# %%
+limit = pd.DataFrame({
+    "f_y": fy.numpy(),
+    "Lq, q=1": lq_loss(z, y, 1.0, reduction="none").numpy(),
+    "unhinged 1 - f_y": (1 - fy).numpy(),
+    "MAE/2": (mae_loss(z, y, reduction="none") / 2).numpy(),
+    "lq_of_probability(f_y, 1)": lq_of_probability(fy, 1.0).numpy(),
+})
+print("largest |Lq(q=1e-6) - CCE|:", f"{(lq_loss(z, y, 1e-6, reduction='none') - cce).abs().max().item():.1e}")
+print("Lq at q = 0 equals CCE exactly:", torch.equal(lq_loss(z, y, 0.0, reduction="none"), cce))
+limit.round(5)
+
+# %% [markdown]
+# ## Summary
+#
+# * $\mathcal{L}_q$ interpolates between CCE ($q \to 0$) and MAE ($q = 1$, up to a factor 2).
+# * Its gradient is CCE's gradient times $f_y^q$, i.e. MAE's gradient times $f_y^{q-1}$: the
+#   parameter $q$ decides how much attention samples that disagree with the network receive.
+# * The bounded, nearly symmetric shape for $q$ close to 1 is what buys noise robustness; the
+#   next chapter quantifies it (Eq. 7 and 8) and introduces the truncated loss (Eq. 10).
