@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # 2. The losses: CCE, MAE and $\mathcal{L}_q$
+# # 2. The losses: CCE, MAE and Lq
 #
 # A classifier with a softmax output layer maps an input $x$ to a probability vector
 # $f(x) = (f_1(x), \dots, f_c(x))$ over the $c$ classes. Every loss in this chapter looks at one
@@ -94,13 +94,39 @@ logits = torch.log(torch.stack([f_y] + [(1 - f_y) / (c - 1)] * (c - 1), dim=1))
 target = torch.zeros(len(f_y), dtype=torch.long)
 
 fig, ax = plt.subplots(figsize=(6.5, 4.2))
-ax.plot(f_y, cce_loss(logits, target, reduction="none"), color="tab:orange", lw=2.2, label="CCE $-\\log f_y$ ($q \\to 0$)")
+ax.plot(
+    f_y,
+    cce_loss(logits, target, reduction="none"),
+    color="tab:orange",
+    lw=2.2,
+    label="CCE $-\\log f_y$ ($q \\to 0$)",
+)
 for q in qs:
-    ax.plot(f_y, lq_loss(logits, target, q, reduction="none"), color=colors[q], label=f"$\\mathcal{{L}}_q$, q = {q}")
-ax.plot(f_y, lq_loss(logits, target, 1.0, reduction="none"), color="tab:red", label="$\\mathcal{L}_q$, q = 1 (unhinged, MAE/2)")
-ax.plot(f_y, mae_loss(logits, target, reduction="none"), color="tab:red", ls="--", label="MAE $2 - 2 f_y$")
-ax.set(xlabel="softmax output of the labelled class $f_y$", ylabel="loss", ylim=(0, 4),
-       title="CCE, MAE and $\\mathcal{L}_q$ as functions of $f_y$")
+    ax.plot(
+        f_y,
+        lq_loss(logits, target, q, reduction="none"),
+        color=colors[q],
+        label=f"$\\mathcal{{L}}_q$, q = {q}",
+    )
+ax.plot(
+    f_y,
+    lq_loss(logits, target, 1.0, reduction="none"),
+    color="tab:red",
+    label="$\\mathcal{L}_q$, q = 1 (unhinged, MAE/2)",
+)
+ax.plot(
+    f_y,
+    mae_loss(logits, target, reduction="none"),
+    color="tab:red",
+    ls="--",
+    label="MAE $2 - 2 f_y$",
+)
+ax.set(
+    xlabel="softmax output of the labelled class $f_y$",
+    ylabel="loss",
+    ylim=(0, 4),
+    title="CCE, MAE and $\\mathcal{L}_q$ as functions of $f_y$",
+)
 ax.legend(fontsize=8.5)
 fig.tight_layout()
 plt.show()
@@ -140,13 +166,27 @@ plt.show()
 # %%
 p = np.linspace(0.01, 1.0, 400)
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-for q, color in [(0.0, "tab:orange"), (0.3, "tab:green"), (0.5, "tab:purple"), (0.7, "tab:blue"), (1.0, "tab:red")]:
+for q, color in [
+    (0.0, "tab:orange"),
+    (0.3, "tab:green"),
+    (0.5, "tab:purple"),
+    (0.7, "tab:blue"),
+    (1.0, "tab:red"),
+]:
     name = "CCE (q = 0)" if q == 0 else ("MAE (q = 1)" if q == 1 else f"q = {q}")
     axes[0].plot(p, p ** (q - 1), color=color, label=name)
     axes[1].plot(p, p**q, color=color, label=name)
-axes[0].set(yscale="log", xlabel="$f_y$", ylabel="weight $f_y^{\\,q-1}$ (log scale)",
-            title="$\\mathcal{L}_q$ weight relative to MAE")
-axes[1].set(xlabel="$f_y$", ylabel="weight $f_y^{\\,q}$", title="$\\mathcal{L}_q$ weight relative to CCE")
+axes[0].set(
+    yscale="log",
+    xlabel="$f_y$",
+    ylabel="weight $f_y^{\\,q-1}$ (log scale)",
+    title="$\\mathcal{L}_q$ weight relative to MAE",
+)
+axes[1].set(
+    xlabel="$f_y$",
+    ylabel="weight $f_y^{\\,q}$",
+    title="$\\mathcal{L}_q$ weight relative to CCE",
+)
 for ax in axes:
     ax.legend(fontsize=9)
 fig.tight_layout()
@@ -184,16 +224,27 @@ def logit_gradient(loss_fn, logits, target):
 
 
 grad_cce = logit_gradient(lambda a, b: cce_loss(a, b, reduction="sum"), z, y)
-f_true = torch.softmax(z, dim=1).gather(1, y[:, None])  # f_y for each sample, shape (6, 1)
-print("f_y of the six samples:", ", ".join(f"{v:.4f}" for v in f_true.squeeze(1).tolist()))
-print("CCE gradient equals softmax - one-hot:",
-      torch.allclose(grad_cce, torch.softmax(z, 1) - torch.nn.functional.one_hot(y, 10), atol=1e-12))
+f_true = torch.softmax(z, dim=1).gather(
+    1, y[:, None]
+)  # f_y for each sample, shape (6, 1)
+print(
+    "f_y of the six samples:", ", ".join(f"{v:.4f}" for v in f_true.squeeze(1).tolist())
+)
+print(
+    "CCE gradient equals softmax - one-hot:",
+    torch.allclose(
+        grad_cce, torch.softmax(z, 1) - torch.nn.functional.one_hot(y, 10), atol=1e-12
+    ),
+)
 for q in [0.1, 0.5, 0.7, 1.0]:
     grad_lq = logit_gradient(lambda a, b: lq_loss(a, b, q, reduction="sum"), z, y)
     same = torch.allclose(grad_lq, f_true**q * grad_cce, rtol=1e-10, atol=1e-14)
     print(f"q = {q}: dLq/dz == f_y^q * dCCE/dz for all 6 x 10 entries: {same}")
 grad_mae = logit_gradient(lambda a, b: mae_loss(a, b, reduction="sum"), z, y)
-print("MAE: dMAE/dz == 2 f_y * dCCE/dz:", torch.allclose(grad_mae, 2 * f_true * grad_cce, rtol=1e-10, atol=1e-14))
+print(
+    "MAE: dMAE/dz == 2 f_y * dCCE/dz:",
+    torch.allclose(grad_mae, 2 * f_true * grad_cce, rtol=1e-10, atol=1e-14),
+)
 
 # %% [markdown]
 # The size of the push on the labelled logit, $f_y^q (1 - f_y)$, shows the trade-off in one
@@ -206,13 +257,33 @@ print("MAE: dMAE/dz == 2 f_y * dCCE/dz:", torch.allclose(grad_mae, 2 * f_true * 
 # %%
 p_log = np.logspace(-3, 0, 400)
 fig, ax = plt.subplots(figsize=(6.5, 4.2))
-for q, color in [(0.0, "tab:orange"), (0.3, "tab:green"), (0.5, "tab:purple"), (0.7, "tab:blue"), (1.0, "tab:red")]:
-    name = "CCE (q = 0)" if q == 0 else ("unhinged = MAE/2 (q = 1)" if q == 1 else f"q = {q}")
+for q, color in [
+    (0.0, "tab:orange"),
+    (0.3, "tab:green"),
+    (0.5, "tab:purple"),
+    (0.7, "tab:blue"),
+    (1.0, "tab:red"),
+]:
+    name = (
+        "CCE (q = 0)"
+        if q == 0
+        else ("unhinged = MAE/2 (q = 1)" if q == 1 else f"q = {q}")
+    )
     ax.plot(p_log, p_log**q * (1 - p_log), color=color, label=name)
 for c_classes, style in [(10, ":"), (100, "-.")]:
-    ax.axvline(1 / c_classes, color="gray", ls=style, lw=1, label=f"$f_y = 1/c$ at initialisation, c = {c_classes}")
-ax.set(xscale="log", xlabel="$f_y$ (log scale)", ylabel="$|\\partial \\mathcal{L}_q / \\partial z_y| = f_y^{\\,q}(1 - f_y)$",
-       title="Gradient on the labelled logit")
+    ax.axvline(
+        1 / c_classes,
+        color="gray",
+        ls=style,
+        lw=1,
+        label=f"$f_y = 1/c$ at initialisation, c = {c_classes}",
+    )
+ax.set(
+    xscale="log",
+    xlabel="$f_y$ (log scale)",
+    ylabel="$|\\partial \\mathcal{L}_q / \\partial z_y| = f_y^{\\,q}(1 - f_y)$",
+    title="Gradient on the labelled logit",
+)
 ax.legend(fontsize=8.5)
 fig.tight_layout()
 plt.show()
@@ -241,20 +312,30 @@ cce = cce_loss(z, y, reduction="none")
 table = pd.DataFrame({"f_y": fy.numpy(), "CCE": cce.numpy()})
 for q in [1e-2, 1e-4, 1e-6, 0.0]:
     table[f"Lq q={q:g}"] = lq_loss(z, y, q, reduction="none").numpy()
-table["(CCE-Lq)/q, q=1e-4"] = ((cce - lq_loss(z, y, 1e-4, reduction="none")) / 1e-4).numpy()
+table["(CCE-Lq)/q, q=1e-4"] = (
+    (cce - lq_loss(z, y, 1e-4, reduction="none")) / 1e-4
+).numpy()
 table["log²(f_y)/2"] = (torch.log(fy) ** 2 / 2).numpy()
 table.round(5)
 
 # %%
-limit = pd.DataFrame({
-    "f_y": fy.numpy(),
-    "Lq, q=1": lq_loss(z, y, 1.0, reduction="none").numpy(),
-    "unhinged 1 - f_y": (1 - fy).numpy(),
-    "MAE/2": (mae_loss(z, y, reduction="none") / 2).numpy(),
-    "lq_of_probability(f_y, 1)": lq_of_probability(fy, 1.0).numpy(),
-})
-print("largest |Lq(q=1e-6) - CCE|:", f"{(lq_loss(z, y, 1e-6, reduction='none') - cce).abs().max().item():.1e}")
-print("Lq at q = 0 equals CCE exactly:", torch.equal(lq_loss(z, y, 0.0, reduction="none"), cce))
+limit = pd.DataFrame(
+    {
+        "f_y": fy.numpy(),
+        "Lq, q=1": lq_loss(z, y, 1.0, reduction="none").numpy(),
+        "unhinged 1 - f_y": (1 - fy).numpy(),
+        "MAE/2": (mae_loss(z, y, reduction="none") / 2).numpy(),
+        "lq_of_probability(f_y, 1)": lq_of_probability(fy, 1.0).numpy(),
+    }
+)
+print(
+    "largest |Lq(q=1e-6) - CCE|:",
+    f"{(lq_loss(z, y, 1e-6, reduction='none') - cce).abs().max().item():.1e}",
+)
+print(
+    "Lq at q = 0 equals CCE exactly:",
+    torch.equal(lq_loss(z, y, 0.0, reduction="none"), cce),
+)
 limit.round(5)
 
 # %% [markdown]

@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # 3. The bounds: why $\mathcal{L}_q$ tolerates noise
+# # 3. The bounds: why the Lq loss tolerates noise
 #
 # Chapter 2 showed that $\mathcal{L}_q$ sits between CCE and MAE. This chapter follows the
 # theory of Section 3 of {cite:t}`zhang2018generalized`: how close to "noise tolerant"
@@ -96,7 +96,9 @@ f, lam, q, c, eta, k = sp.symbols("f lambda q c eta k", positive=True)
 stationary = sp.solve(sp.Eq(q * f ** (q - 1), lam), f)
 display(Math(r"f_j = " + sp.latex(stationary[0]) + r"\quad\text{for every } j"))
 g_uniform = sp.simplify(c * (1 / c) ** q)
-display(Math(r"g(\tfrac{1}{c}, \dots, \tfrac{1}{c}) = c\,(1/c)^q = " + sp.latex(g_uniform)))
+display(
+    Math(r"g(\tfrac{1}{c}, \dots, \tfrac{1}{c}) = c\,(1/c)^q = " + sp.latex(g_uniform))
+)
 
 # %% [markdown]
 #   The solution is the same for every $j$, so the maximiser is the uniform vector
@@ -130,9 +132,11 @@ rng = np.random.default_rng(0)
 
 
 def random_softmax(num: int, num_classes: int) -> np.ndarray:
-    """Random probability vectors (rows): Dirichlet, with a concentration drawn per vector."""
+    """Random probability vectors (rows): Dirichlet, concentration drawn per vector."""
     alphas = rng.choice([0.05, 0.2, 1.0, 5.0, 50.0], size=num)
-    gammas = rng.gamma(np.repeat(alphas[:, None], num_classes, axis=1)) + 1e-300  # Dirichlet = normalised gammas
+    gammas = (
+        rng.gamma(np.repeat(alphas[:, None], num_classes, axis=1)) + 1e-300
+    )  # Dirichlet = normalised gammas
     return gammas / gammas.sum(axis=1, keepdims=True)
 
 
@@ -152,16 +156,31 @@ for num_classes in [2, 10, 100]:
         sums = lq_sum(probs, q_value)
         at_uniform = float(lq_sum(uniform_vector(num_classes), q_value))
         at_one_hot = float(lq_sum(one_hot_vector(num_classes), q_value))
-        rows.append({
-            "c": num_classes, "q": q_value,
-            "lower (Eq. 7)": lower, "S at uniform": at_uniform, "min S sampled": sums.min(),
-            "max S sampled": sums.max(), "S at one-hot": at_one_hot, "upper (Eq. 7)": upper,
-            "all within": bool(np.all((sums >= lower - 1e-9) & (sums <= upper + 1e-9))),
-        })
+        rows.append(
+            {
+                "c": num_classes,
+                "q": q_value,
+                "lower (Eq. 7)": lower,
+                "S at uniform": at_uniform,
+                "min S sampled": sums.min(),
+                "max S sampled": sums.max(),
+                "S at one-hot": at_one_hot,
+                "upper (Eq. 7)": upper,
+                "all within": bool(
+                    np.all((sums >= lower - 1e-9) & (sums <= upper + 1e-9))
+                ),
+            }
+        )
 eq7 = pd.DataFrame(rows)
 print("every sampled vector within Eq. 7:", eq7["all within"].all())
-print("uniform attains the lower bound:", np.allclose(eq7["S at uniform"], eq7["lower (Eq. 7)"]))
-print("one-hot attains the upper bound:", np.allclose(eq7["S at one-hot"], eq7["upper (Eq. 7)"]))
+print(
+    "uniform attains the lower bound:",
+    np.allclose(eq7["S at uniform"], eq7["lower (Eq. 7)"]),
+)
+print(
+    "one-hot attains the upper bound:",
+    np.allclose(eq7["S at one-hot"], eq7["upper (Eq. 7)"]),
+)
 eq7.round(4)
 
 # %% [markdown]
@@ -174,12 +193,23 @@ probs10 = random_softmax(5_000, 10)
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharex=True)
 for ax, q_value in zip(axes, [0.3, 0.7]):
     lower, upper = lq_sum_bounds(10, q_value)
-    ax.scatter(probs10.max(axis=1), lq_sum(probs10, q_value), s=3, alpha=0.4, color="tab:blue",
-               label="random softmax vectors")
+    ax.scatter(
+        probs10.max(axis=1),
+        lq_sum(probs10, q_value),
+        s=3,
+        alpha=0.4,
+        color="tab:blue",
+        label="random softmax vectors",
+    )
     ax.axhline(upper, color="tab:red", label=f"upper bound $(c-1)/q$ = {upper:.2f}")
-    ax.axhline(lower, color="tab:green", label=f"lower bound $(c - c(1/c)^q)/q$ = {lower:.2f}")
-    ax.set(xlabel="largest softmax entry $\\max_j f_j$", ylabel="$\\sum_j \\mathcal{L}_q(f, e_j)$",
-           title=f"Eq. 7 for c = 10, q = {q_value}")
+    ax.axhline(
+        lower, color="tab:green", label=f"lower bound $(c - c(1/c)^q)/q$ = {lower:.2f}"
+    )
+    ax.set(
+        xlabel="largest softmax entry $\\max_j f_j$",
+        ylabel="$\\sum_j \\mathcal{L}_q(f, e_j)$",
+        title=f"Eq. 7 for c = 10, q = {q_value}",
+    )
     ax.legend(fontsize=8.5, loc="lower right")
 fig.tight_layout()
 plt.show()
@@ -208,8 +238,13 @@ noisy_loss = (1 - eta) * L_y + eta / (c - 1) * (S - L_y)
 coefficients = sp.collect(sp.expand(noisy_loss), [L_y, S], evaluate=False)
 alpha = sp.factor(sp.together(coefficients[L_y]))
 beta = coefficients[S]
-display(Math(r"\text{coefficient of } \mathcal{L}(f, y):\ \alpha = " + sp.latex(alpha)
-             + r" = \frac{c(1-\eta) - 1}{c - 1}"))
+display(
+    Math(
+        r"\text{coefficient of } \mathcal{L}(f, y):\ \alpha = "
+        + sp.latex(alpha)
+        + r" = \frac{c(1-\eta) - 1}{c - 1}"
+    )
+)
 display(Math(r"\text{coefficient of } S(f):\ \beta = " + sp.latex(beta)))
 print("alpha == 1 - eta*c/(c-1):", sp.simplify(alpha - (1 - eta * c / (c - 1))) == 0)
 
@@ -283,9 +318,17 @@ display(Math(r"\frac{\partial A}{\partial q} = " + sp.latex(dA_dq)))
 
 # %%
 A_numeric = sp.lambdify((eta, q, c), A_paper, "math")
-grid = [(e, qq, cc) for cc in (2, 10, 100) for e in (0.1, 0.3, 0.45) for qq in (0.1, 0.5, 0.7, 0.9)]
-worst = max(abs(noise_tolerance_constant(e, qq, cc) - A_numeric(e, qq, cc)) / A_numeric(e, qq, cc)
-            for e, qq, cc in grid)
+grid = [
+    (e, qq, cc)
+    for cc in (2, 10, 100)
+    for e in (0.1, 0.3, 0.45)
+    for qq in (0.1, 0.5, 0.7, 0.9)
+]
+worst = max(
+    abs(noise_tolerance_constant(e, qq, cc) - A_numeric(e, qq, cc))
+    / A_numeric(e, qq, cc)
+    for e, qq, cc in grid
+)
 print(f"{len(grid)} grid points, largest relative difference < 1e-12: {worst < 1e-12}")
 print("A(eta=0.4, q=0.7, c=10) =", round(noise_tolerance_constant(0.4, 0.7, 10), 4))
 print("A(eta=0.4, q=1.0, c=10) =", noise_tolerance_constant(0.4, 1.0, 10))
@@ -293,19 +336,41 @@ print("A(eta=0.4, q=1.0, c=10) =", noise_tolerance_constant(0.4, 1.0, 10))
 # %%
 qs = np.linspace(0.02, 1.0, 200)
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-for eta_value, color in zip([0.2, 0.4, 0.6, 0.8], ["tab:green", "tab:blue", "tab:purple", "tab:red"]):
-    axes[0].plot(qs, [noise_tolerance_constant(eta_value, qq, 10) for qq in qs], color=color,
-                 label=f"$\\eta$ = {eta_value}")
+for eta_value, color in zip(
+    [0.2, 0.4, 0.6, 0.8], ["tab:green", "tab:blue", "tab:purple", "tab:red"]
+):
+    axes[0].plot(
+        qs,
+        [noise_tolerance_constant(eta_value, qq, 10) for qq in qs],
+        color=color,
+        label=f"$\\eta$ = {eta_value}",
+    )
 axes[0].axvline(0.7, color="gray", ls=":", label="q = 0.7 (paper)")
-axes[0].set(yscale="log", ylim=(1e-3, 1e3), xlabel="q", ylabel="A (log scale)",
-            title="A of Eq. 8 against q (c = 10)")
+axes[0].set(
+    yscale="log",
+    ylim=(1e-3, 1e3),
+    xlabel="q",
+    ylabel="A (log scale)",
+    title="A of Eq. 8 against q (c = 10)",
+)
 etas = np.linspace(0.0, 0.89, 200)
-for q_value, color in zip([0.3, 0.5, 0.7, 0.9], ["tab:orange", "tab:green", "tab:blue", "tab:red"]):
-    axes[1].plot(etas, [noise_tolerance_constant(e, q_value, 10) for e in etas], color=color,
-                 label=f"q = {q_value}")
+for q_value, color in zip(
+    [0.3, 0.5, 0.7, 0.9], ["tab:orange", "tab:green", "tab:blue", "tab:red"]
+):
+    axes[1].plot(
+        etas,
+        [noise_tolerance_constant(e, q_value, 10) for e in etas],
+        color=color,
+        label=f"q = {q_value}",
+    )
 axes[1].axvline(0.9, color="gray", ls=":", label="$\\eta = 1 - 1/c$ (A = $\\infty$)")
-axes[1].set(yscale="log", ylim=(1e-3, 1e3), xlabel="noise rate $\\eta$", ylabel="A (log scale)",
-            title="A of Eq. 8 against $\\eta$ (c = 10)")
+axes[1].set(
+    yscale="log",
+    ylim=(1e-3, 1e3),
+    xlabel="noise rate $\\eta$",
+    ylabel="A (log scale)",
+    title="A of Eq. 8 against $\\eta$ (c = 10)",
+)
 for ax in axes:
     ax.legend(fontsize=9)
 fig.tight_layout()
@@ -333,12 +398,17 @@ plt.show()
 # transition matrix of `gce_lab.noise`, with 20 000 random softmax vectors:
 
 # %%
-def noisy_risk(probs: np.ndarray, label: int, T: np.ndarray, q_value: float) -> np.ndarray:
-    """Expected L_q loss of each softmax row when the clean label `label` is corrupted by T."""
+def noisy_risk(
+    probs: np.ndarray, label: int, T: np.ndarray, q_value: float
+) -> np.ndarray:
+    """Expected L_q loss of each softmax row when the clean label is corrupted by T."""
     logits = torch.log(torch.as_tensor(np.atleast_2d(probs)))
     num = logits.shape[0]
-    return sum(T[label, j] * lq_loss(logits, torch.full((num,), j), q_value, reduction="none").numpy()
-               for j in range(T.shape[0]))
+    return sum(
+        T[label, j]
+        * lq_loss(logits, torch.full((num,), j), q_value, reduction="none").numpy()
+        for j in range(T.shape[0])
+    )
 
 
 T = make_noise("uniform", 0.4, num_classes=10).transition_matrix()
@@ -347,8 +417,11 @@ for q_value in [0.3, 0.7]:
     f_hat = noisy_risk_minimizer(0.4, q_value, 10, label=0)
     best = noisy_risk(f_hat, 0, T, q_value)[0]
     others = noisy_risk(candidates, 0, T, q_value)
-    print(f"q = {q_value}: noisy risk of f_hat = {best:.5f}; smallest over 20 000 random vectors = "
-          f"{others.min():.5f}; f_hat is better than all of them: {bool(np.all(others >= best))}")
+    print(
+        f"q = {q_value}: noisy risk of f_hat = {best:.5f}; "
+        f"smallest over 20 000 random vectors = {others.min():.5f}; "
+        f"f_hat is better than all of them: {bool(np.all(others >= best))}"
+    )
 
 # %% [markdown]
 # Now the exact excess clean risk $\mathcal{L}_q(\hat f_y)$ next to the bound $A$, for $c = 10$
@@ -360,8 +433,15 @@ for q_value in [0.0, 0.1, 0.3, 0.5, 0.7, 0.9]:
     f_hat = noisy_risk_minimizer(0.4, q_value, 10, label=0)
     exact = lq_of_probability(float(f_hat[0]), q_value)
     bound = noise_tolerance_constant(0.4, q_value, 10)
-    rows.append({"q": q_value, "f_hat_y": f"{f_hat[0]:.6f}", "exact R(f_hat) - R(f*)": f"{exact:.3g}",
-                 "A (Eq. 8)": f"{bound:.3g}", "A / exact": f"{bound / exact:.3g}"})
+    rows.append(
+        {
+            "q": q_value,
+            "f_hat_y": f"{f_hat[0]:.6f}",
+            "exact R(f_hat) - R(f*)": f"{exact:.3g}",
+            "A (Eq. 8)": f"{bound:.3g}",
+            "A / exact": f"{bound / exact:.3g}",
+        }
+    )
 print("q = 1 (MAE): f_hat is one-hot, exact excess risk 0 and A = 0")
 pd.DataFrame(rows)
 
@@ -381,12 +461,26 @@ pd.DataFrame(rows)
 fig, ax = plt.subplots(figsize=(6.5, 4.2))
 qs_fine = np.linspace(0.02, 0.98, 150)
 for eta_value, color in zip([0.2, 0.4, 0.6], ["tab:green", "tab:blue", "tab:purple"]):
-    exact = [lq_of_probability(float(noisy_risk_minimizer(eta_value, qq, 10)[0]), qq) for qq in qs_fine]
+    exact = [
+        lq_of_probability(float(noisy_risk_minimizer(eta_value, qq, 10)[0]), qq)
+        for qq in qs_fine
+    ]
     bound = [noise_tolerance_constant(eta_value, qq, 10) for qq in qs_fine]
     ax.plot(qs_fine, bound, color=color, label=f"A, $\\eta$ = {eta_value}")
-    ax.plot(qs_fine, exact, color=color, ls="--", label=f"exact worst case, $\\eta$ = {eta_value}")
-ax.set(yscale="log", ylim=(1e-8, 1e3), xlabel="q", ylabel="excess clean risk $R(\\hat f) - R(f^*)$",
-       title="Bound A of Eq. 8 vs the exact worst case (c = 10)")
+    ax.plot(
+        qs_fine,
+        exact,
+        color=color,
+        ls="--",
+        label=f"exact worst case, $\\eta$ = {eta_value}",
+    )
+ax.set(
+    yscale="log",
+    ylim=(1e-8, 1e3),
+    xlabel="q",
+    ylabel="excess clean risk $R(\\hat f) - R(f^*)$",
+    title="Bound A of Eq. 8 vs the exact worst case (c = 10)",
+)
 ax.legend(fontsize=8, ncol=2)
 fig.tight_layout()
 plt.show()
@@ -430,18 +524,35 @@ for num_classes in [2, 10, 100]:
     for q_value in [0.3, 0.7, 1.0]:
         lower, upper = truncated_lq_sum_bounds(num_classes, q_value, 0.5)
         sums = truncated_lq_sum(probs, q_value, 0.5)
-        rows.append({
-            "c": num_classes, "q": q_value, "lower (Eq. 10)": lower,
-            "S at one-hot": float(truncated_lq_sum(one_hot_vector(num_classes), q_value, 0.5)),
-            "min sampled": sums.min(), "max sampled": sums.max(),
-            "S at uniform": float(truncated_lq_sum(uniform_vector(num_classes), q_value, 0.5)),
-            "upper (Eq. 10)": upper,
-            "all within": bool(np.all((sums >= lower - 1e-9) & (sums <= upper + 1e-9))),
-        })
+        rows.append(
+            {
+                "c": num_classes,
+                "q": q_value,
+                "lower (Eq. 10)": lower,
+                "S at one-hot": float(
+                    truncated_lq_sum(one_hot_vector(num_classes), q_value, 0.5)
+                ),
+                "min sampled": sums.min(),
+                "max sampled": sums.max(),
+                "S at uniform": float(
+                    truncated_lq_sum(uniform_vector(num_classes), q_value, 0.5)
+                ),
+                "upper (Eq. 10)": upper,
+                "all within": bool(
+                    np.all((sums >= lower - 1e-9) & (sums <= upper + 1e-9))
+                ),
+            }
+        )
 eq10 = pd.DataFrame(rows)
 print("k = 0.5: every sampled vector within Eq. 10:", eq10["all within"].all())
-print("one-hot attains the lower bound:", np.allclose(eq10["S at one-hot"], eq10["lower (Eq. 10)"]))
-print("uniform attains the upper bound:", np.allclose(eq10["S at uniform"], eq10["upper (Eq. 10)"]))
+print(
+    "one-hot attains the lower bound:",
+    np.allclose(eq10["S at one-hot"], eq10["lower (Eq. 10)"]),
+)
+print(
+    "uniform attains the upper bound:",
+    np.allclose(eq10["S at uniform"], eq10["upper (Eq. 10)"]),
+)
 eq10.round(4)
 
 # %% [markdown]
@@ -466,7 +577,10 @@ two_way = np.array([0.5, 0.5] + [0.0] * 8)
 lower, upper = truncated_lq_sum_bounds(10, 0.7, 0.1)
 minimum, m_best = truncated_lq_sum_minimum(10, 0.7, 0.1)
 print(f"Eq. 10 lower bound (c - 1) L_q(k) = {lower:.4f}")
-print(f"sum for f = (0.5, 0.5, 0, ..., 0)  = {float(truncated_lq_sum(two_way, 0.7, 0.1)):.4f}  (below the bound)")
+print(
+    f"sum for f = (0.5, 0.5, 0, ..., 0)  = "
+    f"{float(truncated_lq_sum(two_way, 0.7, 0.1)):.4f}  (below the bound)"
+)
 print(f"exact minimum {minimum:.4f}, attained with m = {m_best} classes at 1/m each")
 
 # %% [markdown]
@@ -484,8 +598,13 @@ print(f"exact minimum {minimum:.4f}, attained with m = {m_best} classes at 1/m e
 width_eq7 = (c * (1 / c) ** q - 1) / q
 width_eq10 = (1 - k**q) / q
 condition = sp.simplify(sp.expand((width_eq7 - width_eq10) * q))
-display(Math(r"q\,(\text{width}_7 - \text{width}_{10}) = " + sp.latex(condition)
-             + r" > 0 \iff k^q > 2 - c\,(1/c)^q"))
+display(
+    Math(
+        r"q\,(\text{width}_7 - \text{width}_{10}) = "
+        + sp.latex(condition)
+        + r" > 0 \iff k^q > 2 - c\,(1/c)^q"
+    )
+)
 
 # %% [markdown]
 # $$
@@ -501,31 +620,84 @@ display(Math(r"q\,(\text{width}_7 - \text{width}_{10}) = " + sp.latex(condition)
 # %%
 ks = np.linspace(0.1, 1.0, 181)
 qs_grid = np.linspace(0.01, 1.0, 199)
-fails = np.array([[truncated_lq_sum_minimum(10, qq, kk)[0] < truncated_lq_sum_bounds(10, qq, kk)[0] - 1e-12
-                   for kk in ks] for qq in qs_grid])
-print("c = 10: Eq. 10 lower bound fails somewhere with k >= 0.5:", bool(fails[:, ks >= 0.5].any()))
-print("c = 10: largest k at which it fails:", round(float(ks[fails.any(axis=0)].max()), 3))
-print("q = 0.5 tightens for all k >= 1/c, c = 2..100:",
-      all(truncation_tightens(cc, 0.5, kk) for cc in range(2, 101) for kk in np.linspace(1 / cc, 1, 30)))
+fails = np.array(
+    [
+        [
+            truncated_lq_sum_minimum(10, qq, kk)[0]
+            < truncated_lq_sum_bounds(10, qq, kk)[0] - 1e-12
+            for kk in ks
+        ]
+        for qq in qs_grid
+    ]
+)
+print(
+    "c = 10: Eq. 10 lower bound fails somewhere with k >= 0.5:",
+    bool(fails[:, ks >= 0.5].any()),
+)
+print(
+    "c = 10: largest k at which it fails:", round(float(ks[fails.any(axis=0)].max()), 3)
+)
+print(
+    "q = 0.5 tightens for all k >= 1/c, c = 2..100:",
+    all(
+        truncation_tightens(cc, 0.5, kk)
+        for cc in range(2, 101)
+        for kk in np.linspace(1 / cc, 1, 30)
+    ),
+)
 
 fig, axes = plt.subplots(1, 2, figsize=(11, 5.0))
-axes[0].contourf(ks, qs_grid, fails.astype(float), levels=[-0.5, 0.5, 1.5], colors=["white", "tab:red"], alpha=0.6)
+axes[0].contourf(
+    ks,
+    qs_grid,
+    fails.astype(float),
+    levels=[-0.5, 0.5, 1.5],
+    colors=["white", "tab:red"],
+    alpha=0.6,
+)
 axes[0].contour(ks, qs_grid, fails.astype(float), levels=[0.5], colors="tab:red")
-axes[0].plot([], [], color="tab:red", lw=6, alpha=0.6, label="lower bound of Eq. 10 violated")
+axes[0].plot(
+    [], [], color="tab:red", lw=6, alpha=0.6, label="lower bound of Eq. 10 violated"
+)
 axes[0].plot(0.5, 0.7, "k*", ms=12, label="paper: q = 0.7, k = 0.5")
-axes[0].set(xlabel="threshold k", ylabel="q", title="Where Eq. 10's lower bound fails (c = 10)")
+axes[0].set(
+    xlabel="threshold k", ylabel="q", title="Where Eq. 10's lower bound fails (c = 10)"
+)
 axes[0].legend(fontsize=8.5, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
 
 qs_fine_grid = np.linspace(0.005, 1.0, 400)
 for num_classes, color in [(100, "tab:green"), (10, "tab:blue"), (2, "tab:orange")]:
     ks_c = np.linspace(1 / num_classes, 1.0, 400)
-    tight = np.array([[truncation_tightens(num_classes, qq, kk) for kk in ks_c] for qq in qs_fine_grid])
-    axes[1].contourf(ks_c, qs_fine_grid, tight.astype(float), levels=[0.5, 1.5], colors=[color], alpha=0.18)
+    tight = np.array(
+        [
+            [truncation_tightens(num_classes, qq, kk) for kk in ks_c]
+            for qq in qs_fine_grid
+        ]
+    )
+    axes[1].contourf(
+        ks_c,
+        qs_fine_grid,
+        tight.astype(float),
+        levels=[0.5, 1.5],
+        colors=[color],
+        alpha=0.18,
+    )
     axes[1].contour(ks_c, qs_fine_grid, tight.astype(float), levels=[0.5], colors=color)
-    axes[1].plot([], [], color=color, lw=6, alpha=0.4, label=f"tightens, c = {num_classes} (k ≥ 1/c)")
+    axes[1].plot(
+        [],
+        [],
+        color=color,
+        lw=6,
+        alpha=0.4,
+        label=f"tightens, c = {num_classes} (k ≥ 1/c)",
+    )
 axes[1].plot(0.5, 0.7, "k*", ms=12, label="paper: q = 0.7, k = 0.5")
-axes[1].set(xlabel="threshold k", ylabel="q", xlim=(0, 1),
-            title="$k^q > 2 - c(1/c)^q$: truncation tightens the band")
+axes[1].set(
+    xlabel="threshold k",
+    ylabel="q",
+    xlim=(0, 1),
+    title="$k^q > 2 - c(1/c)^q$: truncation tightens the band",
+)
 axes[1].legend(fontsize=8.5, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
 fig.tight_layout()
 plt.show()

@@ -68,13 +68,23 @@ sns.set_theme(context="notebook", style="whitegrid")
 # `gce_lab.noise.make_noise` builds these models and `transition_matrix()` returns $T$.
 
 # %%
-class_names = {name: load_dataset(name, source="synthetic", synthetic_size=(1, 1)).classes
-               for name in ("cifar10", "fashion_mnist", "cifar100")}  # synthetic: only the class names are used
+class_names = {
+    name: load_dataset(name, source="synthetic", synthetic_size=(1, 1)).classes
+    for name in ("cifar10", "fashion_mnist", "cifar100")
+}  # synthetic: only the class names are used
 for dataset, mapping in CLASS_MAPS.items():
     if dataset == "cifar100":
-        print("cifar100: every class i -> i + 1 (mod 100), e.g.", class_names[dataset][0], "->", class_names[dataset][1])
+        print(
+            "cifar100: every class i -> i + 1 (mod 100), e.g.",
+            class_names[dataset][0],
+            "->",
+            class_names[dataset][1],
+        )
     else:
-        pairs = ", ".join(f"{class_names[dataset][i]} -> {class_names[dataset][j]}" for i, j in mapping.items())
+        pairs = ", ".join(
+            f"{class_names[dataset][i]} -> {class_names[dataset][j]}"
+            for i, j in mapping.items()
+        )
         print(f"{dataset}: {pairs}")
 
 # %%
@@ -91,24 +101,46 @@ def heatmap(ax, T, names, title, annotate=True):
         for i in range(T.shape[0]):
             for j in range(T.shape[1]):
                 if T[i, j] > 0:
-                    ax.text(j, i, f"{T[i, j]:.2f}".lstrip("0") if T[i, j] < 1 else "1",
-                            ha="center", va="center", fontsize=7, color="white" if T[i, j] > 0.5 else "black")
+                    ax.text(
+                        j,
+                        i,
+                        f"{T[i, j]:.2f}".lstrip("0") if T[i, j] < 1 else "1",
+                        ha="center",
+                        va="center",
+                        fontsize=7,
+                        color="white" if T[i, j] > 0.5 else "black",
+                    )
     return image
 
 
 fig, axes = plt.subplots(2, 2, figsize=(11.5, 11.5), layout="constrained")
 models = [
-    (make_noise("uniform", 0.4, "cifar10"), class_names["cifar10"], "CIFAR-10, uniform, $\\eta$ = 0.4"),
-    (make_noise("class_dependent", 0.4, "cifar10"), class_names["cifar10"], "CIFAR-10, class-dependent, $\\eta$ = 0.4"),
-    (make_noise("class_dependent", 0.4, "fashion_mnist"), class_names["fashion_mnist"],
-     "Fashion-MNIST, class-dependent, $\\eta$ = 0.4"),
+    (
+        make_noise("uniform", 0.4, "cifar10"),
+        class_names["cifar10"],
+        "CIFAR-10, uniform, $\\eta$ = 0.4",
+    ),
+    (
+        make_noise("class_dependent", 0.4, "cifar10"),
+        class_names["cifar10"],
+        "CIFAR-10, class-dependent, $\\eta$ = 0.4",
+    ),
+    (
+        make_noise("class_dependent", 0.4, "fashion_mnist"),
+        class_names["fashion_mnist"],
+        "Fashion-MNIST, class-dependent, $\\eta$ = 0.4",
+    ),
 ]
 for ax, (model, names, title) in zip(axes.flat, models):
     image = heatmap(ax, model.transition_matrix(), names, title)
 T100 = make_noise("class_dependent", 0.4, "cifar100").transition_matrix()
-heatmap(axes[1, 1], T100, None, "CIFAR-100, class-dependent, $\\eta$ = 0.4", annotate=False)
+heatmap(
+    axes[1, 1], T100, None, "CIFAR-100, class-dependent, $\\eta$ = 0.4", annotate=False
+)
 axes[1, 1].set(xlabel="noisy label index $j$", ylabel="true class index $i$")
-fig.colorbar(image, ax=axes, shrink=0.5, label="$T_{ij} = p(\\tilde y = j \\mid y = i)$")
+fig.colorbar(
+    image, ax=axes, shrink=0.5, label="$T_{ij} = p(\\tilde y = j \\mid y = i)$"
+)
 plt.show()
 
 # %% [markdown]
@@ -126,18 +158,31 @@ plt.show()
 
 # %%
 rows = []
-for kind, dataset, eta in [("uniform", "cifar10", 0.2), ("uniform", "cifar10", 0.4), ("uniform", "cifar10", 0.8),
-                           ("class_dependent", "cifar10", 0.4), ("class_dependent", "fashion_mnist", 0.4),
-                           ("class_dependent", "cifar100", 0.4)]:
+for kind, dataset, eta in [
+    ("uniform", "cifar10", 0.2),
+    ("uniform", "cifar10", 0.4),
+    ("uniform", "cifar10", 0.8),
+    ("class_dependent", "cifar10", 0.4),
+    ("class_dependent", "fashion_mnist", 0.4),
+    ("class_dependent", "cifar100", 0.4),
+]:
     model = make_noise(kind, eta, dataset)
     c = model.num_classes
     labels = np.repeat(np.arange(c), 50_000 // c)
     noisy = model.corrupt(labels, seed=0)
     T = model.transition_matrix()
     expected_rate = float(np.mean(1 - np.diag(T)))  # balanced classes
-    rows.append({"noise": model.describe(), "dataset": dataset, "expected rate": expected_rate,
-                 "realised rate": noisy.realised_rate,
-                 "max |T_emp - T|": np.abs(empirical_transition(labels, noisy.labels, c) - T).max()})
+    rows.append(
+        {
+            "noise": model.describe(),
+            "dataset": dataset,
+            "expected rate": expected_rate,
+            "realised rate": noisy.realised_rate,
+            "max |T_emp - T|": np.abs(
+                empirical_transition(labels, noisy.labels, c) - T
+            ).max(),
+        }
+    )
 pd.DataFrame(rows).round(4)
 
 # %% [markdown]
@@ -173,12 +218,19 @@ names10 = class_names["cifar10"]
 
 
 def expected_noisy_loss(loss, logits, true_class):
-    """E over the noisy label of loss(logits, noisy label), the noisy label drawn from row T[true_class]."""
-    return sum(T[true_class, j] * loss(logits, torch.tensor([j])) for j in range(10) if T[true_class, j] > 0)
+    """Expected loss(logits, noisy label), the noisy label drawn from row T[true_class]."""
+    return sum(
+        T[true_class, j] * loss(logits, torch.tensor([j]))
+        for j in range(10)
+        if T[true_class, j] > 0
+    )
 
 
 results = {}
-for name, loss in [("CCE", cce_loss), ("forward", lambda z, t: forward_corrected_loss(z, t, T))]:
+for name, loss in [
+    ("CCE", cce_loss),
+    ("forward", lambda z, t: forward_corrected_loss(z, t, T)),
+]:
     logits = torch.zeros(1, 10, dtype=torch.float64, requires_grad=True)
     optimiser = torch.optim.Adam([logits], lr=0.05)
     for _ in range(1500):
@@ -201,9 +253,11 @@ pd.DataFrame(results, index=names10).T.round(3)
 # $-\log T_{\tilde y\tilde y}$ instead of 0:
 
 # %%
-candidates = {"one-hot on the noisy label 'dog'": np.eye(10)[dog],
-              "one-hot on the true class 'cat'": np.eye(10)[cat],
-              "0.6 cat / 0.4 dog": 0.6 * np.eye(10)[cat] + 0.4 * np.eye(10)[dog]}
+candidates = {
+    "one-hot on the noisy label 'dog'": np.eye(10)[dog],
+    "one-hot on the true class 'cat'": np.eye(10)[cat],
+    "0.6 cat / 0.4 dog": 0.6 * np.eye(10)[cat] + 0.4 * np.eye(10)[dog],
+}
 for name, f in candidates.items():
     logits = torch.log(torch.tensor(f).clamp_min(1e-30))[None]
     value = forward_corrected_loss(logits, torch.tensor([dog]), T).item()
@@ -274,8 +328,14 @@ perturbed = softmax_rows(np.log(ideal) + rng.normal(0.0, 0.3, size=(n, c)))
 overconfident = perturbed.copy()
 memorised = rng.choice(n, size=n // 50, replace=False)
 wrong = (y_true[memorised] + rng.integers(1, c, size=memorised.size)) % c
-overconfident[memorised] = softmax_rows(8.0 * np.eye(c)[wrong] + rng.normal(0.0, 0.3, size=(memorised.size, c)))
-scenarios = {"ideal": ideal, "noisy estimate": perturbed, "over-confident": overconfident}
+overconfident[memorised] = softmax_rows(
+    8.0 * np.eye(c)[wrong] + rng.normal(0.0, 0.3, size=(memorised.size, c))
+)
+scenarios = {
+    "ideal": ideal,
+    "noisy estimate": perturbed,
+    "over-confident": overconfident,
+}
 
 rows, estimates = [], {}
 for scenario, probs in scenarios.items():
@@ -283,11 +343,24 @@ for scenario, probs in scenarios.items():
         T_hat = estimate_transition(probs, filter_outlier=filtered)
         estimates[scenario, filtered] = T_hat
         error = np.abs(T_hat - T_true)
-        rows.append({"scenario": scenario, "97th-percentile filter": filtered,
-                     "mean |T_hat - T|": error.mean(), "worst row (mean |error|)": error.mean(axis=1).max(),
-                     "max entry error": error.max(),
-                     "anchors that are memorised": int(np.isin(find_anchors(probs, filter_outlier=filtered), memorised).sum())
-                     if scenario == "over-confident" else 0})
+        rows.append(
+            {
+                "scenario": scenario,
+                "97th-percentile filter": filtered,
+                "mean |T_hat - T|": error.mean(),
+                "worst row (mean |error|)": error.mean(axis=1).max(),
+                "max entry error": error.max(),
+                "anchors that are memorised": (
+                    int(
+                        np.isin(
+                            find_anchors(probs, filter_outlier=filtered), memorised
+                        ).sum()
+                    )
+                    if scenario == "over-confident"
+                    else 0
+                ),
+            }
+        )
 pd.DataFrame(rows).round(4)
 
 # %% [markdown]
@@ -309,18 +382,33 @@ pd.DataFrame(rows).round(4)
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(15, 5.2))
 heatmap(axes[0], T_true, names10, "true T (class-dependent, $\\eta$ = 0.3)")
-heatmap(axes[1], estimates["over-confident", False], names10, "$\\hat T$, plain arg max")
-heatmap(axes[2], estimates["over-confident", True], names10, "$\\hat T$, 97th-percentile filter")
+heatmap(
+    axes[1], estimates["over-confident", False], names10, "$\\hat T$, plain arg max"
+)
+heatmap(
+    axes[2],
+    estimates["over-confident", True],
+    names10,
+    "$\\hat T$, 97th-percentile filter",
+)
 fig.tight_layout()
 plt.show()
 
 fig, axes = plt.subplots(1, 3, figsize=(15, 3.8), sharey=True)
 width = 0.4
 for ax, scenario in zip(axes, scenarios):
-    for offset, filtered, color in [(-width / 2, False, "tab:orange"), (width / 2, True, "tab:blue")]:
+    for offset, filtered, color in [
+        (-width / 2, False, "tab:orange"),
+        (width / 2, True, "tab:blue"),
+    ]:
         row_error = np.abs(estimates[scenario, filtered] - T_true).mean(axis=1)
-        ax.bar(np.arange(c) + offset, row_error, width, color=color,
-               label="97th-percentile filter" if filtered else "plain arg max")
+        ax.bar(
+            np.arange(c) + offset,
+            row_error,
+            width,
+            color=color,
+            label="97th-percentile filter" if filtered else "plain arg max",
+        )
     ax.set_xticks(range(c), names10, rotation=60, fontsize=8)
     ax.set(title=f"{scenario} predictions", xlabel="row i of T (true class)")
 axes[0].set_ylabel("mean $|\\hat T_{ij} - T_{ij}|$ over j")
