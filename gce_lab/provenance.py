@@ -1,0 +1,65 @@
+"""Provenance of a run: which code, which machine, which command produced a number."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+from gce_lab.device import device_name
+
+__all__ = ["REPO_ROOT", "git_commit", "command_line", "provenance", "utc_now"]
+
+#: The checkout this package lives in (``results/`` and ``checkpoints/`` default to it).
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _git(*args: str) -> str | None:
+    try:
+        out = subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+@functools.lru_cache(maxsize=1)
+def git_commit() -> str:
+    """``git rev-parse HEAD`` of the checkout, ``+dirty`` when tracked files differ; ``"unknown"`` outside git."""
+    commit = _git("rev-parse", "HEAD")
+    if not commit:
+        return "unknown"
+    dirty = _git("status", "--porcelain", "--untracked-files=no")
+    return f"{commit}+dirty" if dirty else commit
+
+
+def command_line() -> str:
+    """The command that started this process, e.g. ``python -m gce_lab run table1 --profile smoke``."""
+    argv = list(sys.argv)
+    if argv and argv[0].endswith(("gce_lab/__main__.py", "gce_lab\\__main__.py")):
+        argv = ["python", "-m", "gce_lab", *argv[1:]]
+    return shlex.join(argv)
+
+
+def utc_now() -> str:
+    """The current UTC time as an ISO-8601 string with seconds."""
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def provenance(device: torch.device | str, *, profile: str, seed: int, wall_time_s: float,
+               command: str | None = None) -> dict[str, object]:
+    """The provenance columns of a run row (git commit, profile, seed, device, torch, wall time, command)."""
+    return {
+        "profile": profile,
+        "seed": seed,
+        "device": device_name(device),
+        "torch_version": torch.__version__,
+        "git_commit": git_commit(),
+        "wall_time_s": round(float(wall_time_s), 3),
+        "command": command if command is not None else command_line(),
+        "finished_at": utc_now(),
+    }
