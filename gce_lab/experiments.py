@@ -1,0 +1,206 @@
+"""The paper's experiments as data: which data sets, losses and noise each figure and table needs.
+
+An :class:`ExperimentSpec` says *what* to train (Sec. 4 of Zhang & Sabuncu 2018); the profile
+(:mod:`gce_lab.profiles`) says *how long and how big*; :func:`plan_runs` crosses them into one
+:class:`RunSpec` per training run, in an order where every ``forward_t_hat`` run comes after
+the ``cce`` run whose predictions estimate its T̂.
+
+Noise settings are written ``<kind><eta>``: ``none0``, ``uniform0.4``, ``class_dependent0.2``,
+and for Table 2 ``open_set0.4`` (40 % of the CIFAR-10 training images replaced by CIFAR-100
+images that keep their CIFAR-10 label, Wang et al. 2018) and ``closed_set0.4`` (uniform noise
+η = 0.4 in Wang et al.'s setup).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from gce_lab.losses import METHODS
+from gce_lab.profiles import run_settings
+from gce_lab.validation import check_choice
+
+__all__ = [
+    "NOISE_KINDS",
+    "ExperimentSpec",
+    "RunSpec",
+    "EXPERIMENTS",
+    "EXPERIMENT_NAMES",
+    "parse_noise",
+    "noise_id",
+    "check_experiment",
+    "plan_runs",
+]
+
+#: Noise kinds of run ids; ``open_set`` and ``closed_set`` are Table 2's names.
+NOISE_KINDS = ("none", "uniform", "class_dependent", "open_set", "closed_set")
+_NOISE_ID = re.compile(r"^(?P<kind>[a-z_]+?)(?P<eta>\d+(\.\d+)?)$")
+
+
+def noise_id(kind: str, eta: float) -> str:
+    """``("uniform", 0.4)`` -> ``"uniform0.4"``."""
+    check_choice("noise kind", kind, NOISE_KINDS)
+    return f"{kind}{eta:g}"
+
+
+def parse_noise(noise: str) -> tuple[str, float]:
+    """``"uniform0.4"`` -> ``("uniform", 0.4)``; the kind must be one of :data:`NOISE_KINDS`."""
+    match = _NOISE_ID.match(noise) if isinstance(noise, str) else None
+    if match is None or match["kind"] not in NOISE_KINDS:
+        kinds = ", ".join(NOISE_KINDS)
+        raise ValueError(f"noise must be <kind><eta> with kind in {kinds} (e.g. 'uniform0.4'), got {noise!r}")
+    return match["kind"], float(match["eta"])
+
+
+@dataclass(frozen=True)
+class ExperimentSpec:
+    """What one figure or table of the paper trains.
+
+    Attributes:
+        name: ``fig1ab``, ``fig1c``, ``fig2``, ``table1`` or ``table2``.
+        title: what it shows, with the paper's reference.
+        datasets: data sets, in the paper's order.
+        methods: losses (:data:`gce_lab.losses.METHODS`).
+        noises: noise settings (``<kind><eta>``).
+        optimizer: ``"sgd"`` (Sec. 4.2 schedule) or ``"adam"`` (defaults, Sec. 4.1).
+        augment: random crops and flips (Sec. 4.2); Table 2 trains without (Sec. 4.3).
+        q_values: for ``fig2``, the sweep of q for the ``lq`` method; else the profile's q.
+        skip: (method, noise kind) pairs not run (true T is undefined for open-set noise).
+    """
+
+    name: str
+    title: str
+    datasets: tuple[str, ...]
+    methods: tuple[str, ...]
+    noises: tuple[str, ...]
+    optimizer: str
+    augment: bool = True
+    q_values: tuple[float, ...] | None = None
+    skip: tuple[tuple[str, str], ...] = ()
+
+
+_TABLE1_NOISES = ("uniform0.2", "uniform0.4", "uniform0.6", "uniform0.8",
+                  "class_dependent0.1", "class_dependent0.2", "class_dependent0.3", "class_dependent0.4")
+
+EXPERIMENTS: dict[str, ExperimentSpec] = {
+    "fig1ab": ExperimentSpec(
+        "fig1ab", "Fig. 1a/b: test accuracy of CCE and MAE on clean CIFAR-10 / CIFAR-100 (Adam)",
+        ("cifar10", "cifar100"), ("cce", "mae"), ("none0",), "adam"),
+    "fig1c": ExperimentSpec(
+        "fig1c", "Fig. 1c: mean softmax of the given label, correct vs wrong labels, CCE vs L_q (q=0.7), "
+        "CIFAR-10, uniform noise 0.4 (Adam)",
+        ("cifar10",), ("cce", "lq"), ("uniform0.4",), "adam"),
+    "fig2": ExperimentSpec(
+        "fig2", "Fig. 2: test accuracy and validation loss of L_q for a sweep of q, CIFAR-10, "
+        "uniform noise 0 / 0.2 / 0.6 (Adam)",
+        # q = 0 is CCE, q = 1 is MAE / 2; 0.7 is the paper's choice, 0.8 its overfitting-free example.
+        ("cifar10",), ("lq",), ("none0", "uniform0.2", "uniform0.6"), "adam",
+        q_values=(0.0, 0.25, 0.5, 0.7, 0.8, 1.0)),
+    "table1": ExperimentSpec(
+        "table1", "Table 1: test accuracy at the best-validation epoch, closed-set noise",
+        ("fashion_mnist", "cifar10", "cifar100"), METHODS, _TABLE1_NOISES, "sgd"),
+    "table2": ExperimentSpec(
+        "table2", "Table 2: last-epoch test accuracy on CIFAR-10, open-set and closed-set noise 0.4 "
+        "(Wang et al. 2018's setup: shallow CNN, no augmentation, 100 epochs)",
+        ("cifar10",), ("cce", "forward_t", "forward_t_hat", "mae", "lq", "truncated_lq"),
+        ("open_set0.4", "closed_set0.4"), "sgd", augment=False,
+        skip=(("forward_t", "open_set"),)),
+}
+EXPERIMENT_NAMES: tuple[str, ...] = tuple(EXPERIMENTS)
+
+
+def check_experiment(name: str) -> ExperimentSpec:
+    """The spec of experiment ``name``; ValueError listing the experiments otherwise."""
+    return EXPERIMENTS[check_choice("experiment", name, EXPERIMENT_NAMES)]
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One training run: experiment, profile label, data set, loss, noise and seed."""
+
+    experiment: str
+    profile: str
+    dataset: str
+    method: str
+    q: float
+    k: float
+    noise: str
+    seed: int
+
+    @property
+    def noise_kind(self) -> str:
+        return parse_noise(self.noise)[0]
+
+    @property
+    def eta(self) -> float:
+        return parse_noise(self.noise)[1]
+
+    @property
+    def run_id(self) -> str:
+        """E.g. ``fashion_mnist-lq-q0.7-uniform0.4-s0`` (q only for the L_q family)."""
+        q_part = f"-q{self.q:g}" if self.method in ("lq", "truncated_lq") else ""
+        return f"{self.dataset}-{self.method}{q_part}-{self.noise}-s{self.seed}"
+
+    def cce_dependency(self) -> RunSpec:
+        """The CCE run whose best-validation model estimates this forward_t_hat run's T̂."""
+        return RunSpec(self.experiment, self.profile, self.dataset, "cce", self.q, self.k, self.noise, self.seed)
+
+
+def _selected(name: str, values: Sequence, wanted: Iterable | None, allowed_note: str) -> list:
+    if wanted is None:
+        return list(values)
+    wanted = list(wanted)
+    for value in wanted:
+        if value not in values:
+            listed = ", ".join(str(v) for v in values)
+            raise ValueError(f"{name} must be among {listed} ({allowed_note}), got {value!r}")
+    return [v for v in values if v in wanted]
+
+
+def plan_runs(
+    experiment: str,
+    profile: str,
+    *,
+    datasets: Iterable[str] | None = None,
+    methods: Iterable[str] | None = None,
+    noises: Iterable[str] | None = None,
+    seeds: Iterable[int] | None = None,
+    label: str | None = None,
+) -> list[RunSpec]:
+    """The runs of ``experiment`` under ``profile``, filtered, ordered for dependencies.
+
+    Seeds default to the profile's. A ``forward_t_hat`` run pulls in its ``cce`` run even when
+    ``methods`` leaves CCE out (T̂ is estimated from it), and every CCE run comes first within
+    its (data set, noise, seed) cell. ``label`` is the results label (default: the profile).
+    """
+    spec = check_experiment(experiment)
+    note = f"experiment {experiment!r}"
+    chosen_datasets = _selected("dataset", spec.datasets, datasets, note)
+    chosen_methods = _selected("method", spec.methods, methods, note)
+    if noises is not None:  # accept any spelling of eta: uniform0.40 -> uniform0.4
+        noises = [noise_id(*parse_noise(n)) for n in noises]
+    chosen_noises = _selected("noise", spec.noises, noises, note)
+    runs: list[RunSpec] = []
+    for dataset in chosen_datasets:
+        settings = run_settings(profile, experiment, dataset)
+        profile_seeds = tuple(settings["seeds"])
+        chosen_seeds = profile_seeds if seeds is None else tuple(seeds)
+        for seed in chosen_seeds:
+            if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+                raise ValueError(f"seeds must be integers >= 0, got {seed!r}")
+        needed = list(chosen_methods)
+        if "forward_t_hat" in needed and "cce" not in needed:
+            needed.insert(0, "cce")
+        needed.sort(key=lambda m: m != "cce")  # CCE first: forward_t_hat depends on it
+        for noise in chosen_noises:
+            kind = parse_noise(noise)[0]
+            for seed in chosen_seeds:
+                for method in needed:
+                    if (method, kind) in spec.skip:
+                        continue
+                    q_values = spec.q_values if spec.q_values is not None else (settings["q"],)
+                    for q in q_values:
+                        runs.append(RunSpec(experiment, label or profile, dataset, method, float(q),
+                                            float(settings["k"]), noise, seed))
+    return runs

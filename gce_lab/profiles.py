@@ -1,0 +1,173 @@
+"""Run profiles: every number of a training run, in one dict per profile.
+
+Like airbench's single hyperparameter dict, :data:`PROFILES` is the one place where epochs,
+schedules, models, seeds and sizes live. A profile has a ``"default"`` section and optional
+overrides keyed by experiment (``"table2"``) or experiment and data set
+(``"table1/cifar100"``); :func:`run_settings` merges them, most specific last.
+
+* ``smoke`` — seconds on a CPU: synthetic class-conditional images of each data set's true
+  shape (``load_dataset(..., source="synthetic")``, 256 train / 128 test), ``tiny_net``,
+  3 epochs, pruning from epoch 1 on so every code path runs; batch 32 and a 10x larger
+  learning rate than the paper so that the few steps learn something. Numbers mean nothing
+  beyond "the pipeline works".
+* ``lab`` — trends in minutes on a GPU: the real images, ``small_net``, 15-20 epochs with the
+  paper's schedule scaled down in proportion (LR drops at 1/3 and 2/3 of training, pruning
+  from 1/3 on), one seed.
+* ``paper`` — the protocol of Sec. 4: ResNet-34 (CIFAR) / ResNet-18 (Fashion-MNIST), SGD with
+  momentum 0.9, weight decay 1e-4, lr 0.01 divided by 10 after epochs 40 and 80 (120 epochs;
+  CIFAR-100: 80 and 120 of 150, pruning from 80), pruning every 10 epochs from epoch 40, five
+  seeds. Figures 1 and 2 use Adam with its defaults (Sec. 4.1); the paper does not give their
+  length, we train them as long as Table 1. Table 2 follows Wang et al. (2018) as the paper
+  describes it: their shallow CNN without augmentation, 100 epochs, last-epoch accuracy,
+  pruning every 10 epochs from epoch 10. Zhang & Sabuncu do not restate Wang et al.'s
+  optimiser, so we use Table 1's SGD (lr 0.01, momentum 0.9, weight decay 1e-4) with the LR
+  divided by 10 after epochs 40 and 80: the same optimisation for every table, as the paper
+  does for all its comparisons ("identical optimization procedures", Sec. 4).
+
+``cached`` is not a training profile: it tells :func:`gce_lab.results.load_results` to read
+whatever results are committed (paper, else lab, else smoke).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+from gce_lab.validation import check_choice
+
+__all__ = [
+    "PROFILES",
+    "PROFILE_NAMES",
+    "LOADABLE_PROFILES",
+    "run_settings",
+    "profile_label",
+    "base_profile",
+    "check_profile",
+]
+
+_PAPER_SGD = {"sgd_lr": 0.01, "sgd_momentum": 0.9, "sgd_weight_decay": 1e-4, "lr_decay": 0.1}
+_PAPER_CONSTANTS = {
+    "batch_size": 128,  # Sec. 4
+    "val_fraction": 0.1,  # Sec. 4: 10 % of the training data held out, labels noisy
+    "q": 0.7,  # Sec. 4.1 / Table 1
+    "k": 0.5,  # Sec. 3.3
+    "adam_lr": 1e-3,  # "the default setting of Adam" (Sec. 4.1)
+    **_PAPER_SGD,
+}
+
+PROFILES: dict[str, dict[str, Any]] = {
+    "smoke": {
+        "description": "seconds on a CPU: synthetic images, tiny_net, 3 epochs (pipeline check only)",
+        "default": {
+            **_PAPER_CONSTANTS,
+            # 3 epochs of the paper's batch 128 and lr 0.01 are 6 steps: too few to learn anything.
+            "batch_size": 32,
+            "sgd_lr": 0.1,
+            "adam_lr": 0.01,
+            "cpu_threads": 1,  # tiny tensors: one thread is faster and does not fight other processes
+            "data_source": "synthetic",
+            "synthetic_size": (256, 128),  # (train, test) images per data set
+            "seeds": (0,),
+            "model": "tiny_net",
+            "epochs": 3,
+            "milestones": (2,),
+            "prune_start": 1,
+            "prune_every": 1,
+            "eval_batch_size": 1024,
+            "compile": False,
+            "channels_last": True,  # 10x faster max-pooling on the CPU too
+            "amp_dtype": "auto",
+        },
+    },
+    "lab": {
+        "description": "trends in minutes on a GPU: real images, small_net, 15-20 epochs, one seed",
+        "default": {
+            **_PAPER_CONSTANTS,
+            "cpu_threads": None,  # torch's default
+            "data_source": "auto",
+            "synthetic_size": None,
+            "seeds": (0,),
+            "model": "small_net",
+            "epochs": 15,
+            "milestones": (5, 10),
+            "prune_start": 5,
+            "prune_every": 2,
+            "eval_batch_size": 4096,
+            "compile": True,
+            "channels_last": True,
+            "amp_dtype": "auto",
+        },
+        "table1/cifar100": {"epochs": 20, "milestones": (10, 15), "prune_start": 10},
+        "fig1ab/cifar100": {"epochs": 20},
+        "table2": {"prune_start": 2, "prune_every": 2, "milestones": (6, 12)},
+    },
+    "paper": {
+        "description": "the paper's protocol: ResNet-34/18, 120-150 epochs, five seeds",
+        "default": {
+            **_PAPER_CONSTANTS,
+            "cpu_threads": None,  # torch's default
+            "data_source": "auto",
+            "synthetic_size": None,
+            "seeds": (0, 1, 2, 3, 4),
+            "model": "resnet34",
+            "epochs": 120,
+            "milestones": (40, 80),
+            "prune_start": 40,
+            "prune_every": 10,
+            "eval_batch_size": 4096,
+            "compile": True,
+            "channels_last": True,
+            "amp_dtype": "auto",
+        },
+        "table1/fashion_mnist": {"model": "resnet18"},
+        "table1/cifar100": {"epochs": 150, "milestones": (80, 120), "prune_start": 80},
+        "fig1ab/cifar100": {"epochs": 150},
+        "table2": {"model": "wang_cnn", "epochs": 100, "milestones": (40, 80), "prune_start": 10,
+                   "prune_every": 10},
+    },
+}
+
+PROFILE_NAMES: tuple[str, ...] = tuple(PROFILES)
+LOADABLE_PROFILES: tuple[str, ...] = (*PROFILE_NAMES, "cached")
+
+_LABEL = re.compile(r"^(?P<base>[a-z]+)_epochs(?P<epochs>[1-9][0-9]*)$")
+
+
+def check_profile(profile: str, *, allow_cached: bool = False) -> str:
+    """Check a profile name (``smoke``, ``lab``, ``paper``; ``cached`` where reading is meant)."""
+    return check_choice("profile", profile, LOADABLE_PROFILES if allow_cached else PROFILE_NAMES)
+
+
+def profile_label(profile: str, epochs: int | None = None) -> str:
+    """The label results are filed under: the profile, or ``<profile>_epochs<N>`` when the
+    epoch count is overridden, so a shortened run never passes for the real profile."""
+    check_profile(profile)
+    if epochs is None:
+        return profile
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
+    return f"{profile}_epochs{epochs}"
+
+
+def base_profile(label: str) -> tuple[str, int | None]:
+    """Split a results label into (profile, epochs override): ``"lab_epochs3"`` -> ``("lab", 3)``."""
+    match = _LABEL.match(label)
+    if match and match["base"] in PROFILES:
+        return match["base"], int(match["epochs"])
+    check_choice("profile", label, LOADABLE_PROFILES)
+    return label, None
+
+
+def run_settings(profile: str, experiment: str, dataset: str, *, epochs: int | None = None) -> dict[str, Any]:
+    """All settings of one run: the profile's default, then its ``experiment`` section, then
+    ``experiment/dataset``; ``epochs`` overrides the epoch count (and is recorded by the label)."""
+    check_profile(profile)
+    sections = PROFILES[profile]
+    settings = copy.deepcopy(sections["default"])
+    for key in (experiment, f"{experiment}/{dataset}"):
+        settings.update(copy.deepcopy(sections.get(key, {})))
+    if epochs is not None:
+        profile_label(profile, epochs)  # validates
+        settings["epochs"] = epochs
+    return settings
