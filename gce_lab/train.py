@@ -1,0 +1,530 @@
+"""The trainer: any loss of :mod:`gce_lab.losses`, ACS pruning for truncated L_q, checkpoints.
+
+One code path serves the CPU (tests, smoke runs) and the GPU fast path:
+
+* the whole data set lives on the device as ``uint8``; each epoch draws a permutation of
+  sample indices there, and batches are gathered by index, normalised and augmented with
+  batched tensor operations (:func:`gce_lab.augment.prepare_batch`);
+* optional bfloat16 autocast (default on CUDA), ``channels_last`` layout, ``torch.compile``;
+* per-epoch metrics are accumulated in device tensors and read with one synchronisation at the
+  end of the epoch (the loss modules' argument checks aside), never per batch.
+
+Protocol (Zhang & Sabuncu 2018, Sec. 4): SGD with momentum or Adam, batch 128, the learning
+rate divided by ``lr_decay`` after each milestone epoch; each epoch records the training
+loss, the loss and accuracy on the *noisy* validation split, the accuracy on the *clean* test
+set, and the mean softmax output of the given label over correctly and wrongly labelled
+training samples (Fig. 1c; accumulated over the epoch's training batches, in training mode
+and on augmented images). The best-validation epoch maximises the noisy validation accuracy
+(Table 1 caption; ties keep the earlier epoch); its test accuracy and the last epoch's are both
+kept (Table 2 reports the last).
+
+Truncated L_q is optimised by alternating convex search (Sec. 3.3, Algorithm 1): all weights
+are 1 for the first ``prune_start`` epochs; then, before epochs ``prune_start + 1``,
+``prune_start + 1 + prune_every``, ..., the weights of *all* training samples are reset to
+``w_i = [f_{y_i}(x_i) > k]`` using the model of the best-validation epoch so far ("to prevent
+overfitting, we used the model at the optimal epoch based on maximum validation accuracy for
+pruning", Sec. 4.2). Each epoch then records how many samples are pruned and which fraction
+of them is truly mislabelled (precision) and of the mislabelled ones is pruned (recall).
+
+Checkpoints (every epoch, written atomically) hold the model, optimiser, loss weights, best
+model and history; a rerun continues after the last completed epoch. Every epoch reseeds the
+global RNGs from ``(seed, epoch)``, so a resumed run draws the same permutations and
+augmentations as an uninterrupted one, and on the CPU reproduces it exactly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import hashlib
+import json
+import math
+import os
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from gce_lab.augment import per_pixel_mean, prepare_batch
+from gce_lab.device import AMP_CHOICES, DEVICE_CHOICES, pick_device, resolve_amp_dtype
+from gce_lab.losses import METHODS, make_loss
+from gce_lab.validation import check_choice, check_in_range, check_labels
+
+__all__ = [
+    "OPTIMIZERS",
+    "TrainConfig",
+    "TrainData",
+    "TrainResult",
+    "TrainingInterrupted",
+    "learning_rate",
+    "pruning_epochs",
+    "predict_logits",
+    "train",
+]
+
+OPTIMIZERS = ("sgd", "adam")
+_CHECKPOINT_FORMAT = 1
+# Config fields that do not change the numbers of a CPU run (so a resume may differ in them).
+_NOT_FINGERPRINTED = ("eval_batch_size", "compile", "channels_last", "amp_dtype", "device")
+
+
+def _check_int(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything the trainer needs to know besides the model and the data.
+
+    Attributes:
+        method: loss, one of :data:`gce_lab.losses.METHODS`.
+        epochs: number of training epochs (>= 1).
+        optimizer: ``"sgd"`` (momentum, weight decay) or ``"adam"`` (``lr`` only, other defaults).
+        lr, momentum, weight_decay: optimiser settings (momentum/weight decay: SGD only).
+        milestones: epochs after which the learning rate is multiplied by ``lr_decay``.
+        batch_size, eval_batch_size: training / evaluation batch sizes.
+        q, k: L_q parameter (``lq``, ``truncated_lq``) and truncation threshold (``truncated_lq``).
+        prune_start, prune_every: ACS schedule for ``truncated_lq`` (None: never prune).
+        augment: random crops (padding 4) and horizontal flips of training batches.
+        seed: seeds every epoch's permutation and augmentation (the model is seeded by its builder).
+        compile: ``torch.compile`` the model (on CUDA only; ignored elsewhere).
+        channels_last: ``torch.channels_last`` layout for model and inputs.
+        amp_dtype: ``"auto"`` (bfloat16 on CUDA, none elsewhere), ``"bfloat16"``, ``"float16"``, ``"none"``.
+        device: ``"auto"`` (CUDA, then MPS, then CPU), ``"cuda"``, ``"mps"``, ``"cpu"``.
+    """
+
+    method: str
+    epochs: int
+    optimizer: str = "sgd"
+    lr: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    milestones: tuple[int, ...] = ()
+    lr_decay: float = 0.1
+    batch_size: int = 128
+    eval_batch_size: int = 1024
+    q: float = 0.7
+    k: float = 0.5
+    prune_start: int | None = None
+    prune_every: int | None = None
+    augment: bool = True
+    seed: int = 0
+    compile: bool = False
+    channels_last: bool = False
+    amp_dtype: str = "auto"
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        check_choice("method", self.method, METHODS)
+        _check_int("epochs", self.epochs, 1)
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        check_in_range("lr", self.lr, 0.0, math.inf, low_open=True)
+        check_in_range("momentum", self.momentum, 0.0, 1.0, high_open=True)
+        check_in_range("weight_decay", self.weight_decay, 0.0, math.inf)
+        check_in_range("lr_decay", self.lr_decay, 0.0, 1.0, low_open=True)
+        object.__setattr__(self, "milestones", tuple(_check_int("milestones", m, 1) for m in self.milestones))
+        _check_int("batch_size", self.batch_size, 1)
+        _check_int("eval_batch_size", self.eval_batch_size, 1)
+        check_in_range("q", self.q, 0.0, 1.0)
+        check_in_range("k", self.k, 0.0, 1.0)
+        if (self.prune_start is None) != (self.prune_every is None):
+            raise ValueError("prune_start and prune_every must both be integers >= 1 or both None, "
+                             f"got {self.prune_start!r} and {self.prune_every!r}")
+        if self.prune_start is not None:
+            _check_int("prune_start", self.prune_start, 1)
+            _check_int("prune_every", self.prune_every, 1)
+        _check_int("seed", self.seed, 0)
+        check_choice("amp_dtype", self.amp_dtype, AMP_CHOICES)
+        check_choice("device", self.device, DEVICE_CHOICES)
+
+
+@dataclass
+class TrainData:
+    """A noisy training split, a noisy validation split and the clean test set.
+
+    Attributes:
+        x_train, x_val, x_test: ``uint8`` images ``(N, C, H, W)``.
+        y_train, y_val: the given (noisy) labels, ``int64``.
+        y_test: the true labels, ``int64``.
+        is_noisy: ``(N_train,)`` bool, True where the training sample's label is wrong
+            (or, for open-set noise, its image is foreign).
+        num_classes: c.
+    """
+
+    x_train: Tensor
+    y_train: Tensor
+    is_noisy: Tensor
+    x_val: Tensor
+    y_val: Tensor
+    x_test: Tensor
+    y_test: Tensor
+    num_classes: int
+
+    def __post_init__(self) -> None:
+        _check_int("num_classes", self.num_classes, 2)
+        for split in ("train", "val", "test"):
+            x, y = getattr(self, f"x_{split}"), getattr(self, f"y_{split}")
+            if not isinstance(x, Tensor) or x.dtype != torch.uint8 or x.ndim != 4 or x.shape[0] == 0:
+                raise ValueError(f"x_{split} must be a non-empty uint8 tensor (N, C, H, W)")
+            if not isinstance(y, Tensor) or y.shape != (x.shape[0],):
+                raise ValueError(f"y_{split} must be a label tensor of shape ({x.shape[0]},)")
+            check_labels(f"y_{split}", y, self.num_classes)
+            if x.shape[1:] != self.x_train.shape[1:]:
+                raise ValueError(f"x_{split} must have the image shape of x_train {tuple(self.x_train.shape[1:])}")
+        if not isinstance(self.is_noisy, Tensor) or self.is_noisy.dtype != torch.bool \
+                or self.is_noisy.shape != self.y_train.shape:
+            raise ValueError(f"is_noisy must be a bool tensor of shape ({self.y_train.shape[0]},)")
+
+    def to(self, device: torch.device) -> TrainData:
+        """A copy with every tensor on ``device`` (labels as int64)."""
+        moved = {name: getattr(self, name).to(device) for name in
+                 ("x_train", "is_noisy", "x_val", "x_test")}
+        labels = {name: getattr(self, name).to(device, torch.int64) for name in ("y_train", "y_val", "y_test")}
+        return TrainData(**moved, **labels, num_classes=self.num_classes)
+
+
+@dataclass
+class TrainResult:
+    """What a training run produced.
+
+    Attributes:
+        history: one dict per epoch (keys: epoch, lr, train_loss, val_loss, val_cce, val_acc,
+            test_acc, mean_softmax_clean, mean_softmax_noisy, prune_step, n_pruned,
+            prune_precision, prune_recall, epoch_time_s; accuracies in percent).
+        best_epoch, best_val_acc, test_acc_best_val: the best-validation epoch and its accuracies.
+        test_acc_last: test accuracy of the last epoch.
+        n_pruned_final, pruning_precision, pruning_recall: the pruned set at the end (NaN
+            unless truncated L_q).
+        best_model: the network with the best-validation weights, in eval mode, on ``device``.
+        mean: the per-pixel mean image the inputs are normalised with.
+        device, amp_dtype, compiled: how it ran.
+        wall_time_s: training time over all attempts (resumed runs add up).
+        resumed_from_epoch: epochs already done when this call started (0 = fresh).
+    """
+
+    history: list[dict[str, Any]]
+    best_epoch: int
+    best_val_acc: float
+    test_acc_best_val: float
+    test_acc_last: float
+    n_pruned_final: float
+    pruning_precision: float
+    pruning_recall: float
+    best_model: nn.Module
+    mean: Tensor
+    device: torch.device
+    amp_dtype: torch.dtype | None
+    compiled: bool
+    wall_time_s: float
+    resumed_from_epoch: int
+    config: TrainConfig = field(repr=False)
+
+    def predict_proba(self, x_uint8: Tensor) -> Tensor:
+        """Softmax outputs ``(N, c)`` of the best-validation model on uint8 images."""
+        logits = predict_logits(self.best_model, x_uint8.to(self.device), self.mean,
+                                batch_size=self.config.eval_batch_size, amp_dtype=self.amp_dtype,
+                                channels_last=self.config.channels_last)
+        return torch.softmax(logits, dim=1)
+
+
+class TrainingInterrupted(RuntimeError):
+    """Raised by an ``on_epoch_end`` callback to stop training after a checkpoint (tests, tools)."""
+
+
+def learning_rate(epoch: int, lr: float, milestones: tuple[int, ...], lr_decay: float) -> float:
+    """Learning rate of 1-based ``epoch``: ``lr * lr_decay ** #{m in milestones : m < epoch}``.
+
+    "Divided by 10 after 40 and 80 epochs" (Sec. 4.2): epochs 1-40 at lr, 41-80 at lr/10, 81- at lr/100.
+    """
+    return lr * lr_decay ** sum(1 for m in milestones if m < epoch)
+
+
+def pruning_epochs(epochs: int, prune_start: int | None, prune_every: int | None) -> tuple[int, ...]:
+    """The 1-based epochs *before* whose training a pruning step runs (Algorithm 1).
+
+    Training uses all samples for the first ``prune_start`` epochs, then prunes every
+    ``prune_every`` epochs: ``prune_start + 1, prune_start + 1 + prune_every, ... <= epochs``.
+    """
+    if prune_start is None:
+        return ()
+    return tuple(range(prune_start + 1, epochs + 1, prune_every))
+
+
+def _autocast(device: torch.device, amp_dtype: torch.dtype | None) -> contextlib.AbstractContextManager:
+    if amp_dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=amp_dtype)
+
+
+def _batches(n: int, batch_size: int) -> list[tuple[int, int]]:
+    """(start, end) of each batch; a last batch of one sample joins the previous one (batch norm
+    cannot train on a single sample)."""
+    bounds = [(start, min(start + batch_size, n)) for start in range(0, n, batch_size)]
+    if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
+        bounds[-2:] = [(bounds[-2][0], n)]
+    return bounds
+
+
+@torch.no_grad()
+def predict_logits(model: nn.Module, x_uint8: Tensor, mean: Tensor, *, batch_size: int = 1024,
+                   amp_dtype: torch.dtype | None = None, channels_last: bool = False) -> Tensor:
+    """Float32 logits ``(N, c)`` of ``model`` (set to eval mode) on uint8 images, in large batches."""
+    model.eval()
+    device = x_uint8.device
+    outputs = []
+    for start, end in _batches(x_uint8.shape[0], batch_size):
+        inputs = prepare_batch(x_uint8[start:end], mean, train=False, channels_last=channels_last)
+        with _autocast(device, amp_dtype):
+            outputs.append(model(inputs).float())
+    return torch.cat(outputs)
+
+
+@torch.no_grad()
+def _evaluate(model: nn.Module, x: Tensor, y: Tensor, mean: Tensor, losses: tuple[nn.Module, ...],
+              config: TrainConfig, amp_dtype: torch.dtype | None) -> Tensor:
+    """Device tensor ``[sum of each loss..., number correct]`` over the split, no host sync."""
+    model.eval()
+    sums = torch.zeros(len(losses) + 1, device=x.device)
+    for start, end in _batches(x.shape[0], config.eval_batch_size):
+        inputs = prepare_batch(x[start:end], mean, train=False, channels_last=config.channels_last)
+        with _autocast(x.device, amp_dtype):
+            logits = model(inputs)
+        logits, target = logits.float(), y[start:end]
+        values = [loss(logits, target) for loss in losses]
+        values.append((logits.argmax(dim=1) == target).sum())
+        sums += torch.stack(values).float()
+    return sums
+
+
+def _fingerprint(config: TrainConfig, data: TrainData, T: Tensor | None) -> str:
+    """Digest of everything that fixes a run's numbers (a checkpoint from elsewhere is ignored)."""
+    digest = hashlib.sha256()
+    settings = {k: v for k, v in asdict(config).items() if k not in _NOT_FINGERPRINTED}
+    digest.update(json.dumps(settings, sort_keys=True).encode())
+    for tensor in (data.y_train, data.is_noisy, data.y_val, data.y_test):
+        digest.update(tensor.detach().cpu().numpy().tobytes())
+    digest.update(str([tuple(getattr(data, f"x_{s}").shape) for s in ("train", "val", "test")]).encode())
+    if T is not None:
+        digest.update(T.detach().cpu().double().numpy().tobytes())
+    return digest.hexdigest()[:20]
+
+
+def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _load_checkpoint(path: Path | None, fingerprint: str, device: torch.device) -> dict[str, Any] | None:
+    if path is None or not path.is_file():
+        return None
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except Exception as err:  # a corrupt file is no reason to fail: start over
+        warnings.warn(f"ignoring unreadable checkpoint {path}: {err}", stacklevel=3)
+        return None
+    if state.get("format") != _CHECKPOINT_FORMAT or state.get("fingerprint") != fingerprint:
+        warnings.warn(f"ignoring checkpoint {path}: it belongs to a different configuration or data", stacklevel=3)
+        return None
+    return state
+
+
+def _make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    if config.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=config.lr)
+    return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
+                           weight_decay=config.weight_decay)
+
+
+def _validation_losses(config: TrainConfig, T: Tensor | None) -> tuple[nn.Module, nn.Module]:
+    """(the run's own loss, CCE) summed over a split; truncated L_q is validated with plain L_q."""
+    method = "lq" if config.method == "truncated_lq" else config.method
+    own = make_loss(method, q=config.q, T=T, reduction="sum")
+    return own, make_loss("cce", reduction="sum")
+
+
+def _prune_stats(loss_fn: nn.Module, is_noisy: Tensor, n_noisy: int) -> Tensor:
+    """Device tensor [n_pruned, precision, recall] of the current pruned set (NaN where undefined)."""
+    pruned = loss_fn.pruned_mask()
+    n_pruned = pruned.sum().float()
+    hits = (pruned & is_noisy).sum().float()
+    precision = hits / n_pruned  # NaN when nothing is pruned
+    recall = hits / n_noisy if n_noisy else torch.full_like(hits, math.nan)
+    return torch.stack([n_pruned, precision, recall])
+
+
+def train(
+    model: nn.Module,
+    data: TrainData,
+    config: TrainConfig,
+    *,
+    T: np.ndarray | Tensor | None = None,
+    checkpoint_path: str | os.PathLike[str] | None = None,
+    progress: bool = False,
+    desc: str = "",
+    on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
+) -> TrainResult:
+    """Train ``model`` on ``data`` as ``config`` says; see the module docstring for the protocol.
+
+    Args:
+        model: a freshly initialised network (seed before building it: the seed fixes the init).
+        data: training / validation / test splits (moved to the device here).
+        config: the run's settings.
+        T: (c, c) transition matrix for ``forward_t`` / ``forward_t_hat`` (Eq. 1).
+        checkpoint_path: where to checkpoint each epoch; an existing checkpoint of the same
+            configuration and data is resumed from.
+        progress: show a tqdm bar over epochs (loss, validation and test accuracy).
+        desc: the bar's label.
+        on_epoch_end: called with each epoch's record after its checkpoint is written;
+            raising (e.g. :class:`TrainingInterrupted`) stops training there.
+
+    Returns:
+        :class:`TrainResult`.
+    """
+    if not isinstance(config, TrainConfig):
+        raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
+    if not isinstance(data, TrainData):
+        raise ValueError(f"data must be a TrainData, got {type(data).__name__}")
+    device = pick_device(config.device)
+    amp_dtype = resolve_amp_dtype(config.amp_dtype, device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    data = data.to(device)
+    n_train = data.x_train.shape[0]
+    T_tensor = None
+    if T is not None:
+        T_tensor = torch.as_tensor(np.asarray(T, dtype=np.float32) if not isinstance(T, Tensor) else T,
+                                   dtype=torch.float32)
+    loss_fn = make_loss(config.method, q=config.q, k=config.k, T=T_tensor, num_samples=n_train).to(device)
+    val_losses = tuple(loss.to(device) for loss in _validation_losses(config, T_tensor))
+
+    memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
+    model = model.to(device=device, memory_format=memory_format)
+    best_model = copy.deepcopy(model)
+    optimizer = _make_optimizer(model, config)
+    compiled = bool(config.compile and device.type == "cuda")
+    step_model = torch.compile(model) if compiled else model
+
+    history: list[dict[str, Any]] = []
+    best_epoch, best_val_acc, test_at_best = 0, -math.inf, math.nan
+    wall_before = 0.0
+    fingerprint = _fingerprint(config, data, T_tensor)
+    path = Path(checkpoint_path) if checkpoint_path is not None else None
+    state = _load_checkpoint(path, fingerprint, device)
+    if state is not None:
+        model.load_state_dict(state["model"])
+        best_model.load_state_dict(state["best_model"])
+        optimizer.load_state_dict(state["optimizer"])
+        loss_fn.load_state_dict(state["loss"])
+        history = list(state["history"])
+        best_epoch, best_val_acc, test_at_best = state["best_epoch"], state["best_val_acc"], state["test_at_best"]
+        wall_before = state["wall_time_s"]
+    start_epoch = len(history)
+
+    mean = per_pixel_mean(data.x_train)
+    n_noisy = int(data.is_noisy.sum())
+    n_clean = n_train - n_noisy
+    noisy_f = data.is_noisy.float()
+    prune_at = set(pruning_epochs(config.epochs, config.prune_start, config.prune_every))
+    truncated = config.method == "truncated_lq"
+    all_index = torch.arange(n_train, device=device)
+    nan = torch.tensor(math.nan, device=device)
+    started = time.perf_counter()
+
+    bar = tqdm(total=config.epochs, initial=start_epoch, desc=desc or config.method, disable=not progress,
+               leave=False, dynamic_ncols=True)
+    try:
+        for epoch in range(start_epoch + 1, config.epochs + 1):
+            epoch_start = time.perf_counter()
+            torch.manual_seed(config.seed * 1_000_003 + epoch)
+            lr = learning_rate(epoch, config.lr, config.milestones, config.lr_decay)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+
+            pruned_now = epoch in prune_at and truncated
+            if pruned_now:  # Algorithm 1's pruning step, with the best-validation model so far
+                logits = predict_logits(best_model, data.x_train, mean, batch_size=config.eval_batch_size,
+                                        amp_dtype=amp_dtype, channels_last=config.channels_last)
+                loss_fn.prune(logits, data.y_train, all_index)
+
+            step_model.train()
+            sums = torch.zeros(3, device=device)  # loss * batch, softmax of label: clean, noisy
+            order = torch.randperm(n_train, device=device)
+            for start, end in _batches(n_train, config.batch_size):
+                index = order[start:end]
+                inputs = prepare_batch(data.x_train[index], mean, train=config.augment,
+                                       channels_last=config.channels_last)
+                target = data.y_train[index]
+                with _autocast(device, amp_dtype):
+                    logits = step_model(inputs)
+                loss = loss_fn(logits, target, index)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                with torch.no_grad():
+                    p_label = torch.softmax(logits.float(), dim=1).gather(1, target[:, None]).squeeze(1)
+                    noisy = noisy_f[index]
+                    sums += torch.stack([loss.detach().float() * (end - start),
+                                         (p_label * (1 - noisy)).sum(), (p_label * noisy).sum()])
+
+            val = _evaluate(step_model, data.x_val, data.y_val, mean, val_losses, config, amp_dtype)
+            test_correct = _evaluate(step_model, data.x_test, data.y_test, mean, (), config, amp_dtype)
+            prune = _prune_stats(loss_fn, data.is_noisy, n_noisy) if truncated else nan.expand(3)
+            (loss_sum, soft_clean, soft_noisy, val_own, val_cce, val_correct, test_right, n_pruned,
+             precision, recall) = torch.cat([sums, val, test_correct, prune]).tolist()  # the epoch's one sync
+
+            n_val, n_test = data.x_val.shape[0], data.x_test.shape[0]
+            record = {
+                "epoch": epoch, "lr": lr, "train_loss": loss_sum / n_train, "val_loss": val_own / n_val,
+                "val_cce": val_cce / n_val, "val_acc": 100.0 * val_correct / n_val,
+                "test_acc": 100.0 * test_right / n_test,
+                "mean_softmax_clean": soft_clean / n_clean if n_clean else math.nan,
+                "mean_softmax_noisy": soft_noisy / n_noisy if n_noisy else math.nan,
+                "prune_step": pruned_now, "n_pruned": n_pruned, "prune_precision": precision,
+                "prune_recall": recall, "epoch_time_s": time.perf_counter() - epoch_start,
+            }
+            history.append(record)
+            if record["val_acc"] > best_val_acc:
+                best_epoch, best_val_acc, test_at_best = epoch, record["val_acc"], record["test_acc"]
+                best_model.load_state_dict(model.state_dict())
+            wall = wall_before + time.perf_counter() - started
+            if path is not None:
+                _save_checkpoint(path, {
+                    "format": _CHECKPOINT_FORMAT, "fingerprint": fingerprint, "model": model.state_dict(),
+                    "best_model": best_model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "loss": loss_fn.state_dict(), "history": history, "best_epoch": best_epoch,
+                    "best_val_acc": best_val_acc, "test_at_best": test_at_best, "wall_time_s": wall,
+                })
+            bar.update(1)
+            bar.set_postfix(loss=f"{record['train_loss']:.3f}", val=f"{record['val_acc']:.1f}",
+                            test=f"{record['test_acc']:.1f}")
+            if on_epoch_end is not None:
+                on_epoch_end(record)
+    finally:
+        bar.close()
+
+    last = history[-1]
+    best_model.eval()
+    return TrainResult(
+        history=history, best_epoch=best_epoch, best_val_acc=best_val_acc, test_acc_best_val=test_at_best,
+        test_acc_last=last["test_acc"], n_pruned_final=last["n_pruned"],
+        pruning_precision=last["prune_precision"], pruning_recall=last["prune_recall"],
+        best_model=best_model, mean=mean, device=device, amp_dtype=amp_dtype, compiled=compiled,
+        wall_time_s=wall_before + time.perf_counter() - started, resumed_from_epoch=start_epoch, config=config,
+    )
