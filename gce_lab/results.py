@@ -1,0 +1,274 @@
+"""Tidy result files, their loader, and the comparison with the paper's numbers.
+
+Layout under the results root (``results/`` of the checkout, ``$GCE_LAB_RESULTS``, or ``root=``)::
+
+    <root>/<experiment>/<profile>/runs.csv     one row per finished run, with provenance
+    <root>/<experiment>/<profile>/epochs.csv   one row per epoch per run
+    <root>/<experiment>/<profile>/t_hat/<cce run id>.csv   T̂ estimated from a CCE run
+
+Accuracies are in percent, like the paper's tables. Every write goes through a temporary
+file and ``os.replace``, so a file is either the old or the new version, never half written.
+A run counts as finished once its row is in ``runs.csv`` (its epochs are written first).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gce_lab.experiments import EXPERIMENT_NAMES, check_experiment
+from gce_lab.profiles import PROFILE_NAMES, base_profile
+from gce_lab.provenance import REPO_ROOT
+from gce_lab.validation import check_choice
+
+__all__ = [
+    "RESULTS_ENV",
+    "RUN_COLUMNS",
+    "EPOCH_COLUMNS",
+    "TABLE_METRIC",
+    "results_root",
+    "results_dir",
+    "load_results",
+    "finished_run_ids",
+    "write_run",
+    "save_t_hat",
+    "load_t_hat",
+    "reported_results",
+    "compare_with_paper",
+    "per_column_ranking",
+    "pairwise_order_agreement",
+]
+
+RESULTS_ENV = "GCE_LAB_RESULTS"
+
+RUN_COLUMNS: tuple[str, ...] = (
+    "experiment", "profile", "run_id", "dataset", "data_source", "model", "method", "q", "k", "noise", "eta",
+    "realised_noise_rate", "seed", "epochs", "best_epoch", "best_val_acc", "test_acc_best_val", "test_acc_last",
+    "t_hat_error", "n_pruned_final", "pruning_precision", "pruning_recall",
+    "optimizer", "lr", "milestones", "batch_size", "prune_start", "prune_every", "augment",
+    "n_train", "n_val", "n_test", "amp_dtype", "compiled", "channels_last",
+    "wall_time_s", "device", "torch_version", "git_commit", "command", "finished_at",
+)
+EPOCH_COLUMNS: tuple[str, ...] = (
+    "experiment", "profile", "run_id", "epoch", "lr", "train_loss", "val_loss", "val_cce", "val_acc", "test_acc",
+    "mean_softmax_clean", "mean_softmax_noisy", "prune_step", "n_pruned", "prune_precision", "prune_recall",
+    "epoch_time_s",
+)
+
+#: The accuracy each table of the paper reports (Table 1 caption; Table 2 caption).
+TABLE_METRIC = {"table1": "test_acc_best_val", "table2": "test_acc_last"}
+
+_KEYS = ["dataset", "method", "noise", "eta"]
+_COLUMN_KEYS = ["dataset", "noise", "eta"]
+_ORDER = {
+    "dataset": ("fashion_mnist", "cifar10", "cifar100"),
+    "method": ("cce", "mae", "forward_t", "forward_t_hat", "wang2018", "lq", "truncated_lq"),
+    "noise": ("none", "uniform", "class_dependent", "open_set", "closed_set"),
+}
+
+
+# ----------------------------------------------------------------------------- locations and writing
+def results_root(root: str | os.PathLike[str] | None = None) -> Path:
+    """``root``, else ``$GCE_LAB_RESULTS``, else ``results/`` of the checkout."""
+    if root is not None:
+        return Path(root)
+    env = os.environ.get(RESULTS_ENV)
+    return Path(env) if env else REPO_ROOT / "results"
+
+
+def results_dir(experiment: str, profile: str, root: str | os.PathLike[str] | None = None) -> Path:
+    """``<root>/<experiment>/<profile>`` (``profile`` may be a label such as ``lab_epochs3``)."""
+    check_experiment(experiment)
+    if base_profile(profile)[0] == "cached":
+        raise ValueError("profile must be a training profile or label here, got 'cached'")
+    return results_root(root) / experiment / profile
+
+
+def _write_csv_atomically(frame: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", newline="") as handle:
+            frame.to_csv(handle, index=False, lineterminator="\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _read_csv(path: Path, columns: Iterable[str]) -> pd.DataFrame:
+    return pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=list(columns))
+
+
+def _replace_rows(path: Path, rows: list[Mapping], columns: tuple[str, ...], run_id: str) -> None:
+    old = _read_csv(path, columns)
+    old = old[old["run_id"] != run_id] if len(old) else old
+    new = pd.DataFrame([{c: row.get(c, np.nan) for c in columns} for row in rows], columns=list(columns))
+    frame = new if old.empty else pd.concat([old, new], ignore_index=True)
+    _write_csv_atomically(frame, path)
+
+
+def write_run(experiment: str, profile: str, run_row: Mapping, epoch_rows: list[Mapping],
+              root: str | os.PathLike[str] | None = None) -> None:
+    """Record a finished run: its epoch rows, then its run row (which marks it finished).
+
+    Rows of an earlier attempt of the same ``run_id`` are replaced.
+    """
+    missing = [c for c in RUN_COLUMNS if c not in run_row]
+    if missing:
+        raise ValueError(f"run_row must have every column of RUN_COLUMNS; missing {missing}")
+    directory = results_dir(experiment, profile, root)
+    run_id = run_row["run_id"]
+    _replace_rows(directory / "epochs.csv", list(epoch_rows), EPOCH_COLUMNS, run_id)
+    _replace_rows(directory / "runs.csv", [run_row], RUN_COLUMNS, run_id)
+
+
+def finished_run_ids(experiment: str, profile: str, root: str | os.PathLike[str] | None = None) -> set[str]:
+    """Run ids already in ``runs.csv`` (an empty set when nothing ran yet)."""
+    runs = _read_csv(results_dir(experiment, profile, root) / "runs.csv", RUN_COLUMNS)
+    return set(runs["run_id"].astype(str))
+
+
+def save_t_hat(experiment: str, profile: str, run_id: str, t_hat: np.ndarray,
+               root: str | os.PathLike[str] | None = None) -> Path:
+    """Store the T̂ estimated from CCE run ``run_id`` as a CSV matrix (row i: true class i)."""
+    path = results_dir(experiment, profile, root) / "t_hat" / f"{run_id}.csv"
+    frame = pd.DataFrame(np.asarray(t_hat, dtype=np.float64))
+    frame.columns = [str(j) for j in range(frame.shape[1])]
+    _write_csv_atomically(frame, path)
+    return path
+
+
+def load_t_hat(experiment: str, profile: str, run_id: str,
+               root: str | os.PathLike[str] | None = None) -> np.ndarray | None:
+    """The stored T̂ of CCE run ``run_id``, or None when there is none."""
+    path = results_dir(experiment, profile, root) / "t_hat" / f"{run_id}.csv"
+    return pd.read_csv(path).to_numpy(dtype=np.float64) if path.is_file() else None
+
+
+# ----------------------------------------------------------------------------- loading
+def _profile_for_reading(experiment: str, profile: str, root: str | os.PathLike[str] | None) -> str:
+    base, _ = base_profile(profile)
+    if base != "cached":
+        return profile
+    for candidate in reversed(PROFILE_NAMES):  # paper, lab, smoke
+        if (results_root(root) / experiment / candidate / "runs.csv").is_file():
+            return candidate
+    raise FileNotFoundError(
+        f"no committed results for {experiment!r} under {results_root(root) / experiment} "
+        f"(looked for {', '.join(reversed(PROFILE_NAMES))}); produce some with "
+        f"`python -m gce_lab run {experiment} --profile smoke`")
+
+
+def load_results(experiment: str, profile: str, root: str | os.PathLike[str] | None = None
+                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The (runs, epochs) DataFrames of ``experiment`` under ``profile``.
+
+    ``profile`` is ``smoke``, ``lab``, ``paper``, a label such as ``lab_epochs3``, or ``cached``:
+    whatever is committed, the most faithful first (paper, then lab, then smoke); the ``profile``
+    column says which was read.
+    """
+    check_choice("experiment", experiment, EXPERIMENT_NAMES)
+    label = _profile_for_reading(experiment, profile, root)
+    directory = results_root(root) / experiment / label
+    runs_path = directory / "runs.csv"
+    if not runs_path.is_file():
+        raise FileNotFoundError(f"no results at {runs_path}; produce them with "
+                                f"`python -m gce_lab run {experiment} --profile {base_profile(label)[0]}`")
+    runs = pd.read_csv(runs_path)
+    epochs = _read_csv(directory / "epochs.csv", EPOCH_COLUMNS)
+    epochs = epochs[epochs["run_id"].isin(runs["run_id"])].reset_index(drop=True)
+    return runs, epochs
+
+
+# ----------------------------------------------------------------------------- the paper's numbers
+def reported_results(table: str | None = None) -> pd.DataFrame:
+    """The paper's Table 1 and 2 (columns table, dataset, method, noise, eta, mean, std; percent).
+
+    Read from the copy shipped in the package (``gce_lab/data/reported_results.csv``).
+    """
+    with resources.files("gce_lab").joinpath("data/reported_results.csv").open("r") as handle:
+        frame = pd.read_csv(handle)
+    if table is None:
+        return frame
+    check_choice("table", table, tuple(TABLE_METRIC))
+    return frame[frame["table"] == table].reset_index(drop=True)
+
+
+def _sort(frame: pd.DataFrame) -> pd.DataFrame:
+    def key(column: pd.Series) -> pd.Series:
+        order = _ORDER.get(column.name)
+        if order is None:
+            return column
+        return column.map(lambda v: order.index(v) if v in order else len(order))
+    return frame.sort_values([c for c in ("dataset", "noise", "eta", "method") if c in frame], key=key,
+                             ignore_index=True)
+
+
+def compare_with_paper(runs: pd.DataFrame, table: str = "table1") -> pd.DataFrame:
+    """Our mean ± std per (dataset, method, noise, eta) beside the paper's, for ``table``.
+
+    Our value is the accuracy the table reports (:data:`TABLE_METRIC`: best-validation epoch for
+    Table 1, last epoch for Table 2), averaged over seeds. Columns: dataset, method, noise, eta,
+    ours_mean, ours_std (NaN for one seed), n_runs, paper_mean, paper_std, diff (ours - paper),
+    profile. The join is outer and on exact method names: a method the paper lists but we did
+    not run (``wang2018``) or one only we ran has NaN on the other side.
+    """
+    check_choice("table", table, tuple(TABLE_METRIC))
+    metric = TABLE_METRIC[table]
+    needed = set(_KEYS) | {metric, "profile"}
+    if not needed <= set(runs.columns):
+        raise ValueError(f"runs must have the columns {sorted(needed)}; missing {sorted(needed - set(runs.columns))}")
+    ours = runs[runs["experiment"] == table] if "experiment" in runs.columns else runs
+    ours = ours.assign(eta=ours["eta"].astype(float).round(4))
+    grouped = ours.groupby(_KEYS, sort=False).agg(
+        ours_mean=(metric, "mean"), ours_std=(metric, "std"), n_runs=(metric, "size"),
+        profile=("profile", lambda s: "+".join(sorted(set(map(str, s))))),
+    ).reset_index()
+    paper = reported_results(table).rename(columns={"mean": "paper_mean", "std": "paper_std"}).drop(columns="table")
+    paper = paper.assign(eta=paper["eta"].round(4))
+    merged = grouped.merge(paper, on=_KEYS, how="outer")
+    merged["diff"] = merged["ours_mean"] - merged["paper_mean"]
+    merged["n_runs"] = merged["n_runs"].fillna(0).astype(int)
+    columns = [*_KEYS, "ours_mean", "ours_std", "n_runs", "paper_mean", "paper_std", "diff", "profile"]
+    return _sort(merged[columns])
+
+
+def per_column_ranking(comparison: pd.DataFrame) -> pd.DataFrame:
+    """Rank the methods within each (dataset, noise, eta) column of the table, 1 = most accurate.
+
+    Adds ``ours_rank`` and ``paper_rank`` (ties share the better rank; NaN where a value is
+    missing) to a :func:`compare_with_paper` frame; methods present on only one side are ranked
+    on that side only.
+    """
+    frame = comparison.copy()
+    groups = frame.groupby(_COLUMN_KEYS, sort=False)
+    for side in ("ours", "paper"):
+        frame[f"{side}_rank"] = groups[f"{side}_mean"].rank(ascending=False, method="min")
+    return frame
+
+
+def pairwise_order_agreement(comparison: pd.DataFrame) -> pd.DataFrame:
+    """Per (dataset, noise, eta) column: how many pairs of methods we order as the paper does.
+
+    Only methods with both our and the paper's value count. A pair agrees when the signs of
+    ``ours_a - ours_b`` and ``paper_a - paper_b`` are equal (a tie agrees only with a tie).
+    Columns: dataset, noise, eta, n_methods, n_pairs, n_agree, agreement (fraction; NaN without pairs).
+    """
+    both = comparison.dropna(subset=["ours_mean", "paper_mean"])
+    rows = []
+    for key, group in both.groupby(_COLUMN_KEYS, sort=False):
+        ours, paper = group["ours_mean"].to_numpy(), group["paper_mean"].to_numpy()
+        pairs = list(itertools.combinations(range(len(group)), 2))
+        agree = sum(np.sign(ours[a] - ours[b]) == np.sign(paper[a] - paper[b]) for a, b in pairs)
+        rows.append({**dict(zip(_COLUMN_KEYS, key)), "n_methods": len(group), "n_pairs": len(pairs),
+                     "n_agree": int(agree), "agreement": agree / len(pairs) if pairs else np.nan})
+    columns = [*_COLUMN_KEYS, "n_methods", "n_pairs", "n_agree", "agreement"]
+    return _sort(pd.DataFrame(rows, columns=columns))
