@@ -1,0 +1,127 @@
+"""Command line: ``python -m gce_lab run|status|list``.
+
+Examples::
+
+    python -m gce_lab run table1 --profile smoke
+    python -m gce_lab run table1 --profile lab --dataset fashion_mnist --methods cce lq --noise uniform0.4
+    python -m gce_lab status table1 --profile lab
+    python -m gce_lab list
+
+Filters take several values, space- or comma-separated. ``--epochs N`` shortens (or lengthens)
+every run and files the results under ``<profile>_epochs<N>``, never under the profile's name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+
+from gce_lab.experiments import EXPERIMENT_NAMES, EXPERIMENTS
+from gce_lab.profiles import PROFILE_NAMES, PROFILES, profile_label
+from gce_lab.provenance import command_line
+from gce_lab.results import results_dir
+from gce_lab.runner import experiment_status, run_experiment
+
+__all__ = ["main", "build_parser"]
+
+
+def _split(values: Sequence[str] | None) -> list[str] | None:
+    if values is None:
+        return None
+    return [part for value in values for part in value.split(",") if part]
+
+
+def _seeds(values: Sequence[str] | None) -> list[int] | None:
+    parts = _split(values)
+    if parts is None:
+        return None
+    try:
+        return [int(p) for p in parts]
+    except ValueError as err:
+        raise ValueError(f"seeds must be integers >= 0, got {' '.join(parts)}") from err
+
+
+def _add_selection(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("experiment", help=f"one of: {', '.join(EXPERIMENT_NAMES)}")
+    parser.add_argument("--profile", default="smoke", help=f"one of: {', '.join(PROFILE_NAMES)} (default: smoke)")
+    parser.add_argument("--dataset", nargs="+", metavar="NAME", help="data sets to include (default: all)")
+    parser.add_argument("--methods", nargs="+", metavar="METHOD", help="losses to include (default: all)")
+    parser.add_argument("--noise", nargs="+", metavar="NOISE", help="noise settings, e.g. uniform0.4 (default: all)")
+    parser.add_argument("--seeds", nargs="+", metavar="SEED", help="seeds (default: the profile's)")
+    parser.add_argument("--epochs", type=int, help="override the epoch count; results go to <profile>_epochs<N>")
+    parser.add_argument("--results-dir", help="results root (default: $GCE_LAB_RESULTS or results/)")
+    parser.add_argument("--checkpoints-dir", help="checkpoint root (default: $GCE_LAB_CHECKPOINTS or checkpoints/)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``python -m gce_lab``."""
+    parser = argparse.ArgumentParser(prog="python -m gce_lab", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="train the runs of an experiment that are not finished yet")
+    _add_selection(run)
+    run.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cuda, mps or cpu")
+    run.add_argument("--no-compile", action="store_true", help="do not torch.compile the model")
+    run.add_argument("--no-progress", action="store_true", help="no progress bars")
+    status = commands.add_parser("status", help="show which runs of an experiment are done")
+    _add_selection(status)
+    status.add_argument("--runs", action="store_true", help="list every run, not only the summary")
+    commands.add_parser("list", help="list the experiments and profiles")
+    return parser
+
+
+def _selection(args: argparse.Namespace) -> dict:
+    return {"datasets": _split(args.dataset), "methods": _split(args.methods), "noises": _split(args.noise),
+            "seeds": _seeds(args.seeds), "epochs": args.epochs, "root": args.results_dir,
+            "checkpoints": args.checkpoints_dir}
+
+
+def _run(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    runs = run_experiment(args.experiment, args.profile, device=args.device,
+                          compile=False if args.no_compile else None, progress=not args.no_progress,
+                          command=command_line(), **_selection(args))
+    label = profile_label(args.profile, args.epochs)
+    where = results_dir(args.experiment, label, args.results_dir)
+    print(f"{len(runs)} runs of {args.experiment} ({label}) finished; this call took "
+          f"{time.perf_counter() - started:.1f} s. Results: {where}")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    table = experiment_status(args.experiment, args.profile, **_selection(args))
+    label = profile_label(args.profile, args.epochs)
+    counts = table["state"].value_counts()
+    print(f"{args.experiment} ({label}): {counts.get('done', 0)} done, {counts.get('partial', 0)} partial, "
+          f"{counts.get('todo', 0)} to do, of {len(table)} runs")
+    if len(table):
+        summary = table.assign(done=table["state"] == "done").groupby(["dataset", "method"], sort=False)["done"]
+        print((summary.sum().astype(int).astype(str) + "/" + summary.size().astype(str)).unstack().to_string())
+    if args.runs:
+        print(table.to_string(index=False))
+    return 0
+
+
+def _list() -> int:
+    print("experiments:")
+    for name, spec in EXPERIMENTS.items():
+        print(f"  {name:7s} {spec.title}")
+    print("profiles:")
+    for name, profile in PROFILES.items():
+        print(f"  {name:7s} {profile['description']}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status (2 with a message on bad arguments or missing data)."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return _run(args)
+        if args.command == "status":
+            return _status(args)
+        return _list()
+    except (ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
