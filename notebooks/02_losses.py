@@ -143,16 +143,19 @@ plt.show()
 # the three losses differ only in the scalar factor in front of $\nabla_\theta f_y$ (the
 # paper's Eq. 5 and the equation after Eq. 8):
 #
-# $$
+# \begin{equation*}
 # \frac{\partial \mathcal{L}(f(x;\theta), y)}{\partial \theta} =
 # \begin{cases}
 # -\dfrac{1}{f_y}\, \nabla_\theta f_y & \text{CCE}, \\[1ex]
-# -\nabla_\theta f_y & \text{MAE/unhinged (up to the factor 2)}, \\[1ex]
-# -f_y^{\,q-1}\, \nabla_\theta f_y = f_y^{\,q}\left(-\dfrac{1}{f_y} \nabla_\theta f_y\right) & \mathcal{L}_q .
+# -\nabla_\theta f_y & \text{unhinged} = \text{MAE}/2, \\[1ex]
+# -f_y^{\,q-1}\, \nabla_\theta f_y & \mathcal{L}_q .
 # \end{cases} \tag{5}
-# $$
+# \end{equation*}
 #
-# Read the factor as a per-sample *weight* in the sum over the mini-batch:
+# The $\mathcal{L}_q$ line follows from $\partial \mathcal{L}_q / \partial f_y = -f_y^{q-1}$, and
+# can be written $f_y^{\,q}\,\big(-\tfrac{1}{f_y}\nabla_\theta f_y\big)$: the CCE gradient times
+# $f_y^{\,q}$. Read the factor in front of $\nabla_\theta f_y$ as a per-sample *weight* in the
+# sum over the mini-batch:
 #
 # * CCE weighs each sample by $1/f_y$: samples the network disagrees with get the largest
 #   weight. On clean data this focuses learning on the hard examples; on noisy data the
@@ -173,7 +176,9 @@ for q, color in [
     (0.7, "tab:blue"),
     (1.0, "tab:red"),
 ]:
-    name = "CCE (q = 0)" if q == 0 else ("MAE (q = 1)" if q == 1 else f"q = {q}")
+    name = (
+        "CCE (q = 0)" if q == 0 else ("MAE (q = 1)" if q == 1 else f"q = {q}")
+    )
     axes[0].plot(p, p ** (q - 1), color=color, label=name)
     axes[1].plot(p, p**q, color=color, label=name)
 axes[0].set(
@@ -228,17 +233,24 @@ f_true = torch.softmax(z, dim=1).gather(
     1, y[:, None]
 )  # f_y for each sample, shape (6, 1)
 print(
-    "f_y of the six samples:", ", ".join(f"{v:.4f}" for v in f_true.squeeze(1).tolist())
+    "f_y of the six samples:",
+    ", ".join(f"{v:.4f}" for v in f_true.squeeze(1).tolist()),
 )
 print(
     "CCE gradient equals softmax - one-hot:",
     torch.allclose(
-        grad_cce, torch.softmax(z, 1) - torch.nn.functional.one_hot(y, 10), atol=1e-12
+        grad_cce,
+        torch.softmax(z, 1) - torch.nn.functional.one_hot(y, 10),
+        atol=1e-12,
     ),
 )
 for q in [0.1, 0.5, 0.7, 1.0]:
-    grad_lq = logit_gradient(lambda a, b: lq_loss(a, b, q, reduction="sum"), z, y)
-    same = torch.allclose(grad_lq, f_true**q * grad_cce, rtol=1e-10, atol=1e-14)
+    grad_lq = logit_gradient(
+        lambda a, b: lq_loss(a, b, q, reduction="sum"), z, y
+    )
+    same = torch.allclose(
+        grad_lq, f_true**q * grad_cce, rtol=1e-10, atol=1e-14
+    )
     print(f"q = {q}: dLq/dz == f_y^q * dCCE/dz for all 6 x 10 entries: {same}")
 grad_mae = logit_gradient(lambda a, b: mae_loss(a, b, reduction="sum"), z, y)
 print(
@@ -256,7 +268,7 @@ print(
 
 # %%
 p_log = np.logspace(-3, 0, 400)
-fig, ax = plt.subplots(figsize=(6.5, 4.2))
+fig, ax = plt.subplots(figsize=(9, 4.2))
 for q, color in [
     (0.0, "tab:orange"),
     (0.3, "tab:green"),
@@ -281,10 +293,11 @@ for c_classes, style in [(10, ":"), (100, "-.")]:
 ax.set(
     xscale="log",
     xlabel="$f_y$ (log scale)",
-    ylabel="$|\\partial \\mathcal{L}_q / \\partial z_y| = f_y^{\\,q}(1 - f_y)$",
+    ylabel="$|\\partial \\mathcal{L}_q / \\partial z_y|"
+    " = f_y^{\\,q}(1 - f_y)$",
     title="Gradient on the labelled logit",
 )
-ax.legend(fontsize=8.5)
+ax.legend(fontsize=8.5, loc="upper left", bbox_to_anchor=(1.02, 1))
 fig.tight_layout()
 plt.show()
 
@@ -316,6 +329,7 @@ table["(CCE-Lq)/q, q=1e-4"] = (
     (cce - lq_loss(z, y, 1e-4, reduction="none")) / 1e-4
 ).numpy()
 table["log²(f_y)/2"] = (torch.log(fy) ** 2 / 2).numpy()
+table.index.name = "sample"
 table.round(5)
 
 # %%
@@ -336,6 +350,7 @@ print(
     "Lq at q = 0 equals CCE exactly:",
     torch.equal(lq_loss(z, y, 0.0, reduction="none"), cce),
 )
+limit.index.name = "sample"
 limit.round(5)
 
 # %% [markdown]

@@ -94,10 +94,15 @@ sns.set_theme(context="notebook", style="whitegrid")
 # %%
 f, lam, q, c, eta, k = sp.symbols("f lambda q c eta k", positive=True)
 stationary = sp.solve(sp.Eq(q * f ** (q - 1), lam), f)
-display(Math(r"f_j = " + sp.latex(stationary[0]) + r"\quad\text{for every } j"))
+display(
+    Math(r"f_j = " + sp.latex(stationary[0]) + r"\quad\text{for every } j")
+)
 g_uniform = sp.simplify(c * (1 / c) ** q)
 display(
-    Math(r"g(\tfrac{1}{c}, \dots, \tfrac{1}{c}) = c\,(1/c)^q = " + sp.latex(g_uniform))
+    Math(
+        r"g(\tfrac{1}{c}, \dots, \tfrac{1}{c}) = c\,(1/c)^q = "
+        + sp.latex(g_uniform)
+    )
 )
 
 # %% [markdown]
@@ -132,7 +137,7 @@ rng = np.random.default_rng(0)
 
 
 def random_softmax(num: int, num_classes: int) -> np.ndarray:
-    """Random probability vectors (rows): Dirichlet, concentration drawn per vector."""
+    """Random softmax vectors: Dirichlet, concentration drawn per vector."""
     alphas = rng.choice([0.05, 0.2, 1.0, 5.0, 50.0], size=num)
     gammas = (
         rng.gamma(np.repeat(alphas[:, None], num_classes, axis=1)) + 1e-300
@@ -181,7 +186,7 @@ print(
     "one-hot attains the upper bound:",
     np.allclose(eq7["S at one-hot"], eq7["upper (Eq. 7)"]),
 )
-eq7.round(4)
+eq7.set_index(["c", "q"]).round(4)
 
 # %% [markdown]
 # The random vectors never leave the band, and the extreme vectors sit exactly on its edges.
@@ -201,9 +206,13 @@ for ax, q_value in zip(axes, [0.3, 0.7]):
         color="tab:blue",
         label="random softmax vectors",
     )
-    ax.axhline(upper, color="tab:red", label=f"upper bound $(c-1)/q$ = {upper:.2f}")
     ax.axhline(
-        lower, color="tab:green", label=f"lower bound $(c - c(1/c)^q)/q$ = {lower:.2f}"
+        upper, color="tab:red", label=f"upper bound $(c-1)/q$ = {upper:.2f}"
+    )
+    ax.axhline(
+        lower,
+        color="tab:green",
+        label=f"lower bound $(c - c(1/c)^q)/q$ = {lower:.2f}",
     )
     ax.set(
         xlabel="largest softmax entry $\\max_j f_j$",
@@ -246,7 +255,10 @@ display(
     )
 )
 display(Math(r"\text{coefficient of } S(f):\ \beta = " + sp.latex(beta)))
-print("alpha == 1 - eta*c/(c-1):", sp.simplify(alpha - (1 - eta * c / (c - 1))) == 0)
+print(
+    "alpha == 1 - eta*c/(c-1):",
+    sp.simplify(alpha - (1 - eta * c / (c - 1))) == 0,
+)
 
 # %% [markdown]
 # **Step 2: the noisy risk.** Averaging over the data,
@@ -265,8 +277,11 @@ print("alpha == 1 - eta*c/(c-1):", sp.simplify(alpha - (1 - eta * c / (c - 1))) 
 # and rearranging,
 #
 # $$
-# \alpha\,\big(R(\hat f) - R(f^*)\big) \;\le\; \beta\,\Big(\mathbb{E}\big[S(f^*(x))\big] - \mathbb{E}\big[S(\hat f(x))\big]\Big)
-# \;\le\; \beta\,\Big(\frac{c - 1}{q} - \frac{c - c(1/c)^q}{q}\Big) = \beta\,\frac{c(1/c)^q - 1}{q},
+# \begin{aligned}
+# \alpha\,\big(R(\hat f) - R(f^*)\big)
+# &\le \beta\,\Big(\mathbb{E}\big[S(f^*(x))\big] - \mathbb{E}\big[S(\hat f(x))\big]\Big) \\
+# &\le \beta\,\Big(\frac{c - 1}{q} - \frac{c - c(1/c)^q}{q}\Big) = \beta\,\frac{c(1/c)^q - 1}{q},
+# \end{aligned}
 # $$
 #
 # where the last step uses the upper bound of Eq. 7 for $S(f^*)$ and the lower bound for
@@ -304,7 +319,9 @@ print("A_derived - A_paper simplifies to:", sp.simplify(A_derived - A_paper))
 # %%
 display(Math(r"\lim_{q \to 1} A = " + sp.latex(sp.limit(A_paper, q, 1))))
 A_small_q = sp.limit(A_paper.subs({c: 10, eta: sp.Rational(2, 5)}), q, 0, "+")
-display(Math(r"\lim_{q \to 0^+} A\big|_{c=10,\ \eta=0.4} = " + sp.latex(A_small_q)))
+display(
+    Math(r"\lim_{q \to 0^+} A\big|_{c=10,\ \eta=0.4} = " + sp.latex(A_small_q))
+)
 dA_dq = sp.simplify(sp.diff(A_paper, q))
 display(Math(r"\frac{\partial A}{\partial q} = " + sp.latex(dA_dq)))
 
@@ -329,8 +346,14 @@ worst = max(
     / A_numeric(e, qq, cc)
     for e, qq, cc in grid
 )
-print(f"{len(grid)} grid points, largest relative difference < 1e-12: {worst < 1e-12}")
-print("A(eta=0.4, q=0.7, c=10) =", round(noise_tolerance_constant(0.4, 0.7, 10), 4))
+print(
+    f"{len(grid)} grid points, "
+    f"largest relative difference < 1e-12: {worst < 1e-12}"
+)
+print(
+    "A(eta=0.4, q=0.7, c=10) =",
+    round(noise_tolerance_constant(0.4, 0.7, 10), 4),
+)
 print("A(eta=0.4, q=1.0, c=10) =", noise_tolerance_constant(0.4, 1.0, 10))
 
 # %%
@@ -363,7 +386,9 @@ for q_value, color in zip(
         color=color,
         label=f"q = {q_value}",
     )
-axes[1].axvline(0.9, color="gray", ls=":", label="$\\eta = 1 - 1/c$ (A = $\\infty$)")
+axes[1].axvline(
+    0.9, color="gray", ls=":", label="$\\eta = 1 - 1/c$ (A = $\\infty$)"
+)
 axes[1].set(
     yscale="log",
     ylim=(1e-3, 1e3),
@@ -401,12 +426,14 @@ plt.show()
 def noisy_risk(
     probs: np.ndarray, label: int, T: np.ndarray, q_value: float
 ) -> np.ndarray:
-    """Expected L_q loss of each softmax row when the clean label is corrupted by T."""
+    """Expected L_q loss of each row when the clean label is corrupted by T."""
     logits = torch.log(torch.as_tensor(np.atleast_2d(probs)))
     num = logits.shape[0]
     return sum(
         T[label, j]
-        * lq_loss(logits, torch.full((num,), j), q_value, reduction="none").numpy()
+        * lq_loss(
+            logits, torch.full((num,), j), q_value, reduction="none"
+        ).numpy()
         for j in range(T.shape[0])
     )
 
@@ -443,7 +470,7 @@ for q_value in [0.0, 0.1, 0.3, 0.5, 0.7, 0.9]:
         }
     )
 print("q = 1 (MAE): f_hat is one-hot, exact excess risk 0 and A = 0")
-pd.DataFrame(rows)
+pd.DataFrame(rows).set_index("q")
 
 # %% [markdown]
 # Two lessons. First, the bound holds with room to spare: $A$ exceeds the actual excess risk by
@@ -460,9 +487,13 @@ pd.DataFrame(rows)
 # %%
 fig, ax = plt.subplots(figsize=(6.5, 4.2))
 qs_fine = np.linspace(0.02, 0.98, 150)
-for eta_value, color in zip([0.2, 0.4, 0.6], ["tab:green", "tab:blue", "tab:purple"]):
+for eta_value, color in zip(
+    [0.2, 0.4, 0.6], ["tab:green", "tab:blue", "tab:purple"]
+):
     exact = [
-        lq_of_probability(float(noisy_risk_minimizer(eta_value, qq, 10)[0]), qq)
+        lq_of_probability(
+            float(noisy_risk_minimizer(eta_value, qq, 10)[0]), qq
+        )
         for qq in qs_fine
     ]
     bound = [noise_tolerance_constant(eta_value, qq, 10) for qq in qs_fine]
@@ -491,14 +522,14 @@ plt.show()
 # A narrower band in Eq. 7 means a smaller $A$. Section 3.3 narrows it by truncating the loss
 # at a threshold $k \in [0, 1]$:
 #
-# $$
+# \begin{equation*}
 # \mathcal{L}_{\mathrm{trunc}}(f(x), e_j) =
 # \begin{cases}
 # \mathcal{L}_q(k) & \text{if } f_j(x) \le k, \\
 # \mathcal{L}_q(f(x), e_j) & \text{if } f_j(x) > k,
 # \end{cases}
 # \qquad \mathcal{L}_q(k) = \frac{1 - k^q}{q}. \tag{9}
-# $$
+# \end{equation*}
 #
 # Since $\mathcal{L}_q$ decreases in $f_j$, this is $\min\big(\mathcal{L}_q(f_j), \mathcal{L}_q(k)\big)$:
 # the loss is capped at $\mathcal{L}_q(k)$. Summing over the labels:
@@ -553,7 +584,7 @@ print(
     "uniform attains the upper bound:",
     np.allclose(eq10["S at uniform"], eq10["upper (Eq. 10)"]),
 )
-eq10.round(4)
+eq10.set_index(["c", "q"]).round(4)
 
 # %% [markdown]
 # ### A caveat: $k \ge 1/c$ is not enough for the lower bound
@@ -581,7 +612,10 @@ print(
     f"sum for f = (0.5, 0.5, 0, ..., 0)  = "
     f"{float(truncated_lq_sum(two_way, 0.7, 0.1)):.4f}  (below the bound)"
 )
-print(f"exact minimum {minimum:.4f}, attained with m = {m_best} classes at 1/m each")
+print(
+    f"exact minimum {minimum:.4f}, "
+    f"attained with m = {m_best} classes at 1/m each"
+)
 
 # %% [markdown]
 # The left panel below maps, for $c = 10$, where in the $(k, q)$ plane Eq. 10's lower bound
@@ -635,7 +669,8 @@ print(
     bool(fails[:, ks >= 0.5].any()),
 )
 print(
-    "c = 10: largest k at which it fails:", round(float(ks[fails.any(axis=0)].max()), 3)
+    "c = 10: largest k at which it fails:",
+    round(float(ks[fails.any(axis=0)].max()), 3),
 )
 print(
     "q = 0.5 tightens for all k >= 1/c, c = 2..100:",
@@ -655,18 +690,33 @@ axes[0].contourf(
     colors=["white", "tab:red"],
     alpha=0.6,
 )
-axes[0].contour(ks, qs_grid, fails.astype(float), levels=[0.5], colors="tab:red")
+axes[0].contour(
+    ks, qs_grid, fails.astype(float), levels=[0.5], colors="tab:red"
+)
 axes[0].plot(
-    [], [], color="tab:red", lw=6, alpha=0.6, label="lower bound of Eq. 10 violated"
+    [],
+    [],
+    color="tab:red",
+    lw=6,
+    alpha=0.6,
+    label="lower bound of Eq. 10 violated",
 )
 axes[0].plot(0.5, 0.7, "k*", ms=12, label="paper: q = 0.7, k = 0.5")
 axes[0].set(
-    xlabel="threshold k", ylabel="q", title="Where Eq. 10's lower bound fails (c = 10)"
+    xlabel="threshold k",
+    ylabel="q",
+    title="Where Eq. 10's lower bound fails (c = 10)",
 )
-axes[0].legend(fontsize=8.5, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
+axes[0].legend(
+    fontsize=8.5, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2
+)
 
 qs_fine_grid = np.linspace(0.005, 1.0, 400)
-for num_classes, color in [(100, "tab:green"), (10, "tab:blue"), (2, "tab:orange")]:
+for num_classes, color in [
+    (100, "tab:green"),
+    (10, "tab:blue"),
+    (2, "tab:orange"),
+]:
     ks_c = np.linspace(1 / num_classes, 1.0, 400)
     tight = np.array(
         [
@@ -682,7 +732,9 @@ for num_classes, color in [(100, "tab:green"), (10, "tab:blue"), (2, "tab:orange
         colors=[color],
         alpha=0.18,
     )
-    axes[1].contour(ks_c, qs_fine_grid, tight.astype(float), levels=[0.5], colors=color)
+    axes[1].contour(
+        ks_c, qs_fine_grid, tight.astype(float), levels=[0.5], colors=color
+    )
     axes[1].plot(
         [],
         [],
@@ -698,7 +750,9 @@ axes[1].set(
     xlim=(0, 1),
     title="$k^q > 2 - c(1/c)^q$: truncation tightens the band",
 )
-axes[1].legend(fontsize=8.5, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
+axes[1].legend(
+    fontsize=8.5, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2
+)
 fig.tight_layout()
 plt.show()
 
