@@ -56,8 +56,8 @@ sns.set_theme(context="notebook", style="whitegrid")
 # (The paper writes $q_{ij}$; we keep $q$ for the loss parameter.) Two families are used:
 #
 # * **Uniform noise** with rate $\eta$: $T_{ii} = 1 - \eta$ and $T_{ij} = \eta/(c-1)$ for
-#   $j \ne i$; every wrong label is equally likely. Rates up to $0.8$ are used for the 10-class
-#   data sets (Table 1), below the limit $1 - 1/c$ at which the label carries no information.
+#   $j \ne i$; every wrong label is equally likely. Table 1 uses rates up to $0.8$, below the
+#   limit $1 - 1/c$ (0.9 for 10 classes) at which the label carries no information.
 # * **Class-dependent noise** with rate $\eta$: selected classes are flipped into one specific
 #   similar class with probability $\eta$, as in Patrini et al. For CIFAR-10
 #   {cite:p}`krizhevsky2009learning` TRUCK → AUTOMOBILE, BIRD → AIRPLANE, DEER → HORSE and
