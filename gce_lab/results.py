@@ -9,6 +9,7 @@ Layout under the results root (``results/`` of the checkout, ``$GCE_LAB_RESULTS`
 Accuracies are in percent, like the paper's tables. Every write goes through a temporary
 file and ``os.replace``, so a file is either the old or the new version, never half written.
 A run counts as finished once its row is in ``runs.csv`` (its epochs are written first).
+Floats are written with six significant digits.
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ EPOCH_COLUMNS: tuple[str, ...] = (
 #: The accuracy each table of the paper reports (Table 1 caption; Table 2 caption).
 TABLE_METRIC = {"table1": "test_acc_best_val", "table2": "test_acc_last"}
 
+_FLOAT_FORMAT = "%.6g"  # six significant digits: plenty for accuracies in percent, losses and T̂
 _KEYS = ["dataset", "method", "noise", "eta"]
 _COLUMN_KEYS = ["dataset", "noise", "eta"]
 _ORDER = {
@@ -96,7 +98,7 @@ def _write_csv_atomically(frame: pd.DataFrame, path: Path) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", newline="") as handle:
-            frame.to_csv(handle, index=False, lineterminator="\n")
+            frame.to_csv(handle, index=False, lineterminator="\n", float_format=_FLOAT_FORMAT)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
