@@ -20,11 +20,19 @@ test: unit nbval
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# Re-run every committed notebook twin and compare its text outputs (volatile text sanitised).
 nbval: $(STAMP)
-	@echo "nbval: no notebooks yet"
+	$(BIN)/python -m pytest -q --nbval --nbval-current-env \
+		--nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks/*.ipynb
 
+# Execute the chapters and render the book into book/_build/html (warnings fail the build).
 book: $(STAMP)
-	@echo "book: not yet"
+	$(BIN)/jupyter-book build . --config book/_config.yml --toc book/_toc.yml \
+		--path-output book --warningiserror --keep-going
+
+# Regenerate the executed .ipynb twins of notebooks/NN_slug.py: all, or some with NB="04 02".
+twins: $(STAMP)
+	$(BIN)/python -m gce_lab.notebook_twins $(NB)
 
 clean:
 	rm -rf book/_build .pytest_cache
