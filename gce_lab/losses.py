@@ -23,6 +23,12 @@ finite logits of any magnitude representable in the input dtype.
 The ``nn.Module`` versions all have ``forward(logits, target, index=None)`` so a trainer can
 call every loss the same way; only :class:`TruncatedLqLoss` uses ``index`` (the dataset ids
 of the batch's samples).
+
+Argument checks: every call checks types and shapes (free) and, by default, that targets lie
+in ``[0, C)``, sample ids in ``[0, num_samples)`` and weights in ``[0, 1]``. Those value checks
+read the tensors on the host: one synchronisation each on a GPU. A trainer that has checked
+its whole label vector once passes ``check_inputs=False`` (to the functions, the modules or
+:func:`make_loss`) to skip them inside its training loop; the values computed are the same.
 """
 
 from __future__ import annotations
@@ -74,6 +80,22 @@ def _check_k(k: float, q: float) -> float:
     return check_in_range("k", k, 0.0, 1.0)
 
 
+def _check_flag(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+def _check_indices(name: str, values: Any, size: int, check_values: bool) -> None:
+    """Check an integer index tensor; its range ``[0, size)`` only when ``check_values`` (a host sync)."""
+    if check_values:
+        check_labels(name, values, size)
+    elif not isinstance(values, Tensor) or values.dtype == torch.bool or values.is_floating_point() \
+            or values.is_complex() or values.ndim != 1:
+        shape = tuple(values.shape) if isinstance(values, Tensor) else type(values).__name__
+        raise ValueError(f"{name} must be a 1-D integer tensor of values in [0, {size}), got {shape}")
+
+
 def _check_unit_interval(name: str, values: Tensor) -> None:
     """Check that every entry of ``values`` is in [0, 1] (one host synchronisation)."""
     if values.numel() == 0:
@@ -83,14 +105,15 @@ def _check_unit_interval(name: str, values: Tensor) -> None:
         raise ValueError(f"{name} must have values in [0, 1], got values in [{lo:g}, {hi:g}]")
 
 
-def _log_probs(logits: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
-    """Validate ``(logits, target)`` and return float32+ ``log_softmax(logits)`` and int64 targets."""
+def _log_probs(logits: Tensor, target: Tensor, check_inputs: bool = True) -> tuple[Tensor, Tensor]:
+    """Validate ``(logits, target)`` and return float32+ ``log_softmax(logits)`` and int64 targets
+    (the range of ``target`` only when ``check_inputs``)."""
     if not isinstance(logits, Tensor) or not logits.is_floating_point() or logits.ndim != 2:
         shape = tuple(logits.shape) if isinstance(logits, Tensor) else type(logits).__name__
         raise ValueError(f"logits must be a floating-point tensor of shape (N, C), got {shape}")
     if not isinstance(target, Tensor):
         raise ValueError(f"target must be a tensor of class indices, got {type(target).__name__}")
-    check_labels("target", target, logits.shape[1])
+    _check_indices("target", target, logits.shape[1], check_inputs)
     if target.shape[0] != logits.shape[0]:
         raise ValueError(f"target must have length N = {logits.shape[0]} (the batch size of logits), "
                          f"got {target.shape[0]}")
@@ -99,9 +122,9 @@ def _log_probs(logits: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
     return F.log_softmax(logits, dim=1), target.long()
 
 
-def _log_prob_of_target(logits: Tensor, target: Tensor) -> Tensor:
+def _log_prob_of_target(logits: Tensor, target: Tensor, check_inputs: bool = True) -> Tensor:
     """``log f_y`` per sample, shape ``(N,)``."""
-    log_probs, target = _log_probs(logits, target)
+    log_probs, target = _log_probs(logits, target, check_inputs)
     return log_probs.gather(1, target.unsqueeze(1)).squeeze(1)
 
 
@@ -121,20 +144,25 @@ def _lq_from_log_prob(log_prob: Tensor, q: float) -> Tensor:
 
 
 # --------------------------------------------------------------------------- functional losses
-def cce_loss(logits: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
-    """Categorical cross entropy ``-log f_y`` (Eq. 2), like ``F.cross_entropy``."""
+def cce_loss(logits: Tensor, target: Tensor, reduction: str = "mean", *, check_inputs: bool = True) -> Tensor:
+    """Categorical cross entropy ``-log f_y`` (Eq. 2), like ``F.cross_entropy``.
+
+    ``check_inputs=False`` skips the range check of ``target`` (see the module docstring).
+    """
     reduction = _check_reduction(reduction)
-    log_probs, target = _log_probs(logits, target)
+    log_probs, target = _log_probs(logits, target, _check_flag("check_inputs", check_inputs))
     return F.nll_loss(log_probs, target, reduction=reduction)
 
 
-def mae_loss(logits: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+def mae_loss(logits: Tensor, target: Tensor, reduction: str = "mean", *, check_inputs: bool = True) -> Tensor:
     """MAE on softmax outputs, Eq. 4: ``||e_y - f||_1 = 2 - 2 f_y`` (computed as ``-2 expm1(log f_y)``)."""
     reduction = _check_reduction(reduction)
-    return _reduce(2.0 * _lq_from_log_prob(_log_prob_of_target(logits, target), 1.0), reduction)
+    log_prob = _log_prob_of_target(logits, target, _check_flag("check_inputs", check_inputs))
+    return _reduce(2.0 * _lq_from_log_prob(log_prob, 1.0), reduction)
 
 
-def lq_loss(logits: Tensor, target: Tensor, q: float, reduction: str = "mean") -> Tensor:
+def lq_loss(logits: Tensor, target: Tensor, q: float, reduction: str = "mean", *,
+            check_inputs: bool = True) -> Tensor:
     """The L_q loss of Eq. 6, ``(1 - f_y^q) / q`` with ``q`` in ``[0, 1]``.
 
     ``q = 1`` gives MAE / 2 (Eq. 4); ``q = 0`` gives CCE, the limit ``q -> 0``. Its gradient
@@ -142,9 +170,10 @@ def lq_loss(logits: Tensor, target: Tensor, q: float, reduction: str = "mean") -
     """
     q = _check_q(q)
     reduction = _check_reduction(reduction)
+    check_inputs = _check_flag("check_inputs", check_inputs)
     if q == 0.0:
-        return cce_loss(logits, target, reduction)
-    return _reduce(_lq_from_log_prob(_log_prob_of_target(logits, target), q), reduction)
+        return cce_loss(logits, target, reduction, check_inputs=check_inputs)
+    return _reduce(_lq_from_log_prob(_log_prob_of_target(logits, target, check_inputs), q), reduction)
 
 
 def lq_of_probability(p: float | Tensor, q: float) -> float | Tensor:
@@ -176,86 +205,103 @@ def _forward_corrected(log_probs: Tensor, target: Tensor, T: Tensor) -> Tensor:
     return -torch.logsumexp(log_probs + log_t.t().index_select(0, target), dim=1)
 
 
-def forward_corrected_loss(logits: Tensor, target: Tensor, T: Any, reduction: str = "mean") -> Tensor:
+def forward_corrected_loss(logits: Tensor, target: Tensor, T: Any, reduction: str = "mean", *,
+                           check_inputs: bool = True) -> Tensor:
     """Forward-corrected CCE (Patrini et al. 2017; the paper's Eq. 1): ``-log (T^T f)_y``.
 
     ``T[i, j] = p(noisy = j | true = i)`` must be row-stochastic of shape ``(C, C)``; ``target``
     holds the noisy labels. Computed as ``-logsumexp_i(log f_i + log T[i, y])``, finite for
-    huge logits; zero entries of ``T`` are allowed (``T = I`` gives CCE).
+    huge logits; zero entries of ``T`` are allowed (``T = I`` gives CCE). ``check_inputs=False``
+    skips the range check of ``target`` and the values of a tensor ``T`` (its shape is still checked).
     """
     reduction = _check_reduction(reduction)
-    log_probs, target = _log_probs(logits, target)
-    T = check_transition_matrix("T", T, num_classes=log_probs.shape[1])
+    check_inputs = _check_flag("check_inputs", check_inputs)
+    log_probs, target = _log_probs(logits, target, check_inputs)
+    if check_inputs or not isinstance(T, Tensor):
+        T = check_transition_matrix("T", T, num_classes=log_probs.shape[1])
     T = T if isinstance(T, Tensor) else torch.from_numpy(np.asarray(T))
     return _reduce(_forward_corrected(log_probs, target, T), reduction)
 
 
-def _truncated_lq_per_sample(logits: Tensor, target: Tensor, weights: Tensor, q: float, lq_k: float) -> Tensor:
-    lq = _lq_from_log_prob(_log_prob_of_target(logits, target), q)
+def _truncated_lq_per_sample(logits: Tensor, target: Tensor, weights: Tensor, q: float, lq_k: float,
+                             check_inputs: bool = True) -> Tensor:
+    lq = _lq_from_log_prob(_log_prob_of_target(logits, target, check_inputs), q)
     w = weights.to(device=lq.device, dtype=lq.dtype)
     return w * lq - w * lq_k
 
 
 def truncated_lq_loss(
-    logits: Tensor, target: Tensor, weights: Tensor, q: float, k: float, reduction: str = "mean"
+    logits: Tensor, target: Tensor, weights: Tensor, q: float, k: float, reduction: str = "mean", *,
+    check_inputs: bool = True,
 ) -> Tensor:
     """Per-sample truncated-L_q objective of Eq. 12: ``w_i L_q(f(x_i), y_i) - w_i L_q(k)``.
 
     ``weights`` are the batch's ``w_i`` in ``[0, 1]`` (shape ``(N,)``). With ``w_i`` set by
     pruning (``w_i = 1`` iff ``f_{y_i} > k``) this equals the truncated loss of Eq. 9 minus the
     constant ``L_q(k)`` (Eq. 11). ``"mean"`` divides the batch sum by ``N`` (not by ``sum w``),
-    ``"sum"`` returns ``sum_i w_i L_q - L_q(k) sum_i w_i``.
+    ``"sum"`` returns ``sum_i w_i L_q - L_q(k) sum_i w_i``. ``check_inputs=False`` skips the range
+    checks of ``target`` and ``weights``.
     """
     q = _check_q(q)
     k = _check_k(k, q)
     reduction = _check_reduction(reduction)
+    check_inputs = _check_flag("check_inputs", check_inputs)
     if not isinstance(weights, Tensor) or not weights.is_floating_point() or weights.ndim != 1:
         raise ValueError("weights must be a 1-D floating-point tensor of w_i in [0, 1]")
     if weights.shape[0] != target.shape[0]:
         raise ValueError(f"weights must have length N = {target.shape[0]}, got {weights.shape[0]}")
-    _check_unit_interval("weights", weights)
-    per_sample = _truncated_lq_per_sample(logits, target, weights, q, float(lq_of_probability(k, q)))
+    if check_inputs:
+        _check_unit_interval("weights", weights)
+    per_sample = _truncated_lq_per_sample(logits, target, weights, q, float(lq_of_probability(k, q)), check_inputs)
     return _reduce(per_sample, reduction)
 
 
 # --------------------------------------------------------------------------- modules
 class _Loss(nn.Module):
-    """Base class: validated ``reduction`` and the uniform ``forward(logits, target, index=None)``."""
+    """Base class: validated ``reduction`` and the uniform ``forward(logits, target, index=None)``.
 
-    def __init__(self, reduction: str = "mean") -> None:
+    ``check_inputs=False`` skips the per-call value checks of targets and sample ids (one host
+    synchronisation each); for trainers that checked their labels once.
+    """
+
+    def __init__(self, reduction: str = "mean", check_inputs: bool = True) -> None:
         super().__init__()
         self.reduction = _check_reduction(reduction)
+        self.check_inputs = _check_flag("check_inputs", check_inputs)
+
+    def _repr_tail(self) -> str:
+        return f"reduction={self.reduction!r}" + ("" if self.check_inputs else ", check_inputs=False")
 
     def extra_repr(self) -> str:
-        return f"reduction={self.reduction!r}"
+        return self._repr_tail()
 
 
 class CCELoss(_Loss):
     """Categorical cross entropy (Eq. 2); ``index`` is accepted and ignored."""
 
     def forward(self, logits: Tensor, target: Tensor, index: Tensor | None = None) -> Tensor:
-        return cce_loss(logits, target, self.reduction)
+        return cce_loss(logits, target, self.reduction, check_inputs=self.check_inputs)
 
 
 class MAELoss(_Loss):
     """MAE on softmax outputs, ``2 - 2 f_y`` (Eq. 4); ``index`` is accepted and ignored."""
 
     def forward(self, logits: Tensor, target: Tensor, index: Tensor | None = None) -> Tensor:
-        return mae_loss(logits, target, self.reduction)
+        return mae_loss(logits, target, self.reduction, check_inputs=self.check_inputs)
 
 
 class LqLoss(_Loss):
     """The L_q loss ``(1 - f_y^q) / q`` of Eq. 6, ``q`` in ``[0, 1]`` (0: CCE, 1: MAE / 2)."""
 
-    def __init__(self, q: float = 0.7, reduction: str = "mean") -> None:
-        super().__init__(reduction)
+    def __init__(self, q: float = 0.7, reduction: str = "mean", check_inputs: bool = True) -> None:
+        super().__init__(reduction, check_inputs)
         self.q = _check_q(q)
 
     def forward(self, logits: Tensor, target: Tensor, index: Tensor | None = None) -> Tensor:
-        return lq_loss(logits, target, self.q, self.reduction)
+        return lq_loss(logits, target, self.q, self.reduction, check_inputs=self.check_inputs)
 
     def extra_repr(self) -> str:
-        return f"q={self.q:g}, reduction={self.reduction!r}"
+        return f"q={self.q:g}, {self._repr_tail()}"
 
 
 class ForwardCorrectedLoss(_Loss):
@@ -267,8 +313,8 @@ class ForwardCorrectedLoss(_Loss):
 
     T: Tensor
 
-    def __init__(self, T: Any, reduction: str = "mean") -> None:
-        super().__init__(reduction)
+    def __init__(self, T: Any, reduction: str = "mean", check_inputs: bool = True) -> None:
+        super().__init__(reduction, check_inputs)
         T = check_transition_matrix("T", T)
         T = T.detach() if isinstance(T, Tensor) else torch.from_numpy(np.asarray(T))
         self.register_buffer("T", T.to(torch.float32).clone())
@@ -278,11 +324,11 @@ class ForwardCorrectedLoss(_Loss):
         return self.T.shape[0]
 
     def forward(self, logits: Tensor, target: Tensor, index: Tensor | None = None) -> Tensor:
-        log_probs, target = _log_probs(logits, target)
+        log_probs, target = _log_probs(logits, target, self.check_inputs)
         return _reduce(_forward_corrected(log_probs, target, self.T), self.reduction)
 
     def extra_repr(self) -> str:
-        return f"num_classes={self.num_classes}, reduction={self.reduction!r}"
+        return f"num_classes={self.num_classes}, {self._repr_tail()}"
 
 
 class TruncatedLqLoss(_Loss):
@@ -299,9 +345,10 @@ class TruncatedLqLoss(_Loss):
     weights: Tensor
 
     def __init__(
-        self, q: float = 0.7, k: float = 0.5, num_samples: int | None = None, reduction: str = "mean"
+        self, q: float = 0.7, k: float = 0.5, num_samples: int | None = None, reduction: str = "mean",
+        check_inputs: bool = True,
     ) -> None:
-        super().__init__(reduction)
+        super().__init__(reduction, check_inputs)
         self.q = _check_q(q)
         self.k = _check_k(k, self.q)
         if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
@@ -316,7 +363,7 @@ class TruncatedLqLoss(_Loss):
         if not isinstance(index, Tensor):
             raise ValueError(f"index must be a tensor of sample ids in [0, {self.num_samples}), "
                              f"got {type(index).__name__}")
-        check_labels("index", index, self.num_samples)
+        _check_indices("index", index, self.num_samples, self.check_inputs)
         if isinstance(target, Tensor) and index.shape[0] != target.shape[0]:
             raise ValueError(f"index must have one sample id per target (length {target.shape[0]}), "
                              f"got length {index.shape[0]}")
@@ -324,7 +371,8 @@ class TruncatedLqLoss(_Loss):
 
     def forward(self, logits: Tensor, target: Tensor, index: Tensor | None = None) -> Tensor:
         idx = self._checked_index(index, target)
-        per_sample = _truncated_lq_per_sample(logits, target, self.weights[idx], self.q, self.lq_k)
+        per_sample = _truncated_lq_per_sample(logits, target, self.weights[idx], self.q, self.lq_k,
+                                              self.check_inputs)
         return _reduce(per_sample, self.reduction)
 
     @torch.no_grad()
@@ -335,7 +383,7 @@ class TruncatedLqLoss(_Loss):
         exceeds ``k`` and 0 otherwise (Eq. 11; the minimiser over ``w`` of Eq. 12).
         """
         idx = self._checked_index(index, target)
-        keep = _log_prob_of_target(logits.detach(), target).exp() > self.k
+        keep = _log_prob_of_target(logits.detach(), target, self.check_inputs).exp() > self.k
         self.weights[idx] = keep.to(device=self.weights.device, dtype=self.weights.dtype)
         return int((self.weights[idx] == 0).sum())
 
@@ -353,7 +401,7 @@ class TruncatedLqLoss(_Loss):
         return int(self.pruned_mask().sum())
 
     def extra_repr(self) -> str:
-        return f"q={self.q:g}, k={self.k:g}, num_samples={self.num_samples}, reduction={self.reduction!r}"
+        return f"q={self.q:g}, k={self.k:g}, num_samples={self.num_samples}, {self._repr_tail()}"
 
 
 def make_loss(
@@ -364,24 +412,27 @@ def make_loss(
     T: Any = None,
     num_samples: int | None = None,
     reduction: str = "mean",
+    check_inputs: bool = True,
 ) -> nn.Module:
     """Build the loss module of a method in :data:`METHODS`.
 
     ``"lq"`` uses ``q``; ``"truncated_lq"`` uses ``q``, ``k`` and needs ``num_samples``;
     ``"forward_t"`` (true T) and ``"forward_t_hat"`` (estimated T) both need ``T`` and give
     :class:`ForwardCorrectedLoss`. Arguments a method does not use are ignored.
+    ``check_inputs=False`` builds a module that skips the per-call value checks of targets and
+    sample ids (for a trainer that checked its labels once; see the module docstring).
     """
     method = check_choice("method", method, METHODS)
     if method == "cce":
-        return CCELoss(reduction)
+        return CCELoss(reduction, check_inputs)
     if method == "mae":
-        return MAELoss(reduction)
+        return MAELoss(reduction, check_inputs)
     if method == "lq":
-        return LqLoss(q, reduction)
+        return LqLoss(q, reduction, check_inputs)
     if method == "truncated_lq":
         if num_samples is None:
             raise ValueError("num_samples (the training-set size, an integer >= 1) is required for 'truncated_lq'")
-        return TruncatedLqLoss(q, k, num_samples, reduction)
+        return TruncatedLqLoss(q, k, num_samples, reduction, check_inputs)
     if T is None:
         raise ValueError(f"T (a row-stochastic (C, C) transition matrix) is required for {method!r}")
-    return ForwardCorrectedLoss(T, reduction)
+    return ForwardCorrectedLoss(T, reduction, check_inputs)

@@ -610,3 +610,67 @@ def test_truncated_functional_weights_are_validated(batch):
             truncated_lq_loss(logits, target, torch.full((N,), bad), 0.7, 0.5)
     with pytest.raises(ValueError, match=rf"weights must have length N = {N}"):
         truncated_lq_loss(logits, target, torch.ones(N + 1), 0.7, 0.5)
+
+
+# --------------------------------------------------------------------------- unchecked fast path
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_unchecked_modules_give_identical_values_and_gradients(batch, method, reduction, monkeypatch):
+    """check_inputs=False (the trainer's loop) skips the value checks, never changes a number."""
+    logits, target = batch
+    T = random_T(C, seed=8)
+    idx = torch.randperm(N, generator=torch.Generator().manual_seed(1))
+    kwargs = {"q": 0.4, "k": 0.3, "T": T, "num_samples": N, "reduction": reduction}
+    checked, unchecked = make_loss(method, **kwargs), make_loss(method, check_inputs=False, **kwargs)
+    if method == "truncated_lq":
+        for loss_fn in (checked, unchecked):
+            loss_fn.prune(logits[: N // 2], target[: N // 2], idx[: N // 2])
+        assert torch.equal(checked.weights, unchecked.weights)
+    outputs = []
+    for loss_fn in (checked, unchecked):
+        z = logits.clone().requires_grad_(True)
+        value = loss_fn(z, target, idx)
+        value.sum().backward()
+        outputs.append((value.detach(), z.grad))
+    assert torch.equal(outputs[0][0], outputs[1][0]) and torch.equal(outputs[0][1], outputs[1][1])
+    # The unchecked module never reads values on the host: the range checker is not called.
+    import gce_lab.losses as losses_module
+
+    def no_value_check(*args, **kw):
+        raise AssertionError("value check called")
+
+    monkeypatch.setattr(losses_module, "check_labels", no_value_check)
+    assert torch.equal(unchecked(logits, target, idx), outputs[1][0])
+    with pytest.raises(AssertionError, match="value check called"):
+        checked(logits, target, idx)
+
+
+def test_unchecked_functions_match_checked(batch):
+    logits, target = batch
+    T = torch.as_tensor(random_T(C, seed=9), dtype=torch.float32)
+    w = torch.rand(N, generator=torch.Generator().manual_seed(2))
+    pairs = [
+        (cce_loss, (logits, target)), (mae_loss, (logits, target)), (lq_loss, (logits, target, 0.6)),
+        (lq_loss, (logits, target, 0.0)), (forward_corrected_loss, (logits, target, T)),
+        (truncated_lq_loss, (logits, target, w, 0.7, 0.5)),
+    ]
+    for fn, args in pairs:
+        assert torch.equal(fn(*args, "none"), fn(*args, "none", check_inputs=False)), fn.__name__
+
+
+def test_unchecked_losses_still_check_shapes_and_the_flag(batch):
+    logits, target = batch
+    for name in ("cce", "mae", "lq", "truncated_lq"):
+        loss_fn = make_loss(name, num_samples=N, check_inputs=False)
+        with pytest.raises(ValueError, match="target must be a 1-D integer tensor"):
+            loss_fn(logits, target.float(), torch.arange(N))
+        with pytest.raises(ValueError, match=rf"target must have length N = {N}"):
+            loss_fn(logits, target[:-1], torch.arange(N - 1))
+    with pytest.raises(ValueError, match="index must be a 1-D integer tensor"):
+        make_loss("truncated_lq", num_samples=N, check_inputs=False)(logits, target, torch.arange(N).float())
+    with pytest.raises(ValueError, match="check_inputs must be True or False"):
+        make_loss("cce", check_inputs=1)
+    with pytest.raises(ValueError, match="check_inputs must be True or False"):
+        cce_loss(logits, target, check_inputs="no")
+    assert "check_inputs=False" in repr(make_loss("cce", check_inputs=False))
+    assert "check_inputs" not in repr(make_loss("cce"))
