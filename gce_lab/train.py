@@ -5,9 +5,18 @@ One code path serves the CPU (tests, smoke runs) and the GPU fast path:
 * the whole data set lives on the device as ``uint8``; each epoch draws a permutation of
   sample indices there, and batches are gathered by index, normalised and augmented with
   batched tensor operations (:func:`gce_lab.augment.prepare_batch`);
-* optional bfloat16 autocast (default on CUDA), ``channels_last`` layout, ``torch.compile``;
+* optional bfloat16 autocast (default on CUDA), ``channels_last`` layout, ``torch.compile``
+  (CUDA only) of the training forward pass for full batches; a shorter last batch and the
+  evaluations run the same weights eagerly, so the compiled graph is never recompiled for
+  another shape or for eval mode; a fused optimiser step on CUDA where torch has one;
 * per-epoch metrics are accumulated in device tensors and read with one synchronisation at the
-  end of the epoch (the loss modules' argument checks aside), never per batch.
+  end of the epoch, never per batch: the labels are checked once (:class:`TrainData`), and the
+  loss modules are built with ``check_inputs=False`` so they do not re-check them on the host
+  for every batch. A pruning step reads its pruned count once more. Each epoch records its
+  training time (batches only, no evaluation), measured with CUDA events on a GPU.
+
+:func:`train_step` (one batch) and :func:`train_epoch` (one pass) are the loop's building
+blocks; :mod:`gce_lab.bench` times them.
 
 Protocol (Zhang & Sabuncu 2018, Sec. 4): SGD with momentum or Adam, batch 128, the learning
 rate divided by ``lr_decay`` after each milestone epoch; each epoch records the training
@@ -37,6 +46,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import hashlib
+import inspect
 import json
 import math
 import os
@@ -67,6 +77,10 @@ __all__ = [
     "learning_rate",
     "pruning_epochs",
     "predict_logits",
+    "prepare_model",
+    "make_optimizer",
+    "train_step",
+    "train_epoch",
     "train",
 ]
 
@@ -200,7 +214,8 @@ class TrainResult:
     Attributes:
         history: one dict per epoch (keys: epoch, lr, train_loss, val_loss, val_cce, val_acc,
             test_acc, mean_softmax_clean, mean_softmax_noisy, prune_step, n_pruned,
-            prune_precision, prune_recall, epoch_time_s; accuracies in percent).
+            prune_precision, prune_recall, train_time_s (the training batches alone),
+            epoch_time_s (everything); accuracies in percent).
         best_epoch, best_val_acc, test_acc_best_val: the best-validation epoch and its accuracies.
         test_acc_last: test accuracy of the last epoch.
         n_pruned_final, pruning_precision, pruning_recall: the pruned set at the end (NaN
@@ -345,18 +360,39 @@ def _load_checkpoint(path: Path | None, fingerprint: str, device: torch.device) 
     return state
 
 
-def _make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    if config.optimizer == "adam":
-        return torch.optim.Adam(model.parameters(), lr=config.lr)
-    return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
-                           weight_decay=config.weight_decay)
+def make_optimizer(model: nn.Module, config: TrainConfig, device: torch.device | None = None
+                   ) -> torch.optim.Optimizer:
+    """The run's optimiser: SGD with momentum and weight decay, or Adam with its defaults but ``lr``.
+
+    On CUDA it is the fused implementation (one kernel for all parameters) where this torch has one.
+    """
+    cls = torch.optim.Adam if config.optimizer == "adam" else torch.optim.SGD
+    kwargs: dict[str, Any] = {"lr": config.lr}
+    if config.optimizer == "sgd":
+        kwargs.update(momentum=config.momentum, weight_decay=config.weight_decay)
+    if device is not None and torch.device(device).type == "cuda" and "fused" in inspect.signature(cls).parameters:
+        kwargs["fused"] = True
+    return cls(model.parameters(), **kwargs)
+
+
+def prepare_model(model: nn.Module, config: TrainConfig, device: torch.device) -> tuple[nn.Module, nn.Module, bool]:
+    """Move ``model`` to ``device`` in the configured memory format; compile it on CUDA if asked.
+
+    Returns ``(model, step_model, compiled)``: ``step_model`` is ``torch.compile(model)`` (static
+    shapes) when ``compiled``, else ``model`` itself; both share the same parameters.
+    """
+    memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
+    model = model.to(device=device, memory_format=memory_format)
+    compiled = bool(config.compile and torch.device(device).type == "cuda")
+    return model, (torch.compile(model, dynamic=False) if compiled else model), compiled
 
 
 def _validation_losses(config: TrainConfig, T: Tensor | None) -> tuple[nn.Module, nn.Module]:
-    """(the run's own loss, CCE) summed over a split; truncated L_q is validated with plain L_q."""
+    """(the run's own loss, CCE) summed over a split; truncated L_q is validated with plain L_q.
+    The labels are checked once by :class:`TrainData`, so the modules skip the per-call checks."""
     method = "lq" if config.method == "truncated_lq" else config.method
-    own = make_loss(method, q=config.q, T=T, reduction="sum")
-    return own, make_loss("cce", reduction="sum")
+    own = make_loss(method, q=config.q, T=T, reduction="sum", check_inputs=False)
+    return own, make_loss("cce", reduction="sum", check_inputs=False)
 
 
 def _prune_stats(loss_fn: nn.Module, is_noisy: Tensor, n_noisy: int) -> Tensor:
@@ -367,6 +403,91 @@ def _prune_stats(loss_fn: nn.Module, is_noisy: Tensor, n_noisy: int) -> Tensor:
     precision = hits / n_pruned  # NaN when nothing is pruned
     recall = hits / n_noisy if n_noisy else torch.full_like(hits, math.nan)
     return torch.stack([n_pruned, precision, recall])
+
+
+def train_step(model: nn.Module, loss_fn: nn.Module, optimizer: torch.optim.Optimizer, x_uint8: Tensor,
+               target: Tensor, index: Tensor, noisy: Tensor, mean: Tensor, config: TrainConfig,
+               amp_dtype: torch.dtype | None) -> Tensor:
+    """One optimiser step on a batch of uint8 images already on the device; no host sync.
+
+    Args:
+        model: the network in training mode (compiled or not).
+        loss_fn: a loss module of :mod:`gce_lab.losses` (``forward(logits, target, index)``).
+        x_uint8, target, index, noisy: the batch's images, given labels, sample ids and
+            mislabelled flags (float 0/1).
+        mean: per-pixel mean image (:func:`gce_lab.augment.per_pixel_mean`).
+        config: ``augment`` and ``channels_last`` are used.
+        amp_dtype: autocast dtype or None.
+
+    Returns:
+        Device tensor ``[loss * batch size, sum of f_y over correctly labelled samples, sum of
+        f_y over mislabelled ones]`` (``f_y``: softmax output of the given label).
+    """
+    inputs = prepare_batch(x_uint8, mean, train=config.augment, channels_last=config.channels_last)
+    with _autocast(inputs.device, amp_dtype):
+        logits = model(inputs)
+    loss = loss_fn(logits, target, index)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    with torch.no_grad():
+        p_label = torch.softmax(logits.float(), dim=1).gather(1, target[:, None]).squeeze(1)
+        return torch.stack([loss.detach().float() * target.shape[0], (p_label * (1 - noisy)).sum(),
+                            (p_label * noisy).sum()])
+
+
+def train_epoch(model: nn.Module, step_model: nn.Module, loss_fn: nn.Module, optimizer: torch.optim.Optimizer,
+                x_train: Tensor, y_train: Tensor, noisy: Tensor, order: Tensor, mean: Tensor, config: TrainConfig,
+                amp_dtype: torch.dtype | None) -> Tensor:
+    """One pass over the training set in the order ``order`` (a permutation of sample ids), in
+    batches of ``config.batch_size``; no host sync.
+
+    Full batches run through ``step_model`` (the compiled model, if any), a shorter last batch
+    through ``model`` (same weights, eager), so a compiled graph only ever sees one shape.
+    Returns the sum of :func:`train_step`'s outputs over the batches.
+    """
+    model.train()
+    sums = torch.zeros(3, device=x_train.device)
+    for start, end in _batches(order.shape[0], config.batch_size):
+        index = order[start:end]
+        net = step_model if end - start == config.batch_size else model
+        sums += train_step(net, loss_fn, optimizer, x_train[index], y_train[index], index, noisy[index], mean,
+                           config, amp_dtype)
+    return sums
+
+
+class _Stopwatch:
+    """Times a stretch of device work without a host sync: CUDA events on a GPU (read after the
+    epoch's one sync), the host clock elsewhere (after a sync on MPS)."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.events = ((torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True))
+                       if device.type == "cuda" else None)
+        self.begin = self.end = 0.0
+
+    def _mark(self) -> float:
+        if self.device.type == "mps":
+            torch.mps.synchronize()
+        return time.perf_counter()
+
+    def start(self) -> None:
+        if self.events is not None:
+            self.events[0].record()
+        else:
+            self.begin = self._mark()
+
+    def stop(self) -> None:
+        if self.events is not None:
+            self.events[1].record()
+        else:
+            self.end = self._mark()
+
+    def seconds(self) -> float:
+        """Elapsed seconds; on CUDA call it only after a synchronisation that follows :meth:`stop`."""
+        if self.events is not None:
+            return self.events[0].elapsed_time(self.events[1]) / 1000.0
+        return self.end - self.begin
 
 
 def train(
@@ -411,15 +532,14 @@ def train(
     if T is not None:
         T_tensor = torch.as_tensor(np.asarray(T, dtype=np.float32) if not isinstance(T, Tensor) else T,
                                    dtype=torch.float32)
-    loss_fn = make_loss(config.method, q=config.q, k=config.k, T=T_tensor, num_samples=n_train).to(device)
+    # The labels were range-checked once (TrainData); the modules skip the per-batch host check.
+    loss_fn = make_loss(config.method, q=config.q, k=config.k, T=T_tensor, num_samples=n_train,
+                        check_inputs=False).to(device)
     val_losses = tuple(loss.to(device) for loss in _validation_losses(config, T_tensor))
 
-    memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
-    model = model.to(device=device, memory_format=memory_format)
+    model, step_model, compiled = prepare_model(model, config, device)
     best_model = copy.deepcopy(model)
-    optimizer = _make_optimizer(model, config)
-    compiled = bool(config.compile and device.type == "cuda")
-    step_model = torch.compile(model) if compiled else model
+    optimizer = make_optimizer(model, config, device)
 
     history: list[dict[str, Any]] = []
     best_epoch, best_val_acc, test_at_best = 0, -math.inf, math.nan
@@ -445,6 +565,7 @@ def train(
     truncated = config.method == "truncated_lq"
     all_index = torch.arange(n_train, device=device)
     nan = torch.tensor(math.nan, device=device)
+    stopwatch = _Stopwatch(device)
     started = time.perf_counter()
 
     bar = tqdm(total=config.epochs, initial=start_epoch, desc=desc or config.method, disable=not progress,
@@ -463,28 +584,16 @@ def train(
                                         amp_dtype=amp_dtype, channels_last=config.channels_last)
                 loss_fn.prune(logits, data.y_train, all_index)
 
-            step_model.train()
-            sums = torch.zeros(3, device=device)  # loss * batch, softmax of label: clean, noisy
             order = torch.randperm(n_train, device=device)
-            for start, end in _batches(n_train, config.batch_size):
-                index = order[start:end]
-                inputs = prepare_batch(data.x_train[index], mean, train=config.augment,
-                                       channels_last=config.channels_last)
-                target = data.y_train[index]
-                with _autocast(device, amp_dtype):
-                    logits = step_model(inputs)
-                loss = loss_fn(logits, target, index)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                with torch.no_grad():
-                    p_label = torch.softmax(logits.float(), dim=1).gather(1, target[:, None]).squeeze(1)
-                    noisy = noisy_f[index]
-                    sums += torch.stack([loss.detach().float() * (end - start),
-                                         (p_label * (1 - noisy)).sum(), (p_label * noisy).sum()])
+            stopwatch.start()
+            # sums: loss * batch, softmax of the label over clean and over noisy samples
+            sums = train_epoch(model, step_model, loss_fn, optimizer, data.x_train, data.y_train, noisy_f, order,
+                               mean, config, amp_dtype)
+            stopwatch.stop()
 
-            val = _evaluate(step_model, data.x_val, data.y_val, mean, val_losses, config, amp_dtype)
-            test_correct = _evaluate(step_model, data.x_test, data.y_test, mean, (), config, amp_dtype)
+            # Evaluation runs eagerly: the compiled graph stays the training-mode, full-batch one.
+            val = _evaluate(model, data.x_val, data.y_val, mean, val_losses, config, amp_dtype)
+            test_correct = _evaluate(model, data.x_test, data.y_test, mean, (), config, amp_dtype)
             prune = _prune_stats(loss_fn, data.is_noisy, n_noisy) if truncated else nan.expand(3)
             (loss_sum, soft_clean, soft_noisy, val_own, val_cce, val_correct, test_right, n_pruned,
              precision, recall) = torch.cat([sums, val, test_correct, prune]).tolist()  # the epoch's one sync
@@ -497,7 +606,8 @@ def train(
                 "mean_softmax_clean": soft_clean / n_clean if n_clean else math.nan,
                 "mean_softmax_noisy": soft_noisy / n_noisy if n_noisy else math.nan,
                 "prune_step": pruned_now, "n_pruned": n_pruned, "prune_precision": precision,
-                "prune_recall": recall, "epoch_time_s": time.perf_counter() - epoch_start,
+                "prune_recall": recall, "train_time_s": stopwatch.seconds(),
+                "epoch_time_s": time.perf_counter() - epoch_start,
             }
             history.append(record)
             if record["val_acc"] > best_val_acc:

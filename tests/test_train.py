@@ -41,7 +41,7 @@ def _fit(data, config, **kwargs):
 
 
 def _numbers(history):
-    return [{k: v for k, v in h.items() if k != "epoch_time_s"} for h in history]
+    return [{k: v for k, v in h.items() if not k.endswith("_time_s")} for h in history]
 
 
 def _same(a, b):
