@@ -261,22 +261,23 @@ curves = pd.concat([runs[m].history.assign(loss=name)
 columns = ["test_acc", "memorised"]
 curves[columns] = curves.groupby("loss", sort=False)[columns].transform(
     lambda column: column.rolling(5, min_periods=1).mean())
-fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), constrained_layout=True)
+fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), constrained_layout=True)
 sns.lineplot(data=curves, x="epoch", y="test_acc", hue="loss", ax=axes[0])
 axes[0].set_title("Clean test accuracy")
-axes[0].set_ylabel("accuracy (5-epoch moving average)")
+axes[0].set_ylabel("accuracy")
 sns.lineplot(data=curves, x="epoch", y="memorised", hue="loss", ax=axes[1],
              legend=False)
-axes[1].set_title("Wrong training labels fitted by the model")
-axes[1].set_ylabel("fraction (5-epoch moving average)")
+axes[1].set_title("Wrong training labels fitted")
+axes[1].set_ylabel("fraction of the wrong labels")
 for ax in axes:
     ax.axvline(config.prune_start, color="0.5", linestyle=":", linewidth=1)
-axes[0].legend(title="loss", loc="lower right")
+axes[0].legend(title="loss", loc="lower right", fontsize=9)
+fig.suptitle("5-epoch moving averages; dotted line: first pruning step")
 plt.show()
 
 # %% [markdown]
-# The dotted line marks the first pruning step of truncated $\mathcal{L}_q$; until then it is
-# plain $\mathcal{L}_q$ and the two curves coincide.
+# Until the first pruning step truncated $\mathcal{L}_q$ is plain $\mathcal{L}_q$, and the
+# two curves coincide.
 #
 # A word of caution: this is one seed of one toy problem, and differences of a point or two
 # are within the seed-to-seed spread. What it shows reliably is the mechanism, which the

@@ -248,10 +248,10 @@ curves = pd.concat([
 ])
 curves["test_acc"] = curves.groupby("loss", sort=False)["test_acc"].transform(
     lambda column: column.rolling(5, min_periods=1).mean())
-fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), constrained_layout=True)
+fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), constrained_layout=True)
 sns.lineplot(data=curves, x="epoch", y="test_acc", hue="loss", ax=axes[0],
              palette={"truncated Lq": "#D55E00", "Lq": "#0072B2"})
-axes[0].set_ylabel("clean test accuracy (5-epoch moving average)")
+axes[0].set_ylabel("clean test accuracy (5-epoch mean)")
 axes[0].set_title("Test accuracy")
 history = truncated_run.history
 axes[1].plot(history["epoch"], history["num_pruned"], color="#D55E00")
