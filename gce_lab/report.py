@@ -1,0 +1,353 @@
+"""What the experiment chapters (6-10) show: which results, from which profile, beside the paper.
+
+A chapter calls :func:`chapter_results` with its ``PROFILE`` parameter:
+
+* ``"cached"`` (the default) reads the committed results: ``paper``, else ``lab``, else
+  ``smoke`` (:func:`gce_lab.results.load_results`). Where nothing is committed (e.g. a pip
+  install on Colab, which has no ``results/``), it runs the ``smoke`` profile on the spot
+  (seconds on a CPU) into a temporary folder, so that reading never writes into
+  ``results/``, and says so.
+* ``"smoke"``, ``"lab"`` or ``"paper"`` trains the runs of that profile that are not finished
+  yet (:func:`gce_lab.runner.run_experiment`) and reads them. A data set or noise setting that
+  cannot run here (CIFAR-100 without internet) is skipped with a note, not faked.
+
+:func:`notice` says in words which profile made the numbers, what that profile is, and
+which planned runs are missing. :func:`comparison_table` and :func:`agreement_table` put
+our Table 1 / Table 2 numbers beside the paper's, with differences, per-column ranks and
+pairwise agreement of the method orderings (from :mod:`gce_lab.results`). Every column
+header of these tables names the profile of our numbers.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import textwrap
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from gce_lab.experiments import check_experiment, plan_runs
+from gce_lab.profiles import PROFILE_NAMES, base_profile
+from gce_lab.results import (TABLE_METRIC, compare_with_paper, load_results, pairwise_order_agreement,
+                             per_column_ranking)
+from gce_lab.validation import check_choice
+
+__all__ = [
+    "CHAPTER_PROFILES",
+    "DATASET_LABELS",
+    "METHOD_LABELS",
+    "NOISE_LABELS",
+    "ChapterResults",
+    "Notice",
+    "chapter_results",
+    "missing_runs",
+    "notice",
+    "results_label",
+    "settings_table",
+    "format_mean_std",
+    "comparison_table",
+    "agreement_table",
+]
+
+#: Values of a chapter's ``PROFILE`` parameter.
+CHAPTER_PROFILES: tuple[str, ...] = ("cached", *PROFILE_NAMES)
+
+DATASET_LABELS = {"fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10", "cifar100": "CIFAR-100"}
+METHOD_LABELS = {"cce": "CCE", "mae": "MAE", "forward_t": "Forward T", "forward_t_hat": "Forward T-hat",
+                 "wang2018": "Wang et al.", "lq": "Lq", "truncated_lq": "Trunc Lq"}
+NOISE_LABELS = {"none": "none", "uniform": "uniform", "class_dependent": "class-dependent",
+                "open_set": "open-set", "closed_set": "closed-set"}
+
+_ABOUT = {
+    "smoke": ("Smoke-test numbers", "They test the pipeline and say nothing about the paper's claims. "
+              'Set `PROFILE = "lab"` at the top of this page and run it on a GPU (minutes), or '
+              '`PROFILE = "paper"` (hours), to put the claims to a test.'),
+    "lab": ("Lab-profile numbers", "They show trends with a small network and a shortened schedule; "
+            "they are not the paper's protocol, so expect lower accuracies than the paper's "
+            '(`PROFILE = "paper"` runs the full protocol).'),
+    "paper": ("Paper-protocol numbers", "This is our re-run of the protocol of Sec. 4, not the numbers "
+              "printed in the paper."),
+}
+
+
+@dataclass
+class ChapterResults:
+    """The results a chapter shows.
+
+    Attributes:
+        experiment: ``fig1ab``, ``fig1c``, ``fig2``, ``table1`` or ``table2``.
+        requested: the chapter's ``PROFILE`` (``cached``, ``smoke``, ``lab``, ``paper``).
+        label: the results label the numbers come from (``smoke``, ``lab``, ``paper`` or
+            e.g. ``lab_epochs3``); name it with every number shown.
+        runs, epochs: as :func:`gce_lab.results.load_results` returns them.
+        notes: what happened on the way (e.g. a data set that could not run here).
+    """
+
+    experiment: str
+    requested: str
+    label: str
+    runs: pd.DataFrame
+    epochs: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def profile(self) -> str:
+        """The training profile behind :attr:`label` (``lab_epochs3`` -> ``lab``)."""
+        return base_profile(self.label)[0]
+
+
+def _run_cells(experiment: str, profile: str, root, device: str, progress: bool) -> list[str]:
+    """Train what is missing, one (data set, noise) cell at a time; notes for cells that cannot run."""
+    from gce_lab import runner  # imported here: it pulls in tqdm and the trainer, which reading does not need
+
+    spec = check_experiment(experiment)
+    notes: list[str] = []
+    failed: set[str] = set()
+    for dataset in spec.datasets:
+        for noise in spec.noises:
+            try:
+                runner.run_experiment(experiment, profile, datasets=[dataset], noises=[noise], root=root,
+                               device=device, progress=progress)
+            except FileNotFoundError as err:
+                reason = str(err).strip().splitlines()[0]
+                if reason not in failed:
+                    failed.add(reason)
+                    notes.append(f"{DATASET_LABELS[dataset]}, noise {noise}: not run here: {reason}")
+    return notes
+
+
+def chapter_results(experiment: str, profile: str = "cached", *, root: str | os.PathLike[str] | None = None,
+                    device: str = "auto", progress: bool = False) -> ChapterResults:
+    """The results of ``experiment`` for a chapter whose ``PROFILE`` parameter is ``profile``.
+
+    ``cached`` reads what is committed (paper, else lab, else smoke) and, when nothing is,
+    runs ``smoke`` now (seconds on a CPU) into a temporary folder. ``smoke``, ``lab`` and ``paper`` first train the
+    runs of that profile not finished yet (see the module docstring), then read them.
+    ``root`` is the results root (default: ``results/`` or ``$GCE_LAB_RESULTS``).
+
+    Raises:
+        ValueError: an unknown experiment or profile.
+        FileNotFoundError: nothing could be run or read (the message says why).
+    """
+    check_experiment(experiment)
+    check_choice("PROFILE", profile, CHAPTER_PROFILES)
+    notes: list[str] = []
+    label = profile
+    if profile == "cached":
+        try:
+            runs, epochs = load_results(experiment, "cached", root)
+        except FileNotFoundError:
+            notes.append(f"No results of {experiment} are committed where this page runs, so it ran the "
+                         "smoke profile just now (seconds on a CPU; kept in a temporary folder, not in "
+                         "results/).")
+            label, root = "smoke", tempfile.mkdtemp(prefix=f"gce_lab_{experiment}_smoke_")
+    if label != "cached":
+        notes += _run_cells(experiment, label, root, device, progress)
+        try:
+            runs, epochs = load_results(experiment, label, root)
+        except FileNotFoundError as err:
+            raise FileNotFoundError(" ".join([str(err), *notes])) from err
+    read = sorted(set(runs["profile"].astype(str)))
+    if len(read) != 1:
+        raise ValueError(f"runs of {experiment} must come from one profile, got {read}")
+    return ChapterResults(experiment, profile, read[0], runs, epochs, notes)
+
+
+def missing_runs(experiment: str, label: str, runs: pd.DataFrame) -> pd.DataFrame:
+    """The runs that ``label``'s profile plans for ``experiment`` but ``runs`` lacks.
+
+    Columns: run_id, dataset, method, noise (``<kind><eta>``), seed.
+    """
+    profile, _ = base_profile(label)
+    have = set(runs["run_id"].astype(str))
+    rows = [{"run_id": r.run_id, "dataset": r.dataset, "method": r.method, "noise": r.noise, "seed": r.seed}
+            for r in plan_runs(experiment, profile, label=label) if r.run_id not in have]
+    return pd.DataFrame(rows, columns=["run_id", "dataset", "method", "noise", "seed"])
+
+
+def _describe_sources(runs: pd.DataFrame) -> str:
+    parts = []
+    for dataset, group in runs.groupby("dataset", sort=False):
+        sources = sorted(set(group["data_source"].astype(str)))
+        words = []
+        for source in sources:
+            if source == "synthetic":
+                words.append("synthetic images")
+            elif source == "snapshot:cifar10_jpeg":
+                words.append("the lossy JPEG snapshot of the real images")
+            elif source.startswith("snapshot:"):
+                words.append("the real images (offline snapshot)")
+            else:
+                words.append(f"the real images ({source})")
+        parts.append(f"{DATASET_LABELS.get(str(dataset), dataset)}: {' / '.join(words)}")
+    return "; ".join(parts)
+
+
+def _span(values: Iterable) -> str:
+    values = sorted({int(v) for v in values})
+    return str(values[0]) if len(values) == 1 else f"{values[0]}-{values[-1]}"
+
+
+def _describe_missing(missing: pd.DataFrame, planned: int) -> str:
+    if missing.empty:
+        return f"All {planned} runs this profile plans are here."
+    parts = []
+    for dataset, group in missing.groupby("dataset", sort=False):
+        name = DATASET_LABELS.get(dataset, dataset)
+        parts.append(f"{name}: {len(group)} runs")
+    text = (f"Not run yet under this profile: {len(missing)} of {planned} planned runs "
+            f"({', '.join(parts)}); tables and figures leave them out.")
+    if "cifar100" in set(missing["dataset"]):
+        text += (" CIFAR-100 images are only available where torchvision can download them (not on an "
+                 "offline machine); run them e.g. on Colab.")
+    return text
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A short note shown at the top of a chapter: markdown in the book, plain text elsewhere."""
+
+    title: str
+    body: str
+
+    def _repr_markdown_(self) -> str:
+        return f"> **{self.title}.** {self.body}"
+
+    def __repr__(self) -> str:
+        return textwrap.fill(f"{self.title}. {self.body}".replace("`", ""), width=88)
+
+
+def notice(results: ChapterResults) -> Notice:
+    """Which profile made the numbers of ``results``, what that means, and what is missing."""
+    runs = results.runs
+    title, caveat = _ABOUT[results.profile]
+    profile, epochs_override = base_profile(results.label)
+    seeds = sorted({int(s) for s in runs["seed"]})
+    facts = (f"{_describe_sources(runs)}; network {', '.join(sorted(set(runs['model'].astype(str))))}; "
+             f"{_span(runs['epochs'])} epochs; {len(seeds)} seed{'s' if len(seeds) > 1 else ''}; "
+             f"{len(runs)} runs")
+    body = f"These numbers come from the `{results.label}` profile ({facts}). {caveat}"
+    if epochs_override is not None:
+        body += (f" The epoch count was overridden ({epochs_override} epochs), so they are not even the "
+                 f"`{profile}` profile's numbers.")
+    if results.requested == "cached" and results.label != "paper":
+        body += (f" `{results.label}` is the most faithful profile committed for this experiment "
+                 "(the book shows paper, else lab, else smoke results).")
+    planned = len(plan_runs(results.experiment, profile, label=results.label))
+    body += " " + _describe_missing(missing_runs(results.experiment, results.label, runs), planned)
+    for note in results.notes:
+        body += " " + note
+    return Notice(title, body)
+
+
+_SETTINGS = {"data_source": "images", "model": "network", "optimizer": "optimizer", "lr": "lr",
+             "milestones": "lr drops after epoch", "batch_size": "batch", "epochs": "epochs", "augment": "augment",
+             "prune_start": "pruning from epoch", "prune_every": "prune every",
+             "n_train": "train", "n_val": "val", "n_test": "test", "device": "device"}
+
+
+def settings_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """How the runs of ``runs`` were trained: one column per data set (under a profile header),
+    one row per setting: images, network, optimiser, learning rate and its drops, batch size,
+    epochs, augmentation, pruning schedule, split sizes, device, and the number of runs and
+    seeds. Several values of a setting are joined with ", "; "—" where it does not apply."""
+    label = results_label(runs)
+
+    def values(column: pd.Series) -> str:
+        present = [v for v in dict.fromkeys(column) if not pd.isna(v) and v != ""]
+        return ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in present) or "—"
+
+    rows = {}
+    for dataset, group in runs.groupby("dataset", sort=False):
+        row = {name: values(group[column]) for column, name in _SETTINGS.items() if column in group}
+        row.update({"runs": len(group), "seeds": group["seed"].nunique()})
+        rows[DATASET_LABELS.get(dataset, dataset)] = row
+    frame = pd.DataFrame(rows).astype(str)
+    frame.index.name = "setting"
+    return pd.concat({f"{label} profile": frame}, axis=1)
+
+
+def format_mean_std(mean: float, std: float = float("nan"), decimals: int = 2) -> str:
+    """``"93.24 ± 0.12"``; only the mean when ``std`` is NaN; ``"—"`` when ``mean`` is NaN."""
+    if pd.isna(mean):
+        return "—"
+    return f"{mean:.{decimals}f}" if pd.isna(std) else f"{mean:.{decimals}f} ± {std:.{decimals}f}"
+
+
+def _comparable_ranks(comparison: pd.DataFrame) -> pd.DataFrame:
+    """Per-column ranks (1 = most accurate) among the methods that both we and the paper report."""
+    both = comparison.dropna(subset=["ours_mean", "paper_mean"])
+    ranked = per_column_ranking(both)[["ours_rank", "paper_rank"]]
+    return comparison.join(ranked)
+
+
+def results_label(runs: pd.DataFrame) -> str:
+    """The one results label (profile) of ``runs``; ValueError if they mix several."""
+    labels = sorted(set(runs["profile"].astype(str)))
+    if len(labels) != 1:
+        raise ValueError(f"runs must come from one profile, got {labels}")
+    return labels[0]
+
+
+def comparison_table(runs: pd.DataFrame, table: str, dataset: str | None = None) -> pd.DataFrame:
+    """Our numbers beside the paper's for ``table`` (``table1`` or ``table2``), ready to show.
+
+    One row per (data set, noise, η, method), in the paper's order; accuracies in percent
+    (the metric of :data:`gce_lab.results.TABLE_METRIC`), as text with two decimals:
+    ours (mean ± std over seeds, std only with more than one seed), the number of runs,
+    the paper's mean ± std, ours − paper, and the rank of each method within its column
+    (data set, noise, η; 1 = most accurate) among the methods both report, for us and for
+    the paper. "—" marks a number that does not exist (a method the paper lists but we do
+    not run, or the reverse, or a run not made yet). ``dataset`` keeps one data set.
+    """
+    check_choice("table", table, tuple(TABLE_METRIC))
+    label = results_label(runs)
+    comparison = _comparable_ranks(compare_with_paper(runs, table))
+    if dataset is not None:
+        check_choice("dataset", dataset, tuple(DATASET_LABELS))
+        comparison = comparison[comparison["dataset"] == dataset]
+
+    def rank(value: float) -> str:
+        return "—" if pd.isna(value) else str(int(value))
+
+    frame = pd.DataFrame({
+        "data set": comparison["dataset"].map(DATASET_LABELS),
+        "noise": comparison["noise"].map(NOISE_LABELS),
+        "η": comparison["eta"].map(lambda eta: f"{eta:g}"),
+        "method": comparison["method"].map(METHOD_LABELS),
+        f"ours ({label})": [format_mean_std(m, s) for m, s in zip(comparison["ours_mean"], comparison["ours_std"])],
+        f"runs ({label})": comparison["n_runs"].astype(int),
+        "paper": [format_mean_std(m, s) for m, s in zip(comparison["paper_mean"], comparison["paper_std"])],
+        f"ours ({label}) − paper": [format_mean_std(d) if pd.isna(d) else f"{d:+.2f}" for d in comparison["diff"]],
+        f"rank ours ({label})": comparison["ours_rank"].map(rank),
+        "rank paper": comparison["paper_rank"].map(rank),
+    })
+    return frame.set_index(["data set", "noise", "η", "method"])
+
+
+def agreement_table(runs: pd.DataFrame, table: str) -> pd.DataFrame:
+    """How often our results order two methods as the paper does, per column and overall.
+
+    Rows: every (data set, noise, η) column of ``table`` that has at least two methods with
+    both numbers, then one "all" row per data set and a final overall row. Columns: methods,
+    pairs, pairs ordered as in the paper, and that share in percent (one decimal).
+    """
+    check_choice("table", table, tuple(TABLE_METRIC))
+    label = results_label(runs)
+    per_column = pairwise_order_agreement(compare_with_paper(runs, table))
+    per_column = per_column[per_column["n_pairs"] > 0]
+    rows = []
+    for _, row in per_column.iterrows():
+        rows.append((DATASET_LABELS[row["dataset"]], NOISE_LABELS[row["noise"]], f"{row['eta']:g}",
+                     int(row["n_methods"]), int(row["n_pairs"]), int(row["n_agree"])))
+    for dataset, group in per_column.groupby("dataset", sort=False):
+        rows.append((DATASET_LABELS[dataset], "all", "", "", int(group["n_pairs"].sum()), int(group["n_agree"].sum())))
+    if per_column["dataset"].nunique() > 1:
+        rows.append(("all", "all", "", "", int(per_column["n_pairs"].sum()), int(per_column["n_agree"].sum())))
+    agree = f"pairs ordered as in the paper ({label})"
+    frame = pd.DataFrame(rows, columns=["data set", "noise", "η", "methods", "pairs", agree])
+    frame[f"agreement % ({label})"] = [f"{100 * a / p:.1f}" if p else "—"
+                                       for a, p in zip(frame[agree], frame["pairs"])]
+    return frame.set_index(["data set", "noise", "η"])

@@ -1,0 +1,211 @@
+"""Chapter results (cached / run), the profile notice, and the tables beside the paper."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gce_lab import report, runner
+from gce_lab.experiments import plan_runs
+from gce_lab.results import RUN_COLUMNS, reported_results, write_run
+
+
+def _run_row(experiment, profile, dataset="cifar10", method="cce", noise="uniform", eta=0.2, seed=0, acc=50.0,
+             q=np.nan, **values):
+    row = {c: np.nan for c in RUN_COLUMNS}
+    noise_id = f"{noise}{eta:g}"
+    q_part = f"-q{q:g}" if method in ("lq", "truncated_lq") else ""
+    run_id = f"{dataset}-{method}{q_part}-{noise_id}-s{seed}"
+    row.update({"experiment": experiment, "profile": profile, "run_id": run_id,
+                "dataset": dataset, "data_source": "synthetic", "model": "tiny_net", "method": method, "q": q,
+                "noise": noise, "eta": eta, "seed": seed, "epochs": 3, "test_acc_best_val": acc,
+                "test_acc_last": acc - 1.0}, **values)
+    return row
+
+
+def _write(tmp_path, experiment, profile, **kwargs):
+    row = _run_row(experiment, profile, **kwargs)
+    epochs = [{"experiment": experiment, "profile": profile, "run_id": row["run_id"], "epoch": e, "test_acc": 10.0 * e}
+              for e in (1, 2, 3)]
+    write_run(experiment, profile, row, epochs, tmp_path)
+    return row
+
+
+def _frame(rows):
+    return pd.DataFrame(rows, columns=list(RUN_COLUMNS))
+
+
+# ----------------------------------------------------------------------------- chapter_results
+def test_cached_reads_the_most_faithful_committed_profile(tmp_path):
+    _write(tmp_path, "fig1c", "smoke")
+    assert report.chapter_results("fig1c", root=tmp_path).label == "smoke"
+    _write(tmp_path, "fig1c", "lab", method="lq", q=0.7)
+    results = report.chapter_results("fig1c", "cached", root=tmp_path)
+    assert (results.label, results.profile, results.requested) == ("lab", "lab", "cached")
+    assert list(results.runs["method"]) == ["lq"] and len(results.epochs) == 3
+
+
+def test_profile_must_be_a_chapter_profile(tmp_path):
+    with pytest.raises(ValueError, match="PROFILE must be one of 'cached', 'smoke', 'lab', 'paper'; got 'fast'"):
+        report.chapter_results("fig1c", "fast", root=tmp_path)
+    with pytest.raises(ValueError, match="experiment"):
+        report.chapter_results("fig3", root=tmp_path)
+
+
+def test_cached_without_results_runs_smoke_and_says_so(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_run(experiment, profile, *, datasets, noises, root, device, progress):
+        calls.append((experiment, profile, tuple(datasets), tuple(noises)))
+        for run in plan_runs(experiment, profile, datasets=datasets, noises=noises):
+            kind, eta = run.noise_kind, run.eta
+            _write(root, experiment, profile, dataset=run.dataset, method=run.method, noise=kind, eta=eta,
+                   q=run.q if run.method == "lq" else np.nan)
+
+    monkeypatch.setattr(runner, "run_experiment", fake_run)
+    results = report.chapter_results("fig1c", root=tmp_path)
+    assert calls == [("fig1c", "smoke", ("cifar10",), ("uniform0.4",))]
+    assert results.label == "smoke" and len(results.runs) == 2
+    assert "ran the smoke profile just now" in " ".join(results.notes)
+    assert not list(tmp_path.iterdir())  # a reading page never writes into the results root
+
+
+def test_a_data_set_that_cannot_run_is_a_note_not_an_error(tmp_path, monkeypatch):
+    def fake_run(experiment, profile, *, datasets, noises, root, device, progress):
+        if datasets == ["cifar100"]:
+            raise FileNotFoundError("CIFAR-100 images are not available offline\nmore detail")
+        for run in plan_runs(experiment, profile, datasets=datasets, noises=noises):
+            _write(root, experiment, profile, dataset=run.dataset, method=run.method, noise=run.noise_kind,
+                   eta=run.eta)
+
+    monkeypatch.setattr(runner, "run_experiment", fake_run)
+    results = report.chapter_results("fig1ab", "lab", root=tmp_path)
+    assert set(results.runs["dataset"]) == {"cifar10"}
+    assert results.notes == ["CIFAR-100, noise none0: not run here: CIFAR-100 images are not available offline"]
+
+
+# ----------------------------------------------------------------------------- notice
+def test_smoke_notice_says_the_numbers_mean_nothing():
+    runs = _frame([_run_row("fig1c", "smoke"), _run_row("fig1c", "smoke", method="lq", q=0.7, seed=1)])
+    runs["run_id"] = ["cifar10-cce-uniform0.4-s0", "cifar10-lq-q0.7-uniform0.4-s0"]
+    results = report.ChapterResults("fig1c", "cached", "smoke", runs, pd.DataFrame())
+    note = report.notice(results)
+    assert note.title == "Smoke-test numbers"
+    assert "`smoke` profile (CIFAR-10: synthetic images; network tiny_net; 3 epochs; 2 seeds; 2 runs)" in note.body
+    assert "say nothing about the paper's claims" in note.body
+    assert "All 2 runs this profile plans are here." in note.body
+    assert note._repr_markdown_().startswith("> **Smoke-test numbers.** These numbers come from the `smoke`")
+    assert "`" not in repr(note) and max(len(line) for line in repr(note).splitlines()) <= 88
+
+
+def test_lab_notice_lists_missing_runs_and_the_cifar100_caveat():
+    planned = plan_runs("fig1ab", "lab")
+    rows = [_run_row("fig1ab", "lab", dataset=r.dataset, method=r.method, noise="none", eta=0.0,
+                     data_source="snapshot:cifar10_jpeg", model="small_net", epochs=15)
+            for r in planned if r.dataset == "cifar10"]
+    results = report.ChapterResults("fig1ab", "cached", "lab", _frame(rows), pd.DataFrame())
+    body = report.notice(results).body
+    assert "CIFAR-10: the lossy JPEG snapshot of the real images" in body
+    assert "Not run yet under this profile: 2 of 4 planned runs (CIFAR-100: 2 runs)" in body
+    assert "only available where torchvision can download them" in body
+    assert "not the paper's protocol" in body
+    missing = report.missing_runs("fig1ab", "lab", results.runs)
+    assert list(missing["run_id"]) == ["cifar100-cce-none0-s0", "cifar100-mae-none0-s0"]
+
+
+def test_notice_of_a_shortened_run_says_so():
+    runs = _frame([_run_row("fig1c", "lab_epochs3", data_source="snapshot:cifar10_jpeg", model="small_net")])
+    results = report.ChapterResults("fig1c", "lab", "lab_epochs3", runs, pd.DataFrame())
+    assert results.profile == "lab"
+    body = report.notice(results).body
+    assert "overridden (3 epochs)" in body and "most faithful" not in body
+
+
+# ----------------------------------------------------------------------------- tables
+def test_format_mean_std():
+    assert report.format_mean_std(93.244, 0.1249) == "93.24 ± 0.12"
+    assert report.format_mean_std(93.0) == "93.00"
+    assert report.format_mean_std(float("nan"), 1.0) == "—"
+    assert report.format_mean_std(1.25, decimals=1) == "1.2"
+
+
+def _table1_runs():
+    """CIFAR-10, uniform 0.2: CCE over two seeds (80, 84), MAE 90, Lq 70; the paper says
+    CCE 86.98, MAE 83.72, Lq 89.83, so we order MAE > CCE > Lq and the paper Lq > CCE > MAE."""
+    rows = [_run_row("table1", "lab", method="cce", seed=0, acc=80.0),
+            _run_row("table1", "lab", method="cce", seed=1, acc=84.0),
+            _run_row("table1", "lab", method="mae", acc=90.0),
+            _run_row("table1", "lab", method="lq", q=0.7, acc=70.0)]
+    return _frame(rows)
+
+
+def _column(table, dataset, noise, eta):
+    """The rows of one (data set, noise, η) column of a comparison table, indexed by method."""
+    flat = table.reset_index()
+    chosen = flat[(flat["data set"] == dataset) & (flat["noise"] == noise) & (flat["η"] == eta)]
+    return chosen.set_index("method")
+
+
+def test_comparison_table_puts_ours_beside_the_paper():
+    table = report.comparison_table(_table1_runs(), "table1", dataset="cifar10")
+    assert list(table.columns) == ["ours (lab)", "runs (lab)", "paper", "ours (lab) − paper", "rank ours (lab)",
+                                   "rank paper"]
+    cce = table.loc[("CIFAR-10", "uniform", "0.2", "CCE")]
+    std = np.std([80.0, 84.0], ddof=1)
+    assert cce["ours (lab)"] == f"82.00 ± {std:.2f}" and cce["runs (lab)"] == 2
+    assert cce["paper"] == "86.98 ± 0.44" and cce["ours (lab) − paper"] == "-4.98"
+    ranks = _column(table, "CIFAR-10", "uniform", "0.2")[["rank ours (lab)", "rank paper"]]
+    assert ranks.loc["MAE"].tolist() == ["1", "3"] and ranks.loc["CCE"].tolist() == ["2", "2"]
+    assert ranks.loc["Lq"].tolist() == ["3", "1"]
+    assert ranks.loc["Forward T"].tolist() == ["—", "—"]  # not run: no rank, no number
+    assert table.loc[("CIFAR-10", "uniform", "0.2", "Forward T"), "ours (lab)"] == "—"
+    assert len(table) == len(reported_results("table1").query("dataset == 'cifar10'"))
+
+
+def test_table2_ranks_only_methods_both_report():
+    rows = [_run_row("table2", "smoke", method=m, noise="closed_set", eta=0.4, acc=a)
+            for m, a in (("cce", 60.0), ("forward_t_hat", 99.0), ("truncated_lq", 70.0))]
+    table = report.comparison_table(_frame(rows), "table2")
+    closed = _column(table, "CIFAR-10", "closed-set", "0.4")
+    assert closed.loc["Trunc Lq", "rank ours (smoke)"] == "1" and closed.loc["Trunc Lq", "rank paper"] == "1"
+    assert closed.loc["CCE", "rank paper"] == "2"
+    assert closed.loc["Forward T-hat", "rank ours (smoke)"] == "—"  # the paper has no Forward T-hat column
+    assert closed.loc["Wang et al.", "paper"] == "78.15" and closed.loc["Wang et al.", "rank paper"] == "—"
+    # Table 2 reports the last epoch
+    assert closed.loc["CCE", "ours (smoke)"] == "59.00"
+
+
+def test_agreement_table_counts_pairs_ordered_as_in_the_paper():
+    runs = _table1_runs()
+    more = [_run_row("table1", "lab", dataset="fashion_mnist", method=m, acc=a) for m, a in (("cce", 1.0), ("lq", 2.0))]
+    table = report.agreement_table(pd.concat([runs, _frame(more)], ignore_index=True), "table1")
+    agree = "pairs ordered as in the paper (lab)"
+    # CIFAR-10: (CCE, MAE) disagrees, (CCE, Lq) disagrees, (MAE, Lq) disagrees -> 0 of 3
+    assert table.loc[("CIFAR-10", "uniform", "0.2")].tolist() == [3, 3, 0, "0.0"]
+    # Fashion-MNIST: paper Lq 93.35 > CCE 93.24, ours 2 > 1 -> 1 of 1
+    assert table.loc[("Fashion-MNIST", "uniform", "0.2"), agree] == 1
+    overall = table.loc[("all", "all", "")]
+    assert overall["pairs"] == 4 and overall[agree] == 1 and overall["agreement % (lab)"] == "25.0"
+    assert list(table.index.get_level_values(0)) == ["Fashion-MNIST", "CIFAR-10", "Fashion-MNIST", "CIFAR-10", "all"]
+
+
+def test_tables_refuse_mixed_profiles_and_unknown_tables():
+    runs = _table1_runs()
+    runs.loc[0, "profile"] = "smoke"
+    with pytest.raises(ValueError, match="one profile"):
+        report.comparison_table(runs, "table1")
+    with pytest.raises(ValueError, match="table must be one of"):
+        report.agreement_table(_table1_runs(), "table3")
+
+
+def test_settings_table_one_column_per_data_set():
+    rows = [_run_row("table1", "lab", dataset=d, method=m, seed=s, optimizer="sgd", lr=0.01, milestones="5;10",
+                     batch_size=128, n_train=45000, prune_start=5 if m == "truncated_lq" else np.nan)
+            for d in ("fashion_mnist", "cifar10") for m in ("cce", "truncated_lq") for s in (0, 1)]
+    table = report.settings_table(_frame(rows))["lab profile"]
+    assert list(table.columns) == ["Fashion-MNIST", "CIFAR-10"]
+    cifar = table["CIFAR-10"]
+    assert cifar["optimizer"] == "sgd" and cifar["lr"] == "0.01" and cifar["lr drops after epoch"] == "5;10"
+    assert cifar["pruning from epoch"] == "5" and cifar["augment"] == "—"
+    assert cifar["runs"] == "4" and cifar["seeds"] == "2" and cifar["epochs"] == "3"
