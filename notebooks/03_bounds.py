@@ -711,13 +711,13 @@ axes[0].legend(
     fontsize=8.5, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2
 )
 
-qs_fine_grid = np.linspace(0.005, 1.0, 400)
+qs_fine_grid = np.linspace(0.005, 1.0, 250)
 for num_classes, color in [
     (100, "tab:green"),
     (10, "tab:blue"),
     (2, "tab:orange"),
 ]:
-    ks_c = np.linspace(1 / num_classes, 1.0, 400)
+    ks_c = np.linspace(1 / num_classes, 1.0, 250)
     tight = np.array(
         [
             [truncation_tightens(num_classes, qq, kk) for kk in ks_c]
