@@ -33,6 +33,7 @@ __all__ = [
     "plot_fig1ab",
     "plot_fig1c",
     "plot_fig2",
+    "plot_validation_loss",
     "plot_difference_heatmap",
 ]
 
@@ -167,7 +168,7 @@ def plot_fig1ab(runs: pd.DataFrame, epochs: pd.DataFrame) -> Figure:
     label = results_label(runs)
     curves = mean_curves(runs, epochs, "test_acc", ["dataset", "method"])
     datasets = _ordered(curves["dataset"], _DATASET_ORDER)
-    fig, axes = plt.subplots(1, len(datasets), figsize=(5.5 * len(datasets), 4), layout="constrained",
+    fig, axes = plt.subplots(1, len(datasets), figsize=(4.8 * len(datasets), 4.2), layout="constrained",
                              squeeze=False)
     for letter, ax, dataset in zip("ab", axes[0], datasets):
         for method in _ordered(curves["method"], tuple(METHOD_LABELS)):
@@ -196,37 +197,59 @@ def plot_fig1c(runs: pd.DataFrame, epochs: pd.DataFrame) -> Figure:
             curve = mean_curves(runs[runs["method"] == method], epochs, column, ["method"])
             _band(ax, curve, color=METHOD_COLORS.get(method), linestyle=style, label=f"{name}, {which}")
     where = ", ".join(f"{noise} noise η = {eta:g}" for noise, eta in settings)
-    datasets = ", ".join(DATASET_LABELS[d] for d in _ordered(runs["dataset"], _DATASET_ORDER))
-    ax.set(title=f"Fig. 1c re-run, {label} profile: {datasets}, {where}", xlabel="epoch",
+    ax.set(title=f"Fig. 1c re-run, {label} profile: {_datasets_named(runs)}, {where}", xlabel="epoch",
            ylabel="mean softmax of the given label\n(training samples)", ylim=(0, 1))
     ax.legend(fontsize="small")
     return fig
 
 
-def plot_fig2(runs: pd.DataFrame, epochs: pd.DataFrame, loss: str = "val_loss") -> Figure:
+def _q_curves(axes, curves: pd.DataFrame, etas: list, qs: list, ylabel: str, letters: str | None) -> None:
+    """One panel per η in ``axes``, one curve per q (viridis over q); titles lettered if asked."""
+    colors = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(qs)))
+    for col, (ax, eta) in enumerate(zip(axes, etas)):
+        for color, q in zip(colors, qs):
+            curve = curves[(curves["eta"] == eta) & (curves["q"] == q)]
+            note = " (CCE)" if q == 0 else " (MAE / 2)" if q == 1 else ""
+            _band(ax, curve, color=color, label=f"q = {q:g}{note}")
+        title = f"η = {eta:g}" if letters is None else f"({letters[col]}) η = {eta:g}"
+        ax.set(title=title, xlabel="epoch", ylabel=ylabel)
+    axes[-1].legend(fontsize="small", loc="best")
+
+
+def _datasets_named(runs: pd.DataFrame) -> str:
+    return ", ".join(DATASET_LABELS[d] for d in _ordered(runs["dataset"], _DATASET_ORDER))
+
+
+def plot_fig2(runs: pd.DataFrame, epochs: pd.DataFrame) -> Figure:
     """Fig. 2: test accuracy (top row, a-c) and validation loss (bottom row, d-f) per epoch,
-    one curve per q, one column per noise rate η. ``loss``: ``val_loss`` (each run's own
-    L_q, the loss it is trained with) or ``val_cce`` (CCE for every q, one scale)."""
-    check_choice("loss", loss, tuple(_LOSS_COLUMNS))
+    one curve per q, one column per noise rate η. The loss is each run's own (L_q with its q,
+    the loss it is trained with), on the noisy validation split."""
     label = results_label(runs)
     accuracy = mean_curves(runs, epochs, "test_acc", ["eta", "q"])
-    losses = mean_curves(runs, epochs, loss, ["eta", "q"])
+    losses = mean_curves(runs, epochs, "val_loss", ["eta", "q"])
     etas, qs = sorted(accuracy["eta"].unique()), sorted(accuracy["q"].unique())
-    colors = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(qs)))
-    fig, axes = plt.subplots(2, len(etas), figsize=(4.6 * len(etas), 7.5), layout="constrained", squeeze=False)
-    loss_label = "validation loss (each run's own L_q)" if loss == "val_loss" else "validation CCE"
-    for row, (curves, ylabel) in enumerate(((accuracy, "test accuracy (%)"), (losses, loss_label))):
-        for col, eta in enumerate(etas):
-            ax = axes[row, col]
-            for color, q in zip(colors, qs):
-                curve = curves[(curves["eta"] == eta) & (curves["q"] == q)]
-                note = " (CCE)" if q == 0 else " (MAE / 2)" if q == 1 else ""
-                _band(ax, curve, color=color, label=f"q = {q:g}{note}")
-            letter = "abcdefghijkl"[row * len(etas) + col]
-            ax.set(title=f"({letter}) η = {eta:g}", xlabel="epoch", ylabel=ylabel)
-    axes[0, -1].legend(fontsize="small", loc="best")
-    dataset = ", ".join(DATASET_LABELS[d] for d in _ordered(runs["dataset"], _DATASET_ORDER))
-    fig.suptitle(f"Fig. 2 re-run, {label} profile: L_q for several q, {dataset}, uniform noise")
+    fig, axes = plt.subplots(2, len(etas), figsize=(3.7 * len(etas), 7.4), layout="constrained", squeeze=False)
+    letters = "abcdefghijkl"
+    _q_curves(axes[0], accuracy, etas, qs, "test accuracy (%)", letters[:len(etas)])
+    _q_curves(axes[1], losses, etas, qs, "validation loss (each run's own $\\mathcal{L}_q$)",
+              letters[len(etas):])
+    fig.suptitle(f"Fig. 2 re-run, {label} profile: $\\mathcal{{L}}_q$ for several q, {_datasets_named(runs)}, "
+                 "uniform noise")
+    return fig
+
+
+def plot_validation_loss(runs: pd.DataFrame, epochs: pd.DataFrame, loss: str = "val_cce") -> Figure:
+    """One row of Fig. 2's loss panels with another validation loss: ``val_cce`` (CCE for every
+    q, one scale; not in the paper) or ``val_loss`` (each run's own)."""
+    check_choice("loss", loss, tuple(_LOSS_COLUMNS))
+    label = results_label(runs)
+    curves = mean_curves(runs, epochs, loss, ["eta", "q"])
+    etas, qs = sorted(curves["eta"].unique()), sorted(curves["q"].unique())
+    fig, axes = plt.subplots(1, len(etas), figsize=(3.7 * len(etas), 3.9), layout="constrained", squeeze=False)
+    _q_curves(axes[0], curves, etas, qs, _LOSS_COLUMNS[loss], None)
+    name = _LOSS_COLUMNS[loss]
+    fig.suptitle(f"{name[0].upper()}{name[1:]} of the $\\mathcal{{L}}_q$ runs, {label} profile, "
+                 f"{_datasets_named(runs)}, uniform noise")
     return fig
 
 
@@ -238,7 +261,7 @@ def plot_difference_heatmap(runs: pd.DataFrame, table: str) -> Figure:
     comparison = compare_with_paper(runs, table)
     datasets = _ordered(comparison["dataset"], _DATASET_ORDER)
     width = comparison.groupby("dataset")[["noise", "eta"]].apply(lambda g: len(g.drop_duplicates())).max()
-    fig, axes = plt.subplots(len(datasets), 1, figsize=(max(6.0, 1.1 * width + 2.5), 3.6 * len(datasets)),
+    fig, axes = plt.subplots(len(datasets), 1, figsize=(max(6.0, 0.9 * width + 2.2), 3.3 * len(datasets)),
                              layout="constrained", squeeze=False)
     limit = float(np.nanmax(np.abs(comparison["diff"]))) if comparison["diff"].notna().any() else 1.0
     for ax, dataset in zip(axes[:, 0], datasets):
@@ -253,9 +276,11 @@ def plot_difference_heatmap(runs: pd.DataFrame, table: str) -> Figure:
         ax.grid(False)
         for (i, j), value in np.ndenumerate(grid):
             text = "—" if np.isnan(value) else f"{value:+.1f}"
-            ax.text(j, i, text, ha="center", va="center", fontsize=8,
+            ax.text(j, i, text, ha="center", va="center", fontsize=9,
                     color="white" if abs(np.nan_to_num(value)) > 0.6 * limit else "black")
-        ax.set_xticks(range(len(columns)), [f"{NOISE_LABELS[n]}\nη = {e:g}" for n, e in columns], fontsize=8)
+        noise_names = [NOISE_LABELS[n].replace("-", "-\n") for n, _ in columns]  # narrow columns
+        ax.set_xticks(range(len(columns)), [f"{name}\nη = {e:g}" for name, (_, e) in zip(noise_names, columns)],
+                      fontsize=8)
         ax.set_yticks(range(len(methods)), [METHOD_LABELS[m] for m in methods])
         ax.set_title(f"{DATASET_LABELS[dataset]}: ours ({label} profile) − paper, percentage points")
         fig.colorbar(image, ax=ax, label="ours − paper")

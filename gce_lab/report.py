@@ -269,11 +269,17 @@ def settings_table(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.concat({f"{label} profile": frame}, axis=1)
 
 
+_NBSP = "\u00a0"  # table cells such as "93.24 ± 0.12" or "Forward T-hat" must not wrap inside
+
+
 def format_mean_std(mean: float, std: float = float("nan"), decimals: int = 2) -> str:
-    """``"93.24 ± 0.12"``; only the mean when ``std`` is NaN; ``"—"`` when ``mean`` is NaN."""
+    """``"93.24 ± 0.12"`` (with non-breaking spaces); only the mean when ``std`` is NaN;
+    ``"—"`` when ``mean`` is NaN."""
     if pd.isna(mean):
         return "—"
-    return f"{mean:.{decimals}f}" if pd.isna(std) else f"{mean:.{decimals}f} ± {std:.{decimals}f}"
+    if pd.isna(std):
+        return f"{mean:.{decimals}f}"
+    return f"{mean:.{decimals}f}{_NBSP}±{_NBSP}{std:.{decimals}f}"
 
 
 def _comparable_ranks(comparison: pd.DataFrame) -> pd.DataFrame:
@@ -295,12 +301,14 @@ def comparison_table(runs: pd.DataFrame, table: str, dataset: str | None = None)
     """Our numbers beside the paper's for ``table`` (``table1`` or ``table2``), ready to show.
 
     One row per (data set, noise, η, method), in the paper's order; accuracies in percent
-    (the metric of :data:`gce_lab.results.TABLE_METRIC`), as text with two decimals:
-    ours (mean ± std over seeds, std only with more than one seed), the number of runs,
-    the paper's mean ± std, ours − paper, and the rank of each method within its column
-    (data set, noise, η; 1 = most accurate) among the methods both report, for us and for
-    the paper. "—" marks a number that does not exist (a method the paper lists but we do
-    not run, or the reverse, or a run not made yet). ``dataset`` keeps one data set.
+    (the metric of :data:`gce_lab.results.TABLE_METRIC`), as text with two decimals. Column
+    groups: ``ours (<profile> profile)`` with the accuracy (mean ± std over seeds, std only
+    with more than one seed), the number of runs and the rank; ``paper`` with its mean ± std
+    and rank; ``ours (<profile>) − paper``. Ranks are taken within each column of the paper's
+    table (data set, noise, η; 1 = most accurate) among the methods both report. "—" marks
+    a number that does not exist (a method the paper lists but we do not run, or the reverse,
+    or a run not made yet). ``dataset`` keeps one data set and drops the data set level of
+    the index.
     """
     check_choice("table", table, tuple(TABLE_METRIC))
     label = results_label(runs)
@@ -312,27 +320,39 @@ def comparison_table(runs: pd.DataFrame, table: str, dataset: str | None = None)
     def rank(value: float) -> str:
         return "—" if pd.isna(value) else str(int(value))
 
+    ours = f"ours ({label} profile)"
     frame = pd.DataFrame({
-        "data set": comparison["dataset"].map(DATASET_LABELS),
-        "noise": comparison["noise"].map(NOISE_LABELS),
-        "η": comparison["eta"].map(lambda eta: f"{eta:g}"),
-        "method": comparison["method"].map(METHOD_LABELS),
-        f"ours ({label})": [format_mean_std(m, s) for m, s in zip(comparison["ours_mean"], comparison["ours_std"])],
-        f"runs ({label})": comparison["n_runs"].astype(int),
-        "paper": [format_mean_std(m, s) for m, s in zip(comparison["paper_mean"], comparison["paper_std"])],
-        f"ours ({label}) − paper": [format_mean_std(d) if pd.isna(d) else f"{d:+.2f}" for d in comparison["diff"]],
-        f"rank ours ({label})": comparison["ours_rank"].map(rank),
-        "rank paper": comparison["paper_rank"].map(rank),
+        ("data set", ""): comparison["dataset"].map(DATASET_LABELS),
+        ("noise", ""): comparison["noise"].map(NOISE_LABELS),
+        ("η", ""): comparison["eta"].map(lambda eta: f"{eta:g}"),
+        ("method", ""): comparison["method"].map(METHOD_LABELS).str.replace(" ", _NBSP).str.replace("-", "\u2011"),
+        (ours, "accuracy (%)"): [format_mean_std(m, s)
+                                 for m, s in zip(comparison["ours_mean"], comparison["ours_std"])],
+        (ours, "runs"): comparison["n_runs"].astype(int),
+        (ours, "rank"): comparison["ours_rank"].map(rank),
+        ("paper", "accuracy (%)"): [format_mean_std(m, s)
+                                    for m, s in zip(comparison["paper_mean"], comparison["paper_std"])],
+        ("paper", "rank"): comparison["paper_rank"].map(rank),
+        (f"ours ({label}) − paper", ""): [format_mean_std(d) if pd.isna(d) else f"{d:+.2f}"
+                                          for d in comparison["diff"]],
     })
-    return frame.set_index(["data set", "noise", "η", "method"])
+    index = [("noise", ""), ("η", ""), ("method", "")]
+    if dataset is None:
+        index.insert(0, ("data set", ""))
+    else:
+        frame = frame.drop(columns=[("data set", "")])
+    frame = frame.set_index(index)
+    frame.index.names = [name for name, _ in index]
+    return frame
 
 
 def agreement_table(runs: pd.DataFrame, table: str) -> pd.DataFrame:
     """How often our results order two methods as the paper does, per column and overall.
 
     Rows: every (data set, noise, η) column of ``table`` that has at least two methods with
-    both numbers, then one "all" row per data set and a final overall row. Columns: methods,
-    pairs, pairs ordered as in the paper, and that share in percent (one decimal).
+    both numbers, then one "all" row per data set and a final overall row. Columns, under a
+    header naming the profile: methods, pairs, pairs in the paper's order ("same order") and
+    their share in percent (one decimal).
     """
     check_choice("table", table, tuple(TABLE_METRIC))
     label = results_label(runs)
@@ -346,8 +366,8 @@ def agreement_table(runs: pd.DataFrame, table: str) -> pd.DataFrame:
         rows.append((DATASET_LABELS[dataset], "all", "", "", int(group["n_pairs"].sum()), int(group["n_agree"].sum())))
     if per_column["dataset"].nunique() > 1:
         rows.append(("all", "all", "", "", int(per_column["n_pairs"].sum()), int(per_column["n_agree"].sum())))
-    agree = f"pairs ordered as in the paper ({label})"
-    frame = pd.DataFrame(rows, columns=["data set", "noise", "η", "methods", "pairs", agree])
-    frame[f"agreement % ({label})"] = [f"{100 * a / p:.1f}" if p else "—"
-                                       for a, p in zip(frame[agree], frame["pairs"])]
-    return frame.set_index(["data set", "noise", "η"])
+    frame = pd.DataFrame(rows, columns=["data set", "noise", "η", "methods", "pairs", "same order"])
+    frame["same order (%)"] = [f"{100 * a / p:.1f}" if p else "—"
+                               for a, p in zip(frame["same order"], frame["pairs"])]
+    frame = frame.set_index(["data set", "noise", "η"])
+    return pd.concat({f"ours ({label} profile) vs paper": frame}, axis=1)

@@ -152,7 +152,17 @@ def test_plot_fig2_has_accuracy_and_loss_rows_per_eta():
     assert labels == ["q = 0 (CCE)", "q = 0.7", "q = 1 (MAE / 2)"]
     assert axes[4].get_lines()[1].get_ydata().tolist() == [2.0, 1.7, 1.5]
     assert axes[2].get_lines()[2].get_ydata().tolist() == [20.0, 34.0, 50.0]
-    assert plots.plot_fig2(runs, epochs, loss="val_cce").axes[3].get_ylabel() == "validation CCE"
+
+
+def test_plot_validation_loss_one_row_per_eta():
+    runs, epochs = _fig2()
+    fig = plots.plot_validation_loss(runs, epochs)
+    assert [ax.get_title() for ax in fig.axes] == ["η = 0", "η = 0.2", "η = 0.6"]
+    assert fig.axes[0].get_ylabel() == "validation CCE"
+    assert fig._suptitle.get_text().startswith("Validation CCE of the") and "smoke profile" in fig._suptitle.get_text()
+    assert fig.axes[1].get_lines()[0].get_ydata().tolist() == [3.0, 2.0, 1.0]
+    with pytest.raises(ValueError, match="loss must be one of"):
+        plots.plot_validation_loss(runs, epochs, loss="test_acc")
 
 
 def test_difference_heatmap_annotates_ours_minus_paper():

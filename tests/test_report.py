@@ -124,7 +124,7 @@ def test_notice_of_a_shortened_run_says_so():
 
 # ----------------------------------------------------------------------------- tables
 def test_format_mean_std():
-    assert report.format_mean_std(93.244, 0.1249) == "93.24 ± 0.12"
+    assert report.format_mean_std(93.244, 0.1249) == "93.24\u00a0±\u00a00.12"  # never wraps in a table
     assert report.format_mean_std(93.0) == "93.00"
     assert report.format_mean_std(float("nan"), 1.0) == "—"
     assert report.format_mean_std(1.25, decimals=1) == "1.2"
@@ -140,53 +140,62 @@ def _table1_runs():
     return _frame(rows)
 
 
-def _column(table, dataset, noise, eta):
-    """The rows of one (data set, noise, η) column of a comparison table, indexed by method."""
+def _column(table, noise, eta):
+    """The rows of one (noise, η) column of a one-data-set comparison table, indexed by method."""
     flat = table.reset_index()
-    chosen = flat[(flat["data set"] == dataset) & (flat["noise"] == noise) & (flat["η"] == eta)]
+    chosen = flat[(flat["noise"] == noise) & (flat["η"] == eta)]
     return chosen.set_index("method")
 
 
 def test_comparison_table_puts_ours_beside_the_paper():
+    table = report.comparison_table(_table1_runs(), "table1")
+    ours = "ours (lab profile)"
+    assert list(table.columns) == [(ours, "accuracy (%)"), (ours, "runs"), (ours, "rank"), ("paper", "accuracy (%)"),
+                                   ("paper", "rank"), ("ours (lab) − paper", "")]
+    assert list(table.index.names) == ["data set", "noise", "η", "method"]
+    assert len(table) == len(reported_results("table1"))
     table = report.comparison_table(_table1_runs(), "table1", dataset="cifar10")
-    assert list(table.columns) == ["ours (lab)", "runs (lab)", "paper", "ours (lab) − paper", "rank ours (lab)",
-                                   "rank paper"]
-    cce = table.loc[("CIFAR-10", "uniform", "0.2", "CCE")]
+    assert list(table.index.names) == ["noise", "η", "method"]
+    assert len(table) == len(reported_results("table1").query("dataset == 'cifar10'"))
+    cce = table.loc[("uniform", "0.2", "CCE")]
     std = np.std([80.0, 84.0], ddof=1)
-    assert cce["ours (lab)"] == f"82.00 ± {std:.2f}" and cce["runs (lab)"] == 2
-    assert cce["paper"] == "86.98 ± 0.44" and cce["ours (lab) − paper"] == "-4.98"
-    ranks = _column(table, "CIFAR-10", "uniform", "0.2")[["rank ours (lab)", "rank paper"]]
+    assert cce[(ours, "accuracy (%)")] == f"82.00\u00a0±\u00a0{std:.2f}" and cce[(ours, "runs")] == 2
+    assert cce[("paper", "accuracy (%)")] == "86.98\u00a0±\u00a00.44" and cce[("ours (lab) − paper", "")] == "-4.98"
+    ranks = _column(table, "uniform", "0.2")[[(ours, "rank"), ("paper", "rank")]]
     assert ranks.loc["MAE"].tolist() == ["1", "3"] and ranks.loc["CCE"].tolist() == ["2", "2"]
     assert ranks.loc["Lq"].tolist() == ["3", "1"]
-    assert ranks.loc["Forward T"].tolist() == ["—", "—"]  # not run: no rank, no number
-    assert table.loc[("CIFAR-10", "uniform", "0.2", "Forward T"), "ours (lab)"] == "—"
-    assert len(table) == len(reported_results("table1").query("dataset == 'cifar10'"))
+    assert ranks.loc["Forward\u00a0T"].tolist() == ["—", "—"]  # not run: no rank, no number
+    assert table.loc[("uniform", "0.2", "Forward\u00a0T"), (ours, "accuracy (%)")] == "—"
 
 
 def test_table2_ranks_only_methods_both_report():
     rows = [_run_row("table2", "smoke", method=m, noise="closed_set", eta=0.4, acc=a)
             for m, a in (("cce", 60.0), ("forward_t_hat", 99.0), ("truncated_lq", 70.0))]
-    table = report.comparison_table(_frame(rows), "table2")
-    closed = _column(table, "CIFAR-10", "closed-set", "0.4")
-    assert closed.loc["Trunc Lq", "rank ours (smoke)"] == "1" and closed.loc["Trunc Lq", "rank paper"] == "1"
-    assert closed.loc["CCE", "rank paper"] == "2"
-    assert closed.loc["Forward T-hat", "rank ours (smoke)"] == "—"  # the paper has no Forward T-hat column
-    assert closed.loc["Wang et al.", "paper"] == "78.15" and closed.loc["Wang et al.", "rank paper"] == "—"
+    table = report.comparison_table(_frame(rows), "table2", dataset="cifar10")
+    closed = _column(table, "closed-set", "0.4")
+    ours = "ours (smoke profile)"
+    closed.index = closed.index.str.replace("\u00a0", " ").str.replace("\u2011", "-")
+    assert closed.loc["Trunc Lq", (ours, "rank")] == "1" and closed.loc["Trunc Lq", ("paper", "rank")] == "1"
+    assert closed.loc["CCE", ("paper", "rank")] == "2"
+    assert closed.loc["Forward T-hat", (ours, "rank")] == "—"  # the paper has no Forward T-hat column
+    assert closed.loc["Wang et al.", ("paper", "accuracy (%)")] == "78.15"
+    assert closed.loc["Wang et al.", ("paper", "rank")] == "—"
     # Table 2 reports the last epoch
-    assert closed.loc["CCE", "ours (smoke)"] == "59.00"
+    assert closed.loc["CCE", (ours, "accuracy (%)")] == "59.00"
 
 
 def test_agreement_table_counts_pairs_ordered_as_in_the_paper():
     runs = _table1_runs()
     more = [_run_row("table1", "lab", dataset="fashion_mnist", method=m, acc=a) for m, a in (("cce", 1.0), ("lq", 2.0))]
     table = report.agreement_table(pd.concat([runs, _frame(more)], ignore_index=True), "table1")
-    agree = "pairs ordered as in the paper (lab)"
+    assert list(table.columns.get_level_values(0).unique()) == ["ours (lab profile) vs paper"]
+    table = table["ours (lab profile) vs paper"]
     # CIFAR-10: (CCE, MAE) disagrees, (CCE, Lq) disagrees, (MAE, Lq) disagrees -> 0 of 3
     assert table.loc[("CIFAR-10", "uniform", "0.2")].tolist() == [3, 3, 0, "0.0"]
     # Fashion-MNIST: paper Lq 93.35 > CCE 93.24, ours 2 > 1 -> 1 of 1
-    assert table.loc[("Fashion-MNIST", "uniform", "0.2"), agree] == 1
+    assert table.loc[("Fashion-MNIST", "uniform", "0.2"), "same order"] == 1
     overall = table.loc[("all", "all", "")]
-    assert overall["pairs"] == 4 and overall[agree] == 1 and overall["agreement % (lab)"] == "25.0"
+    assert overall["pairs"] == 4 and overall["same order"] == 1 and overall["same order (%)"] == "25.0"
     assert list(table.index.get_level_values(0)) == ["Fashion-MNIST", "CIFAR-10", "Fashion-MNIST", "CIFAR-10", "all"]
 
 
