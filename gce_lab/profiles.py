@@ -134,9 +134,9 @@ LOADABLE_PROFILES: tuple[str, ...] = (*PROFILE_NAMES, "cached")
 _LABEL = re.compile(r"^(?P<base>[a-z]+)_epochs(?P<epochs>[1-9][0-9]*)$")
 
 
-def check_profile(profile: str, *, allow_cached: bool = False) -> str:
-    """Check a profile name (``smoke``, ``lab``, ``paper``; ``cached`` where reading is meant)."""
-    return check_choice("profile", profile, LOADABLE_PROFILES if allow_cached else PROFILE_NAMES)
+def check_profile(profile: str) -> str:
+    """Check the name of a training profile: ``smoke``, ``lab`` or ``paper``."""
+    return check_choice("profile", profile, PROFILE_NAMES)
 
 
 def profile_label(profile: str, epochs: int | None = None) -> str:

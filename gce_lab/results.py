@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gce_lab.experiments import EXPERIMENT_NAMES, check_experiment
+from gce_lab.experiments import check_experiment
 from gce_lab.profiles import PROFILE_NAMES, base_profile
 from gce_lab.provenance import REPO_ROOT
 from gce_lab.validation import check_choice
@@ -177,7 +177,7 @@ def load_results(experiment: str, profile: str, root: str | os.PathLike[str] | N
     whatever is committed, the most faithful first (paper, then lab, then smoke); the ``profile``
     column says which was read.
     """
-    check_choice("experiment", experiment, EXPERIMENT_NAMES)
+    check_experiment(experiment)
     label = _profile_for_reading(experiment, profile, root)
     directory = results_root(root) / experiment / label
     runs_path = directory / "runs.csv"
