@@ -119,13 +119,14 @@ def _run_cells(experiment: str, profile: str, root, device: str, progress: bool)
 
 
 def chapter_results(experiment: str, profile: str = "cached", *, root: str | os.PathLike[str] | None = None,
-                    device: str = "auto", progress: bool = False) -> ChapterResults:
+                    device: str = "auto", progress: bool | None = None) -> ChapterResults:
     """The results of ``experiment`` for a chapter whose ``PROFILE`` parameter is ``profile``.
 
     ``cached`` reads what is committed (paper, else lab, else smoke) and, when nothing is,
     runs ``smoke`` now (seconds on a CPU) into a temporary folder. ``smoke``, ``lab`` and ``paper`` first train the
     runs of that profile not finished yet (see the module docstring), then read them.
     ``root`` is the results root (default: ``results/`` or ``$GCE_LAB_RESULTS``).
+    ``progress`` shows progress bars while training (default: for ``lab`` and ``paper``).
 
     Raises:
         ValueError: an unknown experiment or profile.
@@ -144,7 +145,8 @@ def chapter_results(experiment: str, profile: str = "cached", *, root: str | os.
                          "results/).")
             label, root = "smoke", tempfile.mkdtemp(prefix=f"gce_lab_{experiment}_smoke_")
     if label != "cached":
-        notes += _run_cells(experiment, label, root, device, progress)
+        show = label in ("lab", "paper") if progress is None else progress
+        notes += _run_cells(experiment, label, root, device, show)
         try:
             runs, epochs = load_results(experiment, label, root)
         except FileNotFoundError as err:
