@@ -1,4 +1,4 @@
-"""Command line: ``python -m gce_lab run|status|list``.
+"""Command line: ``python -m gce_lab run|status|list|bench``.
 
 Examples::
 
@@ -6,6 +6,9 @@ Examples::
     python -m gce_lab run table1 --profile lab --dataset fashion_mnist --methods cce lq --noise uniform0.4
     python -m gce_lab status table1 --profile lab
     python -m gce_lab list
+    python -m gce_lab bench --size tiny                # fast path vs plain loop (gce_lab.bench)
+    python -m gce_lab bench --full-epoch               # on a GPU
+    python -m gce_lab bench --lab-run table1 fig1ab    # lab profile: time to accuracy, clean CIFAR-10
 
 Filters take several values, space- or comma-separated. ``--epochs N`` shortens (or lengthens)
 every run and files the results under ``<profile>_epochs<N>``, never under the profile's name.
@@ -18,6 +21,7 @@ import sys
 import time
 from collections.abc import Sequence
 
+from gce_lab.bench import CASES, DEFAULT_MODELS, LAB_EXPERIMENTS, SIZES, lab_run, run_benchmark
 from gce_lab.experiments import EXPERIMENT_NAMES, EXPERIMENTS
 from gce_lab.profiles import PROFILE_NAMES, PROFILES, profile_label
 from gce_lab.provenance import command_line
@@ -68,6 +72,27 @@ def build_parser() -> argparse.ArgumentParser:
     _add_selection(status)
     status.add_argument("--runs", action="store_true", help="list every run, not only the summary")
     commands.add_parser("list", help="list the experiments and profiles")
+    bench = commands.add_parser("bench", help="time the fast training path against a plain PyTorch loop")
+    bench.add_argument("--size", default="full", help=f"one of: {', '.join(SIZES)} (default: full; tiny: seconds "
+                       "on a CPU)")
+    bench.add_argument("--models", nargs="+", metavar="MODEL",
+                       help=f"networks among {', '.join(CASES)} (default: {' '.join(DEFAULT_MODELS)})")
+    bench.add_argument("--out", help="results file, or a folder for the default name "
+                       "(default: results/bench/<device>[-tiny][-lab-run].json)")
+    bench.add_argument("--steps", type=int, help="timed steps per window")
+    bench.add_argument("--warmup", type=int, help="untimed steps first (the first one compiles)")
+    bench.add_argument("--repeats", type=int, help="timed windows (the median is reported)")
+    bench.add_argument("--batch-size", type=int, help="training batch size")
+    bench.add_argument("--workers", type=int, help="baseline DataLoader workers (default: min(8, cores/2) "
+                       "with a GPU, 0 on a CPU)")
+    bench.add_argument("--probe-factor", type=int, help="K of the fast_eager_batchxK variant (0: none)")
+    bench.add_argument("--full-epoch", action="store_true", help="also time one real epoch of each path")
+    bench.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cuda, mps or cpu")
+    bench.add_argument("--no-compile", action="store_true", help="do not torch.compile the fast path")
+    bench.add_argument("--seed", type=int, default=0, help="seed of the images, weights and batches")
+    bench.add_argument("--lab-run", nargs="*", metavar="EXPERIMENT",
+                       help="instead: the lab profile's time to accuracy on clean CIFAR-10, for "
+                       f"{' / '.join(LAB_EXPERIMENTS)} (default: table1)")
     return parser
 
 
@@ -113,6 +138,19 @@ def _list() -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    if args.lab_run is not None:
+        report = lab_run(args.size, _split(args.lab_run) or ("table1",), device=args.device, out=args.out,
+                         compile=False if args.no_compile else None, seed=args.seed, command=command_line())
+    else:
+        report = run_benchmark(args.size, _split(args.models), device=args.device, out=args.out, steps=args.steps,
+                               warmup=args.warmup, repeats=args.repeats, batch_size=args.batch_size,
+                               workers=args.workers, probe_factor=args.probe_factor, compile=not args.no_compile,
+                               full_epoch=args.full_epoch, seed=args.seed, command=command_line())
+    print(f"results: {report['path']}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status (2 with a message on bad arguments or missing data)."""
     args = build_parser().parse_args(argv)
@@ -121,6 +159,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args)
         if args.command == "status":
             return _status(args)
+        if args.command == "bench":
+            return _bench(args)
         return _list()
     except (ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
