@@ -60,7 +60,7 @@ RUN_COLUMNS: tuple[str, ...] = (
 EPOCH_COLUMNS: tuple[str, ...] = (
     "experiment", "profile", "run_id", "epoch", "lr", "train_loss", "val_loss", "val_cce", "val_acc", "test_acc",
     "mean_softmax_clean", "mean_softmax_noisy", "prune_step", "n_pruned", "prune_precision", "prune_recall",
-    "epoch_time_s",
+    "train_time_s", "epoch_time_s",
 )
 
 #: The accuracy each table of the paper reports (Table 1 caption; Table 2 caption).

@@ -168,6 +168,7 @@ def test_sweep_records_t_hat_provenance_and_skips_finished_runs(dirs, monkeypatc
     assert (runs["data_source"] == "synthetic").all() and (runs["model"] == "tiny_net").all()
     _, epochs = load_results("table1", "smoke", dirs["root"])
     assert len(epochs) == 2 * run_settings("smoke", "table1", "fashion_mnist")["epochs"]
+    assert (epochs["train_time_s"] > 0).all() and (epochs["train_time_s"] <= epochs["epoch_time_s"]).all()
     assert not list(dirs["checkpoints"].rglob("*.pt"))  # checkpoints go once a run is recorded
 
     def no_training(*args, **kwargs):
