@@ -117,7 +117,8 @@ DEFAULT_MODELS = ("resnet34", "resnet18", "small_net")
 LAB_EXPERIMENTS = ("table1", "fig1ab")
 
 #: Settings of each size: ``full`` for a GPU, ``tiny`` for a CPU in seconds (tests, dry runs).
-#: ``pool``: images held (None: the data set's training split, so that an epoch is a real one).
+#: ``pool``: images held (at least two batches; None: the data set's training split, so that an
+#: epoch is a real one).
 SIZES: dict[str, dict[str, Any]] = {
     "full": {"batch_size": 128, "warmup": 20, "steps": 50, "repeats": 3, "pool": None, "probe_factor": 4,
              "check_steps": 5, "eval_batch_size": 4096, "lab_profile": "lab", "lab_warmup_batches": 20},
@@ -672,7 +673,9 @@ def run_benchmark(
     _say(f"benchmark ({size}) on {device_name(dev)}; results -> {path}", quiet)
     for name in models:
         case = CASES[name]
-        n = opts["pool"] or case.epoch_images
+        n = max(opts["pool"], 2 * opts["batch_size"]) if opts["pool"] else case.epoch_images
+        if n < opts["batch_size"]:
+            raise ValueError(f"batch_size must be at most the {n} training images of {name}, got {opts['batch_size']}")
         x, y = synthetic_images(case, max(n, opts["check_steps"] * opts["batch_size"]), seed)
         torch.manual_seed(seed)
         net = make_model(name, case.num_classes, case.image_shape[0])

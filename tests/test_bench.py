@@ -94,6 +94,16 @@ def test_fast_path_trains_like_the_plain_path_on_cpu(name):
     assert result["max_rel_diff"] < 1e-4
 
 
+def test_batches_larger_than_the_tiny_pool_get_a_larger_pool(tmp_path):
+    report = run_benchmark("tiny", ["tiny_net"], batch_size=12, steps=1, probe_factor=0, device="cpu", out=tmp_path,
+                           quiet=True)
+    (model,) = report["models"]
+    assert model["pool_images"] == 24 and [v["variant"] for v in model["variants"]] == ["baseline", "fast"]
+    assert all(v["batch_size"] == 12 for v in model["variants"])
+    with pytest.raises(ValueError, match="batch_size must be at most the 45000 training images"):
+        run_benchmark("full", ["tiny_net"], batch_size=50_000, device="cpu", out=tmp_path)
+
+
 def test_bad_arguments_are_rejected(tmp_path, capsys):
     with pytest.raises(ValueError, match="size must be one of 'full', 'tiny'"):
         run_benchmark("huge", out=tmp_path)
