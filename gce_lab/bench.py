@@ -67,7 +67,7 @@ from gce_lab.experiments import RunSpec
 from gce_lab.losses import make_loss
 from gce_lab.models import make_model
 from gce_lab.profiles import run_settings
-from gce_lab.provenance import provenance
+from gce_lab.provenance import git_commit, provenance
 from gce_lab.results import results_root
 from gce_lab.train import (TrainConfig, TrainData, make_optimizer, predict_logits, prepare_model, train,
                            train_epoch, train_step)
@@ -661,6 +661,7 @@ def run_benchmark(
                     seed=seed)
     opts["full_epoch"] = full_epoch
     path = _output_path(out, dev, size)
+    git_commit()  # read (and cached) now: the code that runs, not a commit made meanwhile
     started = time.perf_counter()
     compiled_fast = compile and dev.type == "cuda"
     payload: dict[str, Any] = {
@@ -823,6 +824,7 @@ def lab_run(
         raise ValueError(f"compile must be True, False or None, got {compile!r}")
     path = _output_path(out, dev, size, "-lab-run")
     profile = opts["lab_profile"]
+    git_commit()  # read (and cached) now: the code that runs, not a commit made meanwhile
     started = time.perf_counter()
     _say(f"lab run ({profile} profile) on {device_name(dev)}; results -> {path}", quiet)
     payload: dict[str, Any] = {"benchmark": "lab_time_to_accuracy", "size": size, "device": device_name(dev),
