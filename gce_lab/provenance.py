@@ -29,7 +29,11 @@ def _git(*args: str) -> str | None:
 
 @functools.lru_cache(maxsize=1)
 def git_commit() -> str:
-    """``git rev-parse HEAD`` of the checkout, ``+dirty`` when tracked files differ; ``"unknown"`` outside git."""
+    """``git rev-parse HEAD`` of the checkout, ``+dirty`` when tracked files differ; ``"unknown"`` outside git.
+
+    Read once per process and cached: call it before training so that it names the code that
+    was loaded, not a commit made while the process ran.
+    """
     commit = _git("rev-parse", "HEAD")
     if not commit:
         return "unknown"

@@ -31,7 +31,7 @@ from gce_lab.experiments import RunSpec, check_experiment, plan_runs
 from gce_lab.models import make_model
 from gce_lab.noise import make_noise, open_set_replace, train_val_split
 from gce_lab.profiles import check_profile, profile_label, run_settings
-from gce_lab.provenance import REPO_ROOT, command_line, provenance
+from gce_lab.provenance import REPO_ROOT, command_line, git_commit, provenance
 from gce_lab.results import finished_run_ids, load_results, load_t_hat, save_t_hat, write_run
 from gce_lab.train import TrainConfig, TrainData, TrainResult, train
 from gce_lab.transition import estimate_transition
@@ -162,7 +162,8 @@ def _run_row(run: RunSpec, settings: dict[str, Any], config: TrainConfig, result
         "optimizer": config.optimizer, "lr": config.lr, "milestones": ";".join(map(str, config.milestones)),
         "batch_size": config.batch_size, "prune_start": config.prune_start, "prune_every": config.prune_every,
         "augment": config.augment, "n_train": data.x_train.shape[0], "n_val": data.x_val.shape[0],
-        "n_test": data.x_test.shape[0], "amp_dtype": str(result.amp_dtype).replace("torch.", ""),
+        "n_test": data.x_test.shape[0],
+        "amp_dtype": "none" if result.amp_dtype is None else str(result.amp_dtype).replace("torch.", ""),
         "compiled": result.compiled, "channels_last": config.channels_last,
         **provenance(result.device, profile=run.profile, seed=run.seed, wall_time_s=result.wall_time_s,
                      command=command),
@@ -247,6 +248,7 @@ def run_experiment(
     done = finished_run_ids(experiment, label, root)
     todo = [run for run in runs if run.run_id not in done]
     command = command if command is not None else command_line()
+    git_commit()  # read (and cache) the commit now: the code that runs, not what is checked in later
     for run in tqdm(todo, desc=f"{experiment}/{label}", disable=not progress, dynamic_ncols=True):
         settings = run_settings(profile, experiment, run.dataset, epochs=epochs)
         _train_run(run, settings, root=root, checkpoints=checkpoints, progress=progress, device=device,

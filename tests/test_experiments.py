@@ -166,6 +166,7 @@ def test_sweep_records_t_hat_provenance_and_skips_finished_runs(dirs, monkeypatc
         assert isinstance(runs[column].iloc[0], str) and runs[column].iloc[0]
     assert (runs["profile"] == "smoke").all() and (runs["command"] == "pytest").all()
     assert (runs["data_source"] == "synthetic").all() and (runs["model"] == "tiny_net").all()
+    assert (runs["amp_dtype"] == "none").all()  # no autocast on the CPU
     _, epochs = load_results("table1", "smoke", dirs["root"])
     assert len(epochs) == 2 * run_settings("smoke", "table1", "fashion_mnist")["epochs"]
     assert (epochs["train_time_s"] > 0).all() and (epochs["train_time_s"] <= epochs["epoch_time_s"]).all()
