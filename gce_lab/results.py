@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
@@ -25,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from gce_lab.experiments import check_experiment
+from gce_lab.files import atomic_path
 from gce_lab.profiles import PROFILE_NAMES, base_profile
 from gce_lab.provenance import REPO_ROOT
 from gce_lab.validation import check_choice
@@ -94,15 +94,8 @@ def results_dir(experiment: str, profile: str, root: str | os.PathLike[str] | No
 
 
 def _write_csv_atomically(frame: pd.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as handle:
-            frame.to_csv(handle, index=False, lineterminator="\n", float_format=_FLOAT_FORMAT)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False, lineterminator="\n", float_format=_FLOAT_FORMAT)
 
 
 def _read_csv(path: Path, columns: Iterable[str]) -> pd.DataFrame:

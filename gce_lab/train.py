@@ -50,7 +50,6 @@ import inspect
 import json
 import math
 import os
-import tempfile
 import time
 import warnings
 from collections.abc import Callable
@@ -65,6 +64,7 @@ from tqdm.auto import tqdm
 
 from gce_lab.augment import per_pixel_mean, prepare_batch
 from gce_lab.device import AMP_CHOICES, DEVICE_CHOICES, pick_device, resolve_amp_dtype
+from gce_lab.files import atomic_path
 from gce_lab.losses import METHODS, make_loss
 from gce_lab.validation import check_choice, check_in_range, check_labels
 
@@ -335,15 +335,8 @@ def _fingerprint(config: TrainConfig, data: TrainData, T: Tensor | None) -> str:
 
 
 def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save(state, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _load_checkpoint(path: Path | None, fingerprint: str, device: torch.device) -> dict[str, Any] | None:

@@ -154,3 +154,16 @@ def test_rankings_and_pairwise_agreement():
     assert first["agreement"] == pytest.approx(2 / 3)
     second = agreement.iloc[1]
     assert (second["n_methods"], second["n_pairs"]) == (1, 0) and math.isnan(second["agreement"])
+
+
+def test_atomic_path_leaves_the_old_file_when_writing_fails(tmp_path):
+    from gce_lab.files import atomic_path
+
+    target = tmp_path / "sub" / "file.txt"
+    with atomic_path(target) as tmp:
+        tmp.write_text("old")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("crash mid-write")
+    assert target.read_text() == "old"
+    assert [p.name for p in target.parent.iterdir()] == ["file.txt"]
