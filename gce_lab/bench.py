@@ -89,7 +89,6 @@ __all__ = [
     "compare_paths",
     "run_benchmark",
     "lab_run",
-    "COMMIT_ENV",
 ]
 
 
@@ -265,17 +264,9 @@ def _environment(device: torch.device) -> dict[str, Any]:
     return env
 
 
-#: Names the commit when the code runs from a copy without ``.git`` (the device tool's copy of the tree).
-COMMIT_ENV = "GCE_LAB_GIT_COMMIT"
-
-
 def _provenance(device: torch.device, profile: str, seed: int, started: float, command: str | None) -> dict[str, Any]:
-    """:func:`gce_lab.provenance.provenance`; where git cannot say the commit, ``$GCE_LAB_GIT_COMMIT``
-    does (marked ``"git_commit_from": "GCE_LAB_GIT_COMMIT"``)."""
-    prov = provenance(device, profile=profile, seed=seed, wall_time_s=time.perf_counter() - started, command=command)
-    if prov["git_commit"] == "unknown" and os.environ.get(COMMIT_ENV):
-        prov.update(git_commit=os.environ[COMMIT_ENV], git_commit_from=COMMIT_ENV)
-    return prov
+    """:func:`gce_lab.provenance.provenance` with the wall time since ``started``."""
+    return provenance(device, profile=profile, seed=seed, wall_time_s=time.perf_counter() - started, command=command)
 
 
 def _say(message: str, quiet: bool) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
+import os
 import shlex
 import subprocess
 import sys
@@ -13,10 +14,13 @@ import torch
 
 from gce_lab.device import device_name
 
-__all__ = ["REPO_ROOT", "git_commit", "command_line", "provenance", "utc_now"]
+__all__ = ["REPO_ROOT", "COMMIT_ENV", "git_commit", "command_line", "provenance", "utc_now"]
 
 #: The checkout this package lives in (``results/`` and ``checkpoints/`` default to it).
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+#: Names the commit when the code runs from a copy without ``.git`` (the device tool's copy of the tree).
+COMMIT_ENV = "GCE_LAB_GIT_COMMIT"
 
 
 def _git(*args: str) -> str | None:
@@ -29,14 +33,17 @@ def _git(*args: str) -> str | None:
 
 @functools.lru_cache(maxsize=1)
 def git_commit() -> str:
-    """``git rev-parse HEAD`` of the checkout, ``+dirty`` when tracked files differ; ``"unknown"`` outside git.
+    """``git rev-parse HEAD`` of the checkout, ``+dirty`` when tracked files differ.
+
+    Outside a git checkout (a copy of the tree, as on the GPU machine) ``$GCE_LAB_GIT_COMMIT``
+    names the commit, else ``"unknown"``; the variable never overrides what git says.
 
     Read once per process and cached: call it before training so that it names the code that
     was loaded, not a commit made while the process ran.
     """
     commit = _git("rev-parse", "HEAD")
     if not commit:
-        return "unknown"
+        return os.environ.get(COMMIT_ENV) or "unknown"
     dirty = _git("status", "--porcelain", "--untracked-files=no")
     return f"{commit}+dirty" if dirty else commit
 

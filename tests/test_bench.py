@@ -192,15 +192,3 @@ def test_trainer_host_reads_do_not_grow_with_the_number_of_batches(data, monkeyp
         counts.append(len(reads))
         assert all(h["train_time_s"] > 0 for h in result.history)
     assert counts[0] == counts[1]
-
-
-def test_commit_comes_from_the_environment_only_where_git_cannot_say(monkeypatch):
-    import gce_lab.bench as bench
-
-    real = bench.provenance
-    monkeypatch.setenv(bench.COMMIT_ENV, "abc123")
-    monkeypatch.setattr(bench, "provenance", lambda *a, **k: {**real(*a, **k), "git_commit": "unknown"})
-    prov = bench._provenance(torch.device("cpu"), "bench-tiny", 0, 0.0, "cmd")
-    assert prov["git_commit"] == "abc123" and prov["git_commit_from"] == bench.COMMIT_ENV
-    monkeypatch.setattr(bench, "provenance", real)
-    assert bench._provenance(torch.device("cpu"), "bench-tiny", 0, 0.0, "cmd")["git_commit"] != "abc123"

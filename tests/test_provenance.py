@@ -1,0 +1,29 @@
+"""Provenance: the commit comes from git, and from $GCE_LAB_GIT_COMMIT only where git cannot say."""
+
+import gce_lab.provenance as provenance
+
+
+def _git_commit_with(monkeypatch, git_answer):
+    provenance.git_commit.cache_clear()
+    monkeypatch.setattr(provenance, "_git", lambda *args: git_answer)
+    try:
+        return provenance.git_commit()
+    finally:
+        provenance.git_commit.cache_clear()
+
+
+def test_commit_comes_from_the_environment_only_outside_git(monkeypatch):
+    monkeypatch.setenv(provenance.COMMIT_ENV, "abc123")
+    assert _git_commit_with(monkeypatch, None) == "abc123"
+    assert _git_commit_with(monkeypatch, "f00d") == "f00d+dirty"
+
+
+def test_commit_is_unknown_outside_git_without_the_variable(monkeypatch):
+    monkeypatch.delenv(provenance.COMMIT_ENV, raising=False)
+    assert _git_commit_with(monkeypatch, None) == "unknown"
+
+
+def test_provenance_names_the_profile_seed_and_torch():
+    row = provenance.provenance("cpu", profile="smoke", seed=3, wall_time_s=1.23456, command="cmd")
+    assert row["profile"] == "smoke" and row["seed"] == 3 and row["command"] == "cmd"
+    assert row["wall_time_s"] == 1.235 and row["torch_version"]
