@@ -61,7 +61,7 @@ def test_table2_and_fig2_plans():
     fig2 = plan_runs("fig2", "paper", seeds=[0])
     assert len(fig2) == 5 * 3
     assert sorted({r.q for r in fig2}) == [0.0, 0.4, 0.7, 0.8, 1.0]
-    assert "cifar10-lq-q0.25-uniform0.6-s0" in {r.run_id for r in fig2}
+    assert "cifar10-lq-q0.4-uniform0.6-s0" in {r.run_id for r in fig2}
     assert {r.method for r in plan_runs("fig1ab", "smoke")} == {"cce", "mae"}
     assert EXPERIMENTS["fig1c"].optimizer == EXPERIMENTS["fig2"].optimizer == "adam"
     assert not EXPERIMENTS["table2"].augment
