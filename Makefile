@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test unit nbval book twins clean
+.PHONY: install test unit nbval book twins smoke-results clean
 
 install: $(STAMP)
 
@@ -33,6 +33,12 @@ book: $(STAMP)
 # Regenerate the executed .ipynb twins of notebooks/NN_slug.py: all, or some with NB="04 02".
 twins: $(STAMP)
 	$(BIN)/python -m gce_lab.notebook_twins $(NB)
+
+# Recompute the committed smoke results of every experiment (CPU, about a minute).
+EXPERIMENTS := fig1ab fig1c fig2 table1 table2
+smoke-results: $(STAMP)
+	for e in $(EXPERIMENTS); do rm -rf results/$$e/smoke && \
+		$(BIN)/python -m gce_lab run $$e --profile smoke --no-progress || exit 1; done
 
 clean:
 	rm -rf book/_build .pytest_cache
