@@ -1,0 +1,100 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 7. Figure 1c: how sure the network is of right and wrong labels
+#
+# A network trained on noisy labels first learns the patterns shared by the correctly
+# labelled samples and only later memorises the wrong labels {cite:p}`arpit2017closer`.
+# {cite:t}`zhang2018generalized` make this visible in Fig. 1(c): ResNet-34 trained with
+# Adam on CIFAR-10 with 40 % uniform label noise, and for every epoch the *average softmax
+# output of the given label* $f_{\tilde y}(\boldsymbol{x})$, separately over the correctly
+# labelled training samples (solid lines) and the wrongly labelled ones (dashed), for CCE
+# (orange) and $\mathcal{L}_q$ with $q = 0.7$ (blue). In the paper's words (Sec. 4.1):
+#
+# > For CCE, the average softmax for wrongly labeled samples remained small at the
+# > beginning, but grew quickly when the model started overfitting. $\mathcal{L}_q$ loss,
+# > on the other hand, resulted in significantly smaller softmax values for wrongly labeled
+# > data.
+#
+# This is what truncated $\mathcal{L}_q$ (chapter 4) relies on: if the wrongly labelled
+# samples keep a small $f_{\tilde y}$, a threshold $k$ on it (the paper uses $k = 0.5$)
+# separates them from the rest. The paper states no numbers for this figure, and its
+# curves are not available as data; below are our own runs. `PROFILE` works as in
+# chapter 6: `"cached"` shows the committed results (paper, else lab, else smoke).
+
+# %%
+import sys
+
+if "google.colab" in sys.modules:  # on Colab: install the package first
+    # %pip install -q "gce-lab @ git+https://github.com/gce-lab/gce-lab"
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+
+from gce_lab.plots import fig1c_summary, plot_fig1c
+from gce_lab.report import chapter_results, notice, settings_table
+
+sns.set_theme(context="notebook", style="whitegrid")
+pd.set_option("display.width", 250)
+pd.set_option("display.max_columns", None)
+
+# %% tags=["parameters"]
+PROFILE = "cached"  # or "smoke" (CPU, seconds), "lab" / "paper" (GPU)
+
+# %%
+results = chapter_results("fig1c", PROFILE)
+runs, epochs = results.runs, results.epochs
+notice(results)
+
+# %% [markdown]
+# ## How our runs were trained
+#
+# Two runs per seed, CCE and $\mathcal{L}_q$ ($q = 0.7$), on the same noisy labels: every
+# training label is replaced with probability 0.4 by a label drawn uniformly from the
+# other classes; the test labels stay clean. The averages are taken over each epoch's
+# training batches as the network sees them during training (augmented, in training
+# mode, just before each update); the paper does not say how it computed them.
+
+# %%
+print(f"Share of wrong labels in the training split ({results.label} profile):")
+for run_id, rate in zip(runs["run_id"], runs["realised_noise_rate"]):
+    print(f"  {run_id}: {rate:.3f}")
+settings_table(runs)
+
+# %% [markdown]
+# ## Average softmax of the given label per epoch
+
+# %%
+plot_fig1c(runs, epochs)
+plt.show()
+
+# %% [markdown]
+# What to look for, once `lab` or `paper` results are in: both losses raise
+# $f_{\tilde y}$ on the correctly labelled samples (solid); on the wrongly labelled ones
+# (dashed), CCE's average starts low and then climbs as the network memorises the wrong
+# labels, while $\mathcal{L}_q$'s stays well below it. Smoke runs (three epochs, synthetic
+# images) are far too short for memorisation.
+#
+# In numbers: the averages at the last epoch, and the highest average on the wrongly
+# labelled samples with the epoch where it occurs.
+
+# %%
+fig1c_summary(runs, epochs)
+
+# %% [markdown]
+# To produce `lab` or `paper` numbers, set `PROFILE` above and run the page on a GPU, or
+# run `python -m gce_lab run fig1c --profile lab` and rebuild the book.
