@@ -1,0 +1,114 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 8. Figure 2: choosing q
+#
+# $\mathcal{L}_q$ slides from CCE ($q \to 0$) to MAE ($q = 1$, where $\mathcal{L}_q = 1 -
+# f_y$, half the MAE). Fig. 2 of {cite:t}`zhang2018generalized` shows what the slider does:
+# ResNet-34 trained with Adam on CIFAR-10 with $\mathcal{L}_q$ for several $q$, under
+# uniform noise $\eta = 0$ (a, d), $0.2$ (b, e) and $0.6$ (c, f); test accuracy against
+# epochs on top, validation loss below. The paper reads it as follows (Sec. 4.1):
+#
+# * on clean data, increasing $q$ "not only slowed down the rate of convergence, but also
+#   lowered the classification accuracy";
+# * on noisy data, CCE ($q = 0$) first learned predictive patterns and then "overfit
+#   strongly to the noisy labels"; larger $q$ "delayed overfitting and attained higher
+#   classification accuracies";
+# * there is a threshold of $q$ beyond which overfitting "never kicked in before
+#   convergence", e.g. $q = 0.8$ at $\eta = 0.2$, and the noisier the data, the larger that
+#   threshold; but too large a $q$ hurts accuracy. The paper settles on $q = 0.7$ ("no
+#   overfitting was observed for $\eta \le 0.5$").
+#
+# The paper states no numbers for this figure, and neither its curves nor the list of $q$
+# values in its legend are available as data; below are our own runs, with `PROFILE`
+# working as in chapter 6.
+
+# %%
+import sys
+
+if "google.colab" in sys.modules:  # on Colab: install the package first
+    # %pip install -q "gce-lab @ git+https://github.com/gce-lab/gce-lab"
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+
+from gce_lab.experiments import EXPERIMENTS
+from gce_lab.plots import fig2_summary, plot_fig2, plot_validation_loss
+from gce_lab.report import chapter_results, notice, settings_table
+
+sns.set_theme(context="notebook", style="whitegrid")
+pd.set_option("display.width", 250)
+pd.set_option("display.max_columns", None)
+
+# %% tags=["parameters"]
+PROFILE = "cached"  # or "smoke" (CPU, seconds), "lab" / "paper" (GPU)
+
+# %%
+results = chapter_results("fig2", PROFILE)
+runs, epochs = results.runs, results.epochs
+notice(results)
+
+# %% [markdown]
+# ## How our runs were trained
+#
+# One run per $q$, noise rate and seed, all with Adam at its default learning rate. The
+# $q$ values of the sweep (0 is CCE, 1 is MAE / 2, 0.7 the paper's choice, 0.8 its
+# overfitting-free example at $\eta = 0.2$):
+
+# %%
+print("q values:", ", ".join(f"{q:g}" for q in EXPERIMENTS["fig2"].q_values))
+settings_table(runs)
+
+# %% [markdown]
+# ## Test accuracy and validation loss per epoch
+#
+# The validation split is noisy like the training split (Sec. 4), so the validation loss
+# measures how well the network fits *noisy* labels. The paper does not say which loss its
+# panels (d–f) show; we plot each run's own loss, $\mathcal{L}_q$ with the run's $q$ (the
+# loss it minimises; CCE for $q = 0$). Its scale depends on $q$ ($\mathcal{L}_q \le 1/q$),
+# so compare the *shape* of the curves across $q$, not their height.
+
+# %%
+plot_fig2(runs, epochs)
+plt.show()
+
+# %% [markdown]
+# What to look for, once `lab` or `paper` results are in: at $\eta = 0$, the curves for
+# small $q$ rise fastest and highest; at $\eta = 0.2$ and $0.6$, the accuracy of small $q$
+# peaks and then falls while its validation loss turns up (overfitting to the noisy
+# labels), and the peak moves later and the fall shrinks as $q$ grows. Smoke runs (three
+# epochs, synthetic images) are too short for any of this.
+#
+# The validation CCE (not in the paper) puts every $q$ on one scale. It is the loss of the
+# noisy validation labels, so it turns up when a network starts to fit the noise, whatever
+# loss it is trained with:
+
+# %%
+plot_validation_loss(runs, epochs, loss="val_cce")
+plt.show()
+
+# %% [markdown]
+# The curves in numbers: the best test accuracy and its epoch, the last one, their gap
+# ("best − last": how much the run lost by overfitting before the end) and the epoch of
+# the lowest validation loss. A gap near 0 is an overfitting-free run in the paper's sense.
+
+# %%
+fig2_summary(runs, epochs)
+
+# %% [markdown]
+# To produce `lab` or `paper` numbers, set `PROFILE` above and run the page on a GPU, or
+# run `python -m gce_lab run fig2 --profile lab` and rebuild the book.
