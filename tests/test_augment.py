@@ -21,15 +21,6 @@ from gce_lab.augment import (
 SHAPES = [(5, 3, 32, 32), (4, 1, 28, 28)]
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Run single-threaded: on a shared 2-core machine, torch's thread pool is many times slower."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def _images(shape: tuple[int, ...], seed: int = 0) -> torch.Tensor:
     return torch.randint(0, 256, shape, generator=torch.Generator().manual_seed(seed), dtype=torch.uint8)
 

@@ -14,28 +14,15 @@ from gce_lab.augment import per_pixel_mean
 from gce_lab.bench import (CASES, compare_paths, count_step_flops, device_slug, lab_run, run_benchmark,
                            synthetic_images)
 from gce_lab.cli import main
-from gce_lab.data import load_dataset
 from gce_lab.losses import make_loss
 from gce_lab.models import make_model, tiny_net
-from gce_lab.noise import make_noise, train_val_split
+from gce_lab.noise import make_noise
 from gce_lab.train import TrainConfig, TrainData, make_optimizer, train, train_epoch
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
-def data() -> TrainData:
-    ds = load_dataset("cifar10", source="synthetic", synthetic_size=(200, 40))
-    noisy = make_noise("uniform", 0.4, "cifar10").corrupt(ds.y_train.numpy(), 0)
-    tr, va = train_val_split(200, 0.1, 0)
-    y, wrong = torch.from_numpy(noisy.labels), torch.from_numpy(noisy.is_noisy)
-    return TrainData(ds.x_train[tr], y[tr], wrong[tr], ds.x_train[va], y[va], ds.x_test, ds.y_test, 10)
+def data(noisy_synthetic_cifar10) -> TrainData:
+    return noisy_synthetic_cifar10(200, 40)
 
 
 # --------------------------------------------------------------------------- the benchmark

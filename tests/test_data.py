@@ -21,13 +21,9 @@ FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sanda
 
 @pytest.fixture(autouse=True)
 def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A temporary decode cache, no GCE_LAB_DATA from the caller, one torch thread."""
+    """A temporary decode cache, no GCE_LAB_DATA from the caller."""
     monkeypatch.setenv("GCE_LAB_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("GCE_LAB_DATA", raising=False)
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def _random_images(shape: tuple[int, ...], seed: int) -> np.ndarray:

@@ -14,14 +14,6 @@ from gce_lab.results import load_results, load_t_hat
 from gce_lab.runner import build_run_data, experiment_status, run_experiment
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture()
 def dirs(tmp_path):
     return {"root": tmp_path / "results", "checkpoints": tmp_path / "checkpoints"}

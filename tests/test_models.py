@@ -9,15 +9,6 @@ from torch import nn
 from gce_lab.models import MODELS, count_parameters, make_model, resnet18, resnet34, small_net, tiny_net, wang_cnn
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Run single-threaded: on a shared 2-core machine, torch's thread pool is many times slower."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def _conv(c_in: int, c_out: int, k: int = 3) -> int:
     return c_in * c_out * k * k
 

@@ -10,29 +10,15 @@ import pytest
 import torch
 
 from gce_lab.augment import per_pixel_mean
-from gce_lab.data import load_dataset
 from gce_lab.models import tiny_net
-from gce_lab.noise import make_noise, train_val_split
+from gce_lab.noise import make_noise
 from gce_lab.train import (TrainConfig, TrainData, TrainingInterrupted, learning_rate, predict_logits,
                            pruning_epochs, train)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models run faster on one thread (and do not fight other test processes)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
-def data() -> TrainData:
-    ds = load_dataset("cifar10", source="synthetic", synthetic_size=(240, 64))
-    noisy = make_noise("uniform", 0.4, "cifar10").corrupt(ds.y_train.numpy(), 0)
-    tr, va = train_val_split(240, 0.1, 0)
-    y, wrong = torch.from_numpy(noisy.labels), torch.from_numpy(noisy.is_noisy)
-    return TrainData(ds.x_train[tr], y[tr], wrong[tr], ds.x_train[va], y[va], ds.x_test, ds.y_test, 10)
+def data(noisy_synthetic_cifar10) -> TrainData:
+    return noisy_synthetic_cifar10(240, 64)
 
 
 def _fit(data, config, **kwargs):
