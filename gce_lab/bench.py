@@ -409,6 +409,21 @@ def compare_paths(model: nn.Module, x_uint8: Tensor, labels: Tensor, *, steps: i
 # ----------------------------------------------------------------------------- one variant
 
 
+def _measure_steps(step: Callable[[], int], opts: dict[str, Any], device: torch.device
+                   ) -> tuple[float, list[tuple[float, int]], float | None]:
+    """Time ``step`` (which returns the images it trained on): the first step alone (compilation,
+    autotuning, worker start-up), ``warmup - 1`` more untimed, then ``repeats`` windows of
+    ``steps`` steps; also the host syncs per step. Returns (first step s, windows, syncs)."""
+    begin = time.perf_counter()
+    step()
+    _sync(device)
+    first = time.perf_counter() - begin
+    for _ in range(opts["warmup"] - 1):
+        step()
+    windows = [_timed(step, opts["steps"], device) for _ in range(opts["repeats"])]
+    return first, windows, _host_syncs_per_step(step, 2, device)
+
+
 def _summary(name: str, case: BenchCase, batch_size: int, windows: list[tuple[float, int]], first_step_s: float,
              flops_per_step: int, extra: dict[str, Any]) -> dict[str, Any]:
     rates = [images / seconds for seconds, images in windows]
@@ -444,14 +459,7 @@ def _run_baseline(net: nn.Module, case: BenchCase, x: Tensor, y: Tensor, device:
         running[0] += plain_step(model, optimizer, xb, yb, device)
         return xb.shape[0]
 
-    begin = time.perf_counter()
-    step()
-    _sync(device)
-    first = time.perf_counter() - begin
-    for _ in range(opts["warmup"] - 1):
-        step()
-    windows = [_timed(step, opts["steps"], device) for _ in range(opts["repeats"])]
-    syncs = _host_syncs_per_step(step, 2, device)
+    first, windows, syncs = _measure_steps(step, opts, device)
 
     def flop_step() -> None:
         twin = copy.deepcopy(model)
@@ -521,14 +529,7 @@ def _run_fast(name: str, net: nn.Module, case: BenchCase, x_dev: Tensor, y_dev: 
                        channels_last=True)
         return n_eval
 
-    begin = time.perf_counter()
-    step()
-    _sync(device)
-    first = time.perf_counter() - begin
-    for _ in range(opts["warmup"] - 1):
-        step()
-    windows = [_timed(step, opts["steps"], device) for _ in range(opts["repeats"])]
-    syncs = _host_syncs_per_step(step, 2, device)
+    first, windows, syncs = _measure_steps(step, opts, device)
 
     def flop_step() -> None:  # the same arithmetic, eagerly, on a copy
         twin = copy.deepcopy(model)
