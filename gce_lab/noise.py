@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from gce_lab.transition import estimate_transition
-from gce_lab.validation import check_choice, check_in_range, check_labels
+from gce_lab.validation import check_choice, check_in_range, check_int, check_labels
 
 __all__ = [
     "NOISE_KINDS",
@@ -65,12 +65,6 @@ CLASS_MAPS: dict[str, dict[int, int]] = {
 
 _CLASS_DEPENDENT_MAX_ETA = 0.5  # exclusive upper bound
 _BOUND_TOLERANCE = 1e-12  # absorbs float rounding of 1 - 1/c
-
-
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def _labels_array(name: str, labels: Any, num_classes: int) -> np.ndarray:
@@ -122,7 +116,7 @@ class NoiseModel:
 
     def __post_init__(self) -> None:
         check_choice("kind", self.kind, NOISE_KINDS)
-        num_classes = _check_int("num_classes", self.num_classes, 2)
+        num_classes = check_int("num_classes", self.num_classes, 2)
         if self.dataset is not None:
             check_choice("dataset", self.dataset, DATASETS)
             if num_classes != NUM_CLASSES[self.dataset]:
@@ -186,7 +180,7 @@ class NoiseModel:
             :class:`NoisyLabels` with the noisy labels, the flipped mask and the realised rate.
         """
         true = _labels_array("labels", labels, self.num_classes)
-        seed = _check_int("seed", seed, 0)
+        seed = check_int("seed", seed, 0)
         uniforms = np.random.default_rng(seed).random(true.size)
         cdf = np.cumsum(self.transition_matrix(), axis=1)
         cdf[:, -1] = 1.0  # u < 1 always lands on a class despite rounding in the cumsum
@@ -235,7 +229,7 @@ def empirical_transition(
 
     Rows of classes that do not occur are all zero.
     """
-    num_classes = _check_int("num_classes", num_classes, 2)
+    num_classes = check_int("num_classes", num_classes, 2)
     true = _labels_array("true_labels", true_labels, num_classes)
     noisy = _labels_array("noisy_labels", noisy_labels, num_classes)
     if true.shape != noisy.shape:
@@ -264,9 +258,9 @@ def train_val_split(
     Returns:
         ``(train_idx, val_idx)``: sorted, disjoint int64 arrays that together cover 0..N-1.
     """
-    num_samples = _check_int("num_samples", num_samples, 2)
+    num_samples = check_int("num_samples", num_samples, 2)
     fraction = check_in_range("val_fraction", val_fraction, 0.0, 1.0, high_open=True)
-    seed = _check_int("seed", seed, 0)
+    seed = check_int("seed", seed, 0)
     num_val = int(math.floor(fraction * num_samples + 0.5))
     if num_val >= num_samples:
         raise ValueError(
@@ -328,10 +322,10 @@ def open_set_replace(
     Returns:
         :class:`OpenSetNoise`.
     """
-    num_classes = _check_int("num_classes", num_classes, 2)
+    num_classes = check_int("num_classes", num_classes, 2)
     y = _labels_array("labels", labels, num_classes)
     eta = check_in_range("eta (open-set noise)", eta, 0.0, 1.0)
-    seed = _check_int("seed", seed, 0)
+    seed = check_int("seed", seed, 0)
     if not isinstance(images, (np.ndarray, torch.Tensor)):
         raise ValueError(
             f"images must be a numpy array or torch tensor, got {type(images).__name__}"

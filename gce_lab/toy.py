@@ -27,7 +27,7 @@ from torch import Tensor, nn
 
 from gce_lab.losses import TruncatedLqLoss, make_loss
 from gce_lab.noise import NoiseModel, make_noise, train_val_split
-from gce_lab.validation import check_choice, check_in_range
+from gce_lab.validation import check_choice, check_in_range, check_int
 
 __all__ = [
     "TOY_METHODS",
@@ -51,15 +51,6 @@ TOY_METHODS = ("cce", "mae", "lq", "truncated_lq", "forward_t")
 CLASS_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00")
 
 
-def _check_int(name: str, value: object, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    if value < low or (high is not None and value > high):
-        allowed = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise ValueError(f"{name} must be an integer {allowed}, got {value}")
-    return int(value)
-
-
 # --------------------------------------------------------------------------- data
 def make_spirals(
     num_samples: int, num_classes: int = 4, *, turns: float = 1.0, arm_noise: float = 0.3, seed: int = 0
@@ -72,11 +63,11 @@ def make_spirals(
     Returns:
         ``(x, y)``: float32 points ``(num_samples, 2)`` in the unit disc and int64 labels.
     """
-    num_samples = _check_int("num_samples", num_samples, 1)
-    num_classes = _check_int("num_classes", num_classes, 2, len(CLASS_COLOURS))
+    num_samples = check_int("num_samples", num_samples, 1)
+    num_classes = check_int("num_classes", num_classes, 2, len(CLASS_COLOURS))
     turns = check_in_range("turns", turns, 0.0, math.inf)
     arm_noise = check_in_range("arm_noise", arm_noise, 0.0, math.inf)
-    seed = _check_int("seed", seed, 0)
+    seed = check_int("seed", seed, 0)
     rng = np.random.default_rng(seed)
     y = np.arange(num_samples, dtype=np.int64) % num_classes
     y.sort()
@@ -140,10 +131,10 @@ def make_toy_data(
     validation with their noisy labels (Sec. 4 holds out 10 %); ``num_test`` further points keep
     clean labels. Everything is reproducible from ``seed``.
     """
-    num_train = _check_int("num_train", num_train, 2)
-    num_test = _check_int("num_test", num_test, 1)
-    num_classes = _check_int("num_classes", num_classes, 2, len(CLASS_COLOURS))
-    seed = _check_int("seed", seed, 0)
+    num_train = check_int("num_train", num_train, 2)
+    num_test = check_int("num_test", num_test, 1)
+    num_classes = check_int("num_classes", num_classes, 2, len(CLASS_COLOURS))
+    seed = check_int("seed", seed, 0)
     noise = make_noise("none" if eta == 0 else "uniform", eta, num_classes=num_classes)
     # Independent streams for points, test points, label noise and the split: sharing one seed
     # would tie the noise draws to the radii and make the "noise" learnable.
@@ -163,10 +154,10 @@ def make_toy_data(
 # --------------------------------------------------------------------------- model and training
 def make_mlp(num_classes: int, hidden: int = 128, depth: int = 3, seed: int = 0) -> nn.Sequential:
     """A ``depth``-hidden-layer ReLU MLP from the plane to ``num_classes`` logits, seeded init."""
-    num_classes = _check_int("num_classes", num_classes, 2)
-    hidden = _check_int("hidden", hidden, 1)
-    depth = _check_int("depth", depth, 1)
-    seed = _check_int("seed", seed, 0)
+    num_classes = check_int("num_classes", num_classes, 2)
+    hidden = check_int("hidden", hidden, 1)
+    depth = check_int("depth", depth, 1)
+    seed = check_int("seed", seed, 0)
     widths = [2] + [hidden] * depth
     layers: list[nn.Module] = []
     with torch.random.fork_rng(devices=[]):
@@ -195,14 +186,14 @@ class ToyConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        _check_int("epochs", self.epochs, 12)
-        _check_int("batch_size", self.batch_size, 1)
+        check_int("epochs", self.epochs, 12)
+        check_int("batch_size", self.batch_size, 1)
         check_in_range("lr", self.lr, 0.0, math.inf, low_open=True)
-        _check_int("hidden", self.hidden, 1)
-        _check_int("depth", self.depth, 1)
+        check_int("hidden", self.hidden, 1)
+        check_int("depth", self.depth, 1)
         check_in_range("q", self.q, 0.0, 1.0)
         check_in_range("k", self.k, 0.0, 1.0)
-        _check_int("seed", self.seed, 0)
+        check_int("seed", self.seed, 0)
 
     @property
     def prune_start(self) -> int:
@@ -398,7 +389,7 @@ class DecisionGrid:
 def decision_grid(model: nn.Module, extent: float = 1.2, resolution: int = 200) -> DecisionGrid:
     """Evaluate ``model`` on a ``resolution`` x ``resolution`` grid over ``[-extent, extent]^2``."""
     extent = check_in_range("extent", extent, 0.0, math.inf, low_open=True)
-    resolution = _check_int("resolution", resolution, 2)
+    resolution = check_int("resolution", resolution, 2)
     axis = np.linspace(-extent, extent, resolution, dtype=np.float32)
     xx, yy = np.meshgrid(axis, axis)
     points = torch.from_numpy(np.stack([xx.ravel(), yy.ravel()], axis=1))

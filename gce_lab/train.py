@@ -66,7 +66,7 @@ from gce_lab.augment import per_pixel_mean, prepare_batch
 from gce_lab.device import AMP_CHOICES, DEVICE_CHOICES, pick_device, resolve_amp_dtype
 from gce_lab.files import atomic_path
 from gce_lab.losses import METHODS, make_loss
-from gce_lab.validation import check_choice, check_in_range, check_labels
+from gce_lab.validation import check_choice, check_in_range, check_int, check_labels
 
 __all__ = [
     "OPTIMIZERS",
@@ -88,12 +88,6 @@ OPTIMIZERS = ("sgd", "adam")
 _CHECKPOINT_FORMAT = 1
 # Config fields that do not change the numbers of a CPU run (so a resume may differ in them).
 _NOT_FINGERPRINTED = ("eval_batch_size", "compile", "channels_last", "amp_dtype", "device")
-
-
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 @dataclass(frozen=True)
@@ -140,24 +134,24 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         check_choice("method", self.method, METHODS)
-        _check_int("epochs", self.epochs, 1)
+        check_int("epochs", self.epochs, 1)
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
         check_in_range("lr", self.lr, 0.0, math.inf, low_open=True)
         check_in_range("momentum", self.momentum, 0.0, 1.0, high_open=True)
         check_in_range("weight_decay", self.weight_decay, 0.0, math.inf)
         check_in_range("lr_decay", self.lr_decay, 0.0, 1.0, low_open=True)
-        object.__setattr__(self, "milestones", tuple(_check_int("milestones", m, 1) for m in self.milestones))
-        _check_int("batch_size", self.batch_size, 1)
-        _check_int("eval_batch_size", self.eval_batch_size, 1)
+        object.__setattr__(self, "milestones", tuple(check_int("milestones", m, 1) for m in self.milestones))
+        check_int("batch_size", self.batch_size, 1)
+        check_int("eval_batch_size", self.eval_batch_size, 1)
         check_in_range("q", self.q, 0.0, 1.0)
         check_in_range("k", self.k, 0.0, 1.0)
         if (self.prune_start is None) != (self.prune_every is None):
             raise ValueError("prune_start and prune_every must both be integers >= 1 or both None, "
                              f"got {self.prune_start!r} and {self.prune_every!r}")
         if self.prune_start is not None:
-            _check_int("prune_start", self.prune_start, 1)
-            _check_int("prune_every", self.prune_every, 1)
-        _check_int("seed", self.seed, 0)
+            check_int("prune_start", self.prune_start, 1)
+            check_int("prune_every", self.prune_every, 1)
+        check_int("seed", self.seed, 0)
         check_choice("amp_dtype", self.amp_dtype, AMP_CHOICES)
         check_choice("device", self.device, DEVICE_CHOICES)
 
@@ -185,7 +179,7 @@ class TrainData:
     num_classes: int
 
     def __post_init__(self) -> None:
-        _check_int("num_classes", self.num_classes, 2)
+        check_int("num_classes", self.num_classes, 2)
         for split in ("train", "val", "test"):
             x, y = getattr(self, f"x_{split}"), getattr(self, f"y_{split}")
             if not isinstance(x, Tensor) or x.dtype != torch.uint8 or x.ndim != 4 or x.shape[0] == 0:

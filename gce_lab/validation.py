@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 __all__ = [
+    "check_int",
     "check_in_range",
     "check_choice",
     "check_labels",
@@ -27,6 +28,15 @@ __all__ = [
 ROW_SUM_ATOL = 1e-4
 
 _ArrayT = TypeVar("_ArrayT", np.ndarray, torch.Tensor)
+
+
+def check_int(name: str, value: Any, low: int, high: int | None = None) -> int:
+    """Check that ``value`` is an integer (not a bool) in ``[low, high]`` (``high=None``: no upper bound)."""
+    allowed = f">= {low}" if high is None else f"in [{low}, {high}]"
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low \
+            or (high is not None and value > high):
+        raise ValueError(f"{name} must be an integer {allowed}, got {value!r}")
+    return int(value)
 
 
 def _interval(low: float, high: float, low_open: bool, high_open: bool) -> str:

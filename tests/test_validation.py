@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from gce_lab.validation import check_choice, check_in_range, check_labels, check_transition_matrix
+from gce_lab.validation import check_choice, check_in_range, check_int, check_labels, check_transition_matrix
 
 
 def test_check_in_range_accepts_and_returns_float():
@@ -125,3 +125,19 @@ def test_check_transition_matrix_rejects(T, kwargs, match):
     if isinstance(T, np.ndarray) and T.dtype.kind == "f":
         with pytest.raises(ValueError, match=match):
             check_transition_matrix("T", torch.from_numpy(T), **kwargs)
+
+
+def test_check_int_accepts_integers_in_range():
+    assert check_int("seed", np.int64(3), 0) == 3 and type(check_int("seed", 3, 0)) is int
+    assert check_int("n", 5, 1, 5) == 5
+
+
+@pytest.mark.parametrize("value, high, message", [
+    (0, None, r"n must be an integer >= 1, got 0"),
+    (6, 5, r"n must be an integer in \[1, 5\], got 6"),
+    (True, None, r"n must be an integer >= 1, got True"),
+    (2.0, None, r"n must be an integer >= 1, got 2.0"),
+])
+def test_check_int_rejects(value, high, message):
+    with pytest.raises(ValueError, match=message):
+        check_int("n", value, 1, high)
