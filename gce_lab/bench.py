@@ -49,7 +49,6 @@ import os
 import platform
 import re
 import statistics
-import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -64,6 +63,7 @@ from torch import Tensor, nn
 from gce_lab.augment import per_pixel_mean
 from gce_lab.device import DEVICE_CHOICES, device_name, pick_device, resolve_amp_dtype
 from gce_lab.experiments import RunSpec
+from gce_lab.files import atomic_path
 from gce_lab.losses import make_loss
 from gce_lab.models import make_model
 from gce_lab.profiles import run_settings
@@ -217,18 +217,10 @@ def _host_syncs_per_step(fn: Callable[[], int], steps: int, device: torch.device
 
 
 def _write_json(path: Path, payload: dict[str, Any]) -> None:
-    """Write ``payload`` as JSON through a temporary file and ``os.replace`` (NaN -> null)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(_jsonable(payload), handle, indent=1, allow_nan=False)
-            handle.write("\n")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``payload`` as JSON atomically (NaN -> null)."""
+    with atomic_path(path) as tmp, open(tmp, "w") as handle:
+        json.dump(_jsonable(payload), handle, indent=1, allow_nan=False)
+        handle.write("\n")
 
 
 def _jsonable(value: Any) -> Any:

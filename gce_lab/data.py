@@ -30,7 +30,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +38,7 @@ import numpy as np
 import torch
 
 from gce_lab.augment import augment_batch, per_pixel_mean
+from gce_lab.files import atomic_path
 from gce_lab.validation import check_choice, check_labels
 
 __all__ = [
@@ -205,16 +205,9 @@ def _decode_jpegs(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
 
 
 def _save_npz_atomically(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Write an uncompressed .npz through a temporary file and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write an uncompressed .npz atomically."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, **arrays)
 
 
 def _read_jpeg_snapshot(path: Path) -> dict[str, np.ndarray]:

@@ -16,7 +16,8 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success it replaces ``path`` (``os.replace``).
 
     Write the file to the yielded path inside the ``with`` block. If the block raises, the
-    temporary file is removed and ``path`` is left as it was. Parent folders are created.
+    temporary file is removed and ``path`` is left as it was. Parent folders are created; the
+    file is readable by all (0644), like one written by ``open``.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -24,6 +25,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
