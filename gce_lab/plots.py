@@ -204,7 +204,8 @@ def plot_fig1c(runs: pd.DataFrame, epochs: pd.DataFrame) -> Figure:
 
 
 def _q_curves(axes, curves: pd.DataFrame, etas: list, qs: list, ylabel: str, letters: str | None) -> None:
-    """One panel per η in ``axes``, one curve per q (viridis over q); titles lettered if asked."""
+    """One panel per η in ``axes``, one curve per q (viridis over q); titles lettered if asked.
+    The legend is the figure's (:func:`_q_legend`)."""
     colors = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(qs)))
     for col, (ax, eta) in enumerate(zip(axes, etas)):
         for color, q in zip(colors, qs):
@@ -213,7 +214,11 @@ def _q_curves(axes, curves: pd.DataFrame, etas: list, qs: list, ylabel: str, let
             _band(ax, curve, color=color, label=f"q = {q:g}{note}")
         title = f"η = {eta:g}" if letters is None else f"({letters[col]}) η = {eta:g}"
         ax.set(title=title, xlabel="epoch", ylabel=ylabel)
-    axes[-1].legend(fontsize="small", loc="best")
+
+
+def _q_legend(fig: Figure, ax) -> None:
+    """One legend of the q curves for the whole figure, right of the panels."""
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside right center", title="$\\mathcal{L}_q$ with")
 
 
 def _datasets_named(runs: pd.DataFrame) -> str:
@@ -228,11 +233,13 @@ def plot_fig2(runs: pd.DataFrame, epochs: pd.DataFrame) -> Figure:
     accuracy = mean_curves(runs, epochs, "test_acc", ["eta", "q"])
     losses = mean_curves(runs, epochs, "val_loss", ["eta", "q"])
     etas, qs = sorted(accuracy["eta"].unique()), sorted(accuracy["q"].unique())
-    fig, axes = plt.subplots(2, len(etas), figsize=(3.7 * len(etas), 7.4), layout="constrained", squeeze=False)
+    fig, axes = plt.subplots(2, len(etas), figsize=(3.3 * len(etas) + 1.6, 7.4), layout="constrained",
+                             squeeze=False)
     letters = "abcdefghijkl"
     _q_curves(axes[0], accuracy, etas, qs, "test accuracy (%)", letters[:len(etas)])
     _q_curves(axes[1], losses, etas, qs, "validation loss (each run's own $\\mathcal{L}_q$)",
               letters[len(etas):])
+    _q_legend(fig, axes[0, 0])
     fig.suptitle(f"Fig. 2 re-run, {label} profile: $\\mathcal{{L}}_q$ for several q, {_datasets_named(runs)}, "
                  "uniform noise")
     return fig
@@ -245,8 +252,10 @@ def plot_validation_loss(runs: pd.DataFrame, epochs: pd.DataFrame, loss: str = "
     label = results_label(runs)
     curves = mean_curves(runs, epochs, loss, ["eta", "q"])
     etas, qs = sorted(curves["eta"].unique()), sorted(curves["q"].unique())
-    fig, axes = plt.subplots(1, len(etas), figsize=(3.7 * len(etas), 3.9), layout="constrained", squeeze=False)
+    fig, axes = plt.subplots(1, len(etas), figsize=(3.3 * len(etas) + 1.6, 3.9), layout="constrained",
+                             squeeze=False)
     _q_curves(axes[0], curves, etas, qs, _LOSS_COLUMNS[loss], None)
+    _q_legend(fig, axes[0, 0])
     name = _LOSS_COLUMNS[loss]
     fig.suptitle(f"{name[0].upper()}{name[1:]} of the $\\mathcal{{L}}_q$ runs, {label} profile, "
                  f"{_datasets_named(runs)}, uniform noise")

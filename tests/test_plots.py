@@ -150,6 +150,7 @@ def test_plot_fig2_has_accuracy_and_loss_rows_per_eta():
     assert axes[0].get_ylabel() == "test accuracy (%)" and axes[3].get_ylabel().startswith("validation loss")
     labels = [line.get_label() for line in axes[1].get_lines()]
     assert labels == ["q = 0 (CCE)", "q = 0.7", "q = 1 (MAE / 2)"]
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == labels  # one legend, for the figure
     assert axes[4].get_lines()[1].get_ydata().tolist() == [2.0, 1.7, 1.5]
     assert axes[2].get_lines()[2].get_ydata().tolist() == [20.0, 34.0, 50.0]
 
