@@ -287,7 +287,7 @@ def plot_difference_heatmap(runs: pd.DataFrame, table: str) -> Figure:
             text = "—" if np.isnan(value) else f"{value:+.1f}"
             ax.text(j, i, text, ha="center", va="center", fontsize=9,
                     color="white" if abs(np.nan_to_num(value)) > 0.6 * limit else "black")
-        noise_names = [NOISE_LABELS[n].replace("-", "-\n") for n, _ in columns]  # narrow columns
+        noise_names = [NOISE_LABELS[n].replace("class-", "class-\n") for n, _ in columns]  # narrow columns
         ax.set_xticks(range(len(columns)), [f"{name}\nη = {e:g}" for name, (_, e) in zip(noise_names, columns)],
                       fontsize=8)
         ax.set_yticks(range(len(methods)), [METHOD_LABELS[m] for m in methods])
