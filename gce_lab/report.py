@@ -103,18 +103,19 @@ def _run_cells(experiment: str, profile: str, root, device: str, progress: bool)
     from gce_lab import runner  # imported here: it pulls in tqdm and the trainer, which reading does not need
 
     spec = check_experiment(experiment)
-    notes: list[str] = []
-    failed: set[str] = set()
+    failed: dict[tuple[str, str], list[str]] = {}  # (data set, reason) -> noise settings
     for dataset in spec.datasets:
         for noise in spec.noises:
             try:
                 runner.run_experiment(experiment, profile, datasets=[dataset], noises=[noise], root=root,
-                               device=device, progress=progress)
+                                      device=device, progress=progress)
             except FileNotFoundError as err:
-                reason = str(err).strip().splitlines()[0]
-                if reason not in failed:
-                    failed.add(reason)
-                    notes.append(f"{DATASET_LABELS[dataset]}, noise {noise}: not run here: {reason}")
+                reason = " ".join(str(err).split())  # the whole message (it says how to get the data), one line
+                failed.setdefault((dataset, reason), []).append(noise)
+    notes = []
+    for (dataset, reason), noises in failed.items():
+        which = "all noise settings" if len(noises) == len(spec.noises) else ", ".join(noises)
+        notes.append(f"{DATASET_LABELS[dataset]} ({which}): not run here: {reason}")
     return notes
 
 

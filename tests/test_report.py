@@ -82,7 +82,8 @@ def test_a_data_set_that_cannot_run_is_a_note_not_an_error(tmp_path, monkeypatch
     monkeypatch.setattr(runner, "run_experiment", fake_run)
     results = report.chapter_results("fig1ab", "lab", root=tmp_path)
     assert set(results.runs["dataset"]) == {"cifar10"}
-    assert results.notes == ["CIFAR-100, noise none0: not run here: CIFAR-100 images are not available offline"]
+    assert results.notes == ["CIFAR-100 (all noise settings): not run here: CIFAR-100 images are not available "
+                             "offline more detail"]
 
 
 # ----------------------------------------------------------------------------- notice
@@ -206,6 +207,20 @@ def test_tables_refuse_mixed_profiles_and_unknown_tables():
         report.comparison_table(runs, "table1")
     with pytest.raises(ValueError, match="table must be one of"):
         report.agreement_table(_table1_runs(), "table3")
+
+
+def test_notes_name_the_noise_settings_that_could_not_run(tmp_path, monkeypatch):
+    def fake_run(experiment, profile, *, datasets, noises, root, device, progress):
+        if noises == ["open_set0.4"]:
+            raise FileNotFoundError("open-set noise needs CIFAR-100 images")
+        for run in plan_runs(experiment, profile, datasets=datasets, noises=noises):
+            _write(root, experiment, profile, dataset=run.dataset, method=run.method, noise=run.noise_kind,
+                   eta=run.eta)
+
+    monkeypatch.setattr(runner, "run_experiment", fake_run)
+    results = report.chapter_results("table2", "lab", root=tmp_path, progress=False)
+    assert set(results.runs["noise"]) == {"closed_set"}
+    assert results.notes == ["CIFAR-10 (open_set0.4): not run here: open-set noise needs CIFAR-100 images"]
 
 
 def test_settings_table_one_column_per_data_set():
