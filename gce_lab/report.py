@@ -170,20 +170,21 @@ def missing_runs(experiment: str, label: str, runs: pd.DataFrame) -> pd.DataFram
     return pd.DataFrame(rows, columns=["run_id", "dataset", "method", "noise", "seed"])
 
 
+def _source_words(source: str) -> str:
+    """``data_source`` of a run in words: ``snapshot:cifar10_jpeg`` -> ``real images, lossy JPEG snapshot``."""
+    if source == "synthetic":
+        return "synthetic images"
+    if source == "snapshot:cifar10_jpeg":
+        return "real images, lossy JPEG snapshot"
+    if source.startswith("snapshot:"):
+        return "real images, offline snapshot"
+    return f"real images ({source})"
+
+
 def _describe_sources(runs: pd.DataFrame) -> str:
     parts = []
     for dataset, group in runs.groupby("dataset", sort=False):
-        sources = sorted(set(group["data_source"].astype(str)))
-        words = []
-        for source in sources:
-            if source == "synthetic":
-                words.append("synthetic images")
-            elif source == "snapshot:cifar10_jpeg":
-                words.append("the lossy JPEG snapshot of the real images")
-            elif source.startswith("snapshot:"):
-                words.append("the real images (offline snapshot)")
-            else:
-                words.append(f"the real images ({source})")
+        words = [_source_words(source) for source in sorted(set(group["data_source"].astype(str)))]
         parts.append(f"{DATASET_LABELS.get(str(dataset), dataset)}: {' / '.join(words)}")
     return "; ".join(parts)
 
@@ -193,18 +194,19 @@ def _span(values: Iterable) -> str:
     return str(values[0]) if len(values) == 1 else f"{values[0]}-{values[-1]}"
 
 
-def _describe_missing(missing: pd.DataFrame, planned: int) -> str:
+def _describe_missing(experiment: str, missing: pd.DataFrame, planned: int) -> str:
     if missing.empty:
         return f"All {planned} runs this profile plans are here."
     parts = []
     for dataset, group in missing.groupby("dataset", sort=False):
-        name = DATASET_LABELS.get(dataset, dataset)
-        parts.append(f"{name}: {len(group)} runs")
+        noises = list(dict.fromkeys(group["noise"]))
+        where = "" if set(noises) == set(check_experiment(experiment).noises) else f", noise {', '.join(noises)}"
+        parts.append(f"{DATASET_LABELS.get(dataset, dataset)}: {len(group)} runs{where}")
     text = (f"Not run yet under this profile: {len(missing)} of {planned} planned runs "
-            f"({', '.join(parts)}); tables and figures leave them out.")
-    if "cifar100" in set(missing["dataset"]):
-        text += (" CIFAR-100 images are only available where torchvision can download them (not on an "
-                 "offline machine); run them e.g. on Colab.")
+            f"({'; '.join(parts)}); tables and figures leave them out.")
+    if "cifar100" in set(missing["dataset"]) or missing["noise"].str.startswith("open_set").any():
+        text += (" CIFAR-100 images (needed for CIFAR-100 and for open-set noise) are only available where "
+                 "torchvision can download them, not on an offline machine; run them e.g. on Colab.")
     return text
 
 
@@ -239,7 +241,7 @@ def notice(results: ChapterResults) -> Notice:
         body += (f" `{results.label}` is the most faithful profile committed for this experiment "
                  "(the book shows paper, else lab, else smoke results).")
     planned = len(plan_runs(results.experiment, profile, label=results.label))
-    body += " " + _describe_missing(missing_runs(results.experiment, results.label, runs), planned)
+    body += " " + _describe_missing(results.experiment, missing_runs(results.experiment, results.label, runs), planned)
     for note in results.notes:
         body += " " + note
     return Notice(title, body)
@@ -265,6 +267,7 @@ def settings_table(runs: pd.DataFrame) -> pd.DataFrame:
     rows = {}
     for dataset, group in runs.groupby("dataset", sort=False):
         row = {name: values(group[column]) for column, name in _SETTINGS.items() if column in group}
+        row["images"] = ", ".join(_source_words(s) for s in dict.fromkeys(group["data_source"].astype(str)))
         row.update({"runs": len(group), "seeds": group["seed"].nunique()})
         rows[DATASET_LABELS.get(dataset, dataset)] = row
     frame = pd.DataFrame(rows).astype(str)

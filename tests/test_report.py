@@ -107,9 +107,10 @@ def test_lab_notice_lists_missing_runs_and_the_cifar100_caveat():
             for r in planned if r.dataset == "cifar10"]
     results = report.ChapterResults("fig1ab", "cached", "lab", _frame(rows), pd.DataFrame())
     body = report.notice(results).body
-    assert "CIFAR-10: the lossy JPEG snapshot of the real images" in body
+    assert "CIFAR-10: real images, lossy JPEG snapshot" in body
     assert "Not run yet under this profile: 2 of 4 planned runs (CIFAR-100: 2 runs)" in body
     assert "only available where torchvision can download them" in body
+    assert "CIFAR-100: 2 runs)" in body  # every noise setting of the data set: none named
     assert "not the paper's protocol" in body
     missing = report.missing_runs("fig1ab", "lab", results.runs)
     assert list(missing["run_id"]) == ["cifar100-cce-none0-s0", "cifar100-mae-none0-s0"]
@@ -214,13 +215,17 @@ def test_notes_name_the_noise_settings_that_could_not_run(tmp_path, monkeypatch)
         if noises == ["open_set0.4"]:
             raise FileNotFoundError("open-set noise needs CIFAR-100 images")
         for run in plan_runs(experiment, profile, datasets=datasets, noises=noises):
+            q = run.q if run.method in ("lq", "truncated_lq") else np.nan
             _write(root, experiment, profile, dataset=run.dataset, method=run.method, noise=run.noise_kind,
-                   eta=run.eta)
+                   eta=run.eta, q=q)
 
     monkeypatch.setattr(runner, "run_experiment", fake_run)
     results = report.chapter_results("table2", "lab", root=tmp_path, progress=False)
     assert set(results.runs["noise"]) == {"closed_set"}
     assert results.notes == ["CIFAR-10 (open_set0.4): not run here: open-set noise needs CIFAR-100 images"]
+    body = report.notice(results).body
+    assert "5 of 11 planned runs (CIFAR-10: 5 runs, noise open_set0.4)" in body
+    assert "needed for CIFAR-100 and for open-set noise" in body
 
 
 def test_settings_table_one_column_per_data_set():
@@ -230,6 +235,7 @@ def test_settings_table_one_column_per_data_set():
     table = report.settings_table(_frame(rows))["lab profile"]
     assert list(table.columns) == ["Fashion-MNIST", "CIFAR-10"]
     cifar = table["CIFAR-10"]
-    assert cifar["optimizer"] == "sgd" and cifar["lr"] == "0.01" and cifar["lr drops after epoch"] == "5;10"
+    assert cifar["images"] == "synthetic images" and cifar["optimizer"] == "sgd" and cifar["lr"] == "0.01"
+    assert cifar["lr drops after epoch"] == "5;10"
     assert cifar["pruning from epoch"] == "5" and cifar["augment"] == "—"
     assert cifar["runs"] == "4" and cifar["seeds"] == "2" and cifar["epochs"] == "3"
