@@ -47,8 +47,10 @@
 # %%
 import sys
 
-if "google.colab" in sys.modules:  # on Colab: install the package first
-    # %pip install -q "gce-lab @ git+https://github.com/gce-lab/gce-lab"
+if "google.colab" in sys.modules:  # on Colab: fetch the book (package + committed results)
+    # !git clone -q --depth 1 https://github.com/gce-lab/gce-lab /content/gce-lab
+    # %pip install -q /content/gce-lab
+    # %env GCE_LAB_RESULTS=/content/gce-lab/results
 
 import matplotlib.pyplot as plt
 import pandas as pd
