@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm  # the text bar: notebooks without ipywidgets get no warning
 
 from gce_lab.data import ImageDataset, load_dataset
 from gce_lab.experiments import RunSpec, check_experiment, plan_runs

@@ -60,7 +60,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import Tensor, nn
-from tqdm.auto import tqdm
+from tqdm import tqdm  # the text bar: notebooks without ipywidgets get no warning
 
 from gce_lab.augment import per_pixel_mean, prepare_batch
 from gce_lab.device import AMP_CHOICES, DEVICE_CHOICES, pick_device, resolve_amp_dtype
