@@ -33,6 +33,7 @@ from gce_lab.noise import make_noise, open_set_replace, train_val_split
 from gce_lab.profiles import check_profile, profile_label, run_settings
 from gce_lab.provenance import REPO_ROOT, command_line, git_commit, provenance
 from gce_lab.results import finished_run_ids, load_results, load_t_hat, save_t_hat, write_run
+from gce_lab.seeds import derived_seed
 from gce_lab.train import TrainConfig, TrainData, TrainResult, train
 from gce_lab.transition import estimate_transition
 
@@ -40,7 +41,6 @@ __all__ = ["CHECKPOINTS_ENV", "checkpoint_root", "checkpoint_path", "build_run_d
            "run_experiment", "experiment_status"]
 
 CHECKPOINTS_ENV = "GCE_LAB_CHECKPOINTS"
-_SEED_PURPOSE = {"noise": 1, "split": 2, "open_set": 3}
 _datasets: dict[tuple, ImageDataset] = {}
 
 
@@ -55,11 +55,6 @@ def checkpoint_root(root: str | os.PathLike[str] | None = None) -> Path:
 def checkpoint_path(run: RunSpec, root: str | os.PathLike[str] | None = None) -> Path:
     """Where run ``run`` checkpoints while it trains."""
     return checkpoint_root(root) / run.experiment / run.profile / f"{run.run_id}.pt"
-
-
-def _derived_seed(seed: int, purpose: str) -> int:
-    """An independent seed for each use of the run seed (noise, split, open-set draw)."""
-    return int(np.random.SeedSequence([seed, _SEED_PURPOSE[purpose]]).generate_state(1)[0])
 
 
 def _dataset(name: str, settings: dict[str, Any]) -> ImageDataset:
@@ -95,13 +90,13 @@ def build_run_data(run: RunSpec, settings: dict[str, Any]) -> tuple[TrainData, d
     y_true = ds.y_train.numpy()
     if kind == "open_set":
         replaced = open_set_replace(ds.x_train, y_true, _open_set_images(settings), eta,
-                                    _derived_seed(run.seed, "open_set"), ds.num_classes)
+                                    derived_seed(run.seed, "open_set"), ds.num_classes)
         images, labels, is_noisy, true_T = replaced.images, replaced.labels, replaced.is_open_set, None
     else:
         noise = make_noise("uniform" if kind == "closed_set" else kind, eta, run.dataset)
-        noisy = noise.corrupt(y_true, _derived_seed(run.seed, "noise"))
+        noisy = noise.corrupt(y_true, derived_seed(run.seed, "noise"))
         images, labels, is_noisy, true_T = ds.x_train, noisy.labels, noisy.is_noisy, noise.transition_matrix()
-    train_idx, val_idx = train_val_split(len(y_true), settings["val_fraction"], _derived_seed(run.seed, "split"))
+    train_idx, val_idx = train_val_split(len(y_true), settings["val_fraction"], derived_seed(run.seed, "split"))
     labels_t, noisy_t = torch.from_numpy(labels), torch.from_numpy(is_noisy)
     data = TrainData(
         x_train=images[train_idx], y_train=labels_t[train_idx], is_noisy=noisy_t[train_idx],
@@ -194,7 +189,7 @@ def _train_and_record(run: RunSpec, settings: dict[str, Any], *, root, checkpoin
     data, meta = build_run_data(run, settings)
     config = run_config(run, settings, device=device, compile=compile)
     T, t_hat_error = _transition_for(run, meta, root)
-    torch.manual_seed(run.seed)  # the seed fixes the initialisation
+    torch.manual_seed(derived_seed(run.seed, "init"))  # the seed fixes the initialisation
     model = make_model(settings["model"], data.num_classes, data.x_train.shape[1])
     ckpt = checkpoint_path(run, checkpoints)
     result = train(model, data, config, T=T, checkpoint_path=ckpt, progress=progress, desc=run.run_id)

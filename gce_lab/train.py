@@ -66,6 +66,7 @@ from gce_lab.augment import per_pixel_mean, prepare_batch
 from gce_lab.device import AMP_CHOICES, DEVICE_CHOICES, pick_device, resolve_amp_dtype
 from gce_lab.files import atomic_path
 from gce_lab.losses import METHODS, make_loss
+from gce_lab.seeds import derived_seed
 from gce_lab.validation import check_choice, check_in_range, check_int, check_labels
 
 __all__ = [
@@ -560,7 +561,7 @@ def train(
     try:
         for epoch in range(start_epoch + 1, config.epochs + 1):
             epoch_start = time.perf_counter()
-            torch.manual_seed(config.seed * 1_000_003 + epoch)
+            torch.manual_seed(derived_seed(config.seed, "epoch", epoch))
             lr = learning_rate(epoch, config.lr, config.milestones, config.lr_decay)
             for group in optimizer.param_groups:
                 group["lr"] = lr
