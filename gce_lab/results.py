@@ -66,6 +66,12 @@ EPOCH_COLUMNS: tuple[str, ...] = (
 #: The accuracy each table of the paper reports (Table 1 caption; Table 2 caption).
 TABLE_METRIC = {"table1": "test_acc_best_val", "table2": "test_acc_last"}
 
+#: Rows of the paper's tables whose method we name differently. Table 2's "Forward" column
+#: (Wang et al. 2018's numbers) is filed as ``forward_t`` in the paper's numbers file; under
+#: open-set noise there is no true T, so that number can only come from an estimated T̂ and
+#: is our ``forward_t_hat``. Under closed-set noise the paper does not say: it stays ``forward_t``.
+PAPER_METHOD_RENAMES = {("table2", "open_set", "forward_t"): "forward_t_hat"}
+
 _FLOAT_FORMAT = "%.6g"  # six significant digits: plenty for accuracies in percent, losses and T̂
 _KEYS = ["dataset", "method", "noise", "eta"]
 _COLUMN_KEYS = ["dataset", "noise", "eta"]
@@ -187,10 +193,14 @@ def load_results(experiment: str, profile: str, root: str | os.PathLike[str] | N
 def reported_results(table: str | None = None) -> pd.DataFrame:
     """The paper's Table 1 and 2 (columns table, dataset, method, noise, eta, mean, std; percent).
 
-    Read from the copy shipped in the package (``gce_lab/data/reported_results.csv``).
+    Read from the copy shipped in the package (``gce_lab/data/reported_results.csv``), with the
+    methods of :data:`PAPER_METHOD_RENAMES` named as we run them.
     """
     with resources.files("gce_lab").joinpath("data/reported_results.csv").open("r") as handle:
         frame = pd.read_csv(handle)
+    for (table_name, noise, method), ours in PAPER_METHOD_RENAMES.items():
+        rows = (frame["table"] == table_name) & (frame["noise"] == noise) & (frame["method"] == method)
+        frame.loc[rows, "method"] = ours
     if table is None:
         return frame
     check_choice("table", table, tuple(TABLE_METRIC))

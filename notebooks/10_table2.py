@@ -36,11 +36,11 @@
 #
 # * We do not implement Wang et al.'s iterative method; its row shows the paper's number
 #   only.
-# * The paper's "Forward" column does not say whether $T$ was true or estimated. The
-#   packaged numbers file it as Forward $T$. For open-set noise there is no true $T$, so
-#   we run Forward $\hat T$ there (estimated from our CCE run, chapter 5), and both
-#   Forward $T$ and Forward $\hat T$ under closed-set noise. Forward $\hat T$ has no paper
-#   number to sit beside.
+# * The paper's "Forward" column does not say whether $T$ was true or estimated. For
+#   open-set noise there is no true $T$, so its number can only come from an estimated
+#   one: we place it beside our Forward $\hat T$ (estimated from our CCE run, chapter 5).
+#   Under closed-set noise we run both and place the paper's number beside Forward $T$;
+#   our closed-set Forward $\hat T$ has no paper number to sit beside.
 #
 # `PROFILE` works as in chapter 6; every column header names the profile of our numbers.
 
