@@ -33,7 +33,8 @@ def _git(*args: str) -> str | None:
 
 @functools.lru_cache(maxsize=1)
 def git_commit() -> str:
-    """``git rev-parse HEAD`` of the checkout, ``+dirty`` when tracked files differ.
+    """``git rev-parse HEAD`` of the checkout, ``+dirty`` when tracked files outside ``results/``
+    differ (results being rewritten by a sweep say nothing about the code that ran).
 
     Outside a git checkout (a copy of the tree, as on the GPU machine) ``$GCE_LAB_GIT_COMMIT``
     names the commit, else ``"unknown"``; the variable never overrides what git says.
@@ -44,7 +45,7 @@ def git_commit() -> str:
     commit = _git("rev-parse", "HEAD")
     if not commit:
         return os.environ.get(COMMIT_ENV) or "unknown"
-    dirty = _git("status", "--porcelain", "--untracked-files=no")
+    dirty = _git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)results")
     return f"{commit}+dirty" if dirty else commit
 
 
