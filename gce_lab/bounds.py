@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from gce_lab.losses import lq_of_probability
-from gce_lab.validation import check_in_range
+from gce_lab.validation import check_in_range, check_int, check_probability_rows
 
 __all__ = [
     "lq_sum",
@@ -48,12 +48,6 @@ _TOL = 1e-12
 
 
 # --------------------------------------------------------------------------- argument checks
-def _check_c(c: Any) -> int:
-    if isinstance(c, bool) or not isinstance(c, numbers.Integral) or c < 2:
-        raise ValueError(f"c (the number of classes) must be an integer >= 2, got {c!r}")
-    return int(c)
-
-
 def _check_q(q: Any) -> float:
     return check_in_range("q", q, 0.0, 1.0)
 
@@ -74,24 +68,6 @@ def _check_k(k: Any, c: int) -> float:
     return max(k, low)
 
 
-def _as_probability_rows(probs: Any) -> np.ndarray:
-    """``probs`` as a float64 array ``(..., c)`` whose last axis is a probability vector."""
-    if isinstance(probs, torch.Tensor):
-        probs = probs.detach().cpu().double().numpy()
-    try:
-        p = np.asarray(probs, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"probs must be an array (..., c) of probability vectors, got {type(probs).__name__}") from err
-    if p.ndim < 1 or p.shape[-1] < 2:
-        raise ValueError(f"probs must have a last axis of length c >= 2, got shape {p.shape}")
-    if not np.all(np.isfinite(p)) or p.min() < 0.0 or p.max() > 1.0:
-        raise ValueError("probs entries must be finite and in [0, 1]")
-    worst = float(np.abs(p.sum(axis=-1) - 1.0).max())
-    if worst > _ROW_SUM_ATOL:
-        raise ValueError(f"probs must sum to 1 along the last axis (atol {_ROW_SUM_ATOL:g}), got a row off by {worst:.3g}")
-    return p
-
-
 def _lq(p: np.ndarray, q: float) -> np.ndarray:
     """Elementwise ``L_q(p)`` as a float64 array, via :func:`gce_lab.losses.lq_of_probability`."""
     return lq_of_probability(torch.from_numpy(np.ascontiguousarray(p, dtype=np.float64)), q).numpy()
@@ -109,7 +85,7 @@ def lq_sum(probs: Any, q: float) -> np.ndarray:
         float64 array of shape ``probs.shape[:-1]`` (a 0-d array for a single vector).
     """
     q = _check_q(q)
-    return _lq(_as_probability_rows(probs), q).sum(axis=-1)
+    return _lq(check_probability_rows("probs", probs, atol=_ROW_SUM_ATOL), q).sum(axis=-1)
 
 
 def lq_sum_bounds(c: int, q: float) -> tuple[float, float]:
@@ -124,7 +100,7 @@ def lq_sum_bounds(c: int, q: float) -> tuple[float, float]:
     Returns:
         ``(lower, upper)`` as floats.
     """
-    c = _check_c(c)
+    c = check_int("c (the number of classes)", c, 2)
     q = _check_q(q)
     if q == 0.0:
         return c * math.log(c), math.inf
@@ -152,7 +128,7 @@ def noise_tolerance_constant(eta: float, q: float, c: int) -> float:
     Returns:
         ``A >= 0`` as a float (0 when ``eta = 0``).
     """
-    c = _check_c(c)
+    c = check_int("c (the number of classes)", c, 2)
     eta = _check_eta(eta, c)
     q = _check_q(q)
     if eta == 0.0:
@@ -187,7 +163,7 @@ def noisy_risk_minimizer(eta: float, q: float, c: int, label: int = 0) -> np.nda
     Returns:
         float64 probability vector of length c.
     """
-    c = _check_c(c)
+    c = check_int("c (the number of classes)", c, 2)
     eta = _check_eta(eta, c)
     q = _check_q(q)
     if isinstance(label, bool) or not isinstance(label, numbers.Integral) or not 0 <= label < c:
@@ -225,7 +201,7 @@ def truncated_lq_sum(probs: Any, q: float, k: float) -> np.ndarray:
     """
     q = _check_q(q)
     k = check_in_range("k", k, 0.0, 1.0, low_open=True)
-    p = _as_probability_rows(probs)
+    p = check_probability_rows("probs", probs, atol=_ROW_SUM_ATOL)
     return np.minimum(_lq(p, q), lq_of_probability(k, q)).sum(axis=-1)
 
 
@@ -240,7 +216,7 @@ def truncated_lq_sum_bounds(c: int, q: float, k: float) -> tuple[float, float]:
     Returns:
         ``(lower, upper)`` as floats.
     """
-    c = _check_c(c)
+    c = check_int("c (the number of classes)", c, 2)
     q = _check_q(q)
     k = _check_k(k, c)
     lq_k = lq_of_probability(k, q)
@@ -259,7 +235,7 @@ def truncated_lq_sum_minimum(c: int, q: float, k: float) -> tuple[float, int]:
     Returns:
         ``(minimum, m)``; ties go to the smallest m.
     """
-    c = _check_c(c)
+    c = check_int("c (the number of classes)", c, 2)
     q = _check_q(q)
     k = _check_k(k, c)
     lq_k = lq_of_probability(k, q)
@@ -279,7 +255,7 @@ def truncation_tightens(c: int, q: float, k: float) -> bool:
     the first is smaller iff ``k^q > 2 - c (1/c)^q``. At ``q = 0`` (unbounded CCE sum) this is
     always true; at ``q = 1`` (MAE, width 0) never.
     """
-    c = _check_c(c)
+    c = check_int("c (the number of classes)", c, 2)
     q = _check_q(q)
     k = _check_k(k, c)
     return bool(k**q > 2.0 - c * (1.0 / c) ** q)

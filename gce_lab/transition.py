@@ -16,38 +16,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from gce_lab.validation import check_in_range
+from gce_lab.validation import check_in_range, check_probability_rows
 
 __all__ = ["find_anchors", "estimate_transition"]
-
-
-def _as_probabilities(probs: np.ndarray | torch.Tensor) -> np.ndarray:
-    """Return ``probs`` as a float64 (N, C) array of probability rows, or raise ValueError."""
-    if isinstance(probs, torch.Tensor):
-        probs = probs.detach().cpu().double().numpy()
-    try:
-        p = np.asarray(probs, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise ValueError(
-            f"probs must be an (N, C) array of probabilities, got {type(probs).__name__}"
-        ) from err
-    if p.ndim != 2 or p.shape[0] < 1 or p.shape[1] < 2:
-        raise ValueError(
-            f"probs must be an (N, C) array with N >= 1 and C >= 2, got shape {p.shape}"
-        )
-    if not np.all(np.isfinite(p)):
-        raise ValueError("probs must be finite, got NaN or infinite entries")
-    if p.min() < 0.0 or p.max() > 1.0:
-        raise ValueError(
-            f"probs entries must be in [0, 1], got values in [{p.min():.4g}, {p.max():.4g}]"
-        )
-    row_error = np.abs(p.sum(axis=1) - 1.0).max()
-    if row_error > 1e-4:
-        raise ValueError(
-            f"probs rows must sum to 1 (softmax outputs, atol 1e-4), "
-            f"got a row off by {row_error:.3g}"
-        )
-    return p
 
 
 def find_anchors(
@@ -74,7 +45,7 @@ def find_anchors(
         (C,) int64 array, anchor sample index per class. If every entry of a column is at or above
         the cut-off (all tied), the first sample is returned, as numpy's argmax of zeros does.
     """
-    p = _as_probabilities(probs)
+    p = check_probability_rows("probs", probs, ndim=2)
     percentile = check_in_range("percentile", percentile, 0.0, 100.0, low_open=True)
     if not filter_outlier:
         return np.argmax(p, axis=0).astype(np.int64)
@@ -101,7 +72,7 @@ def estimate_transition(
     Returns:
         float64 (C, C) row-stochastic matrix, ``T̂[i, j]`` estimating p(noisy = j | true = i).
     """
-    p = _as_probabilities(probs)
+    p = check_probability_rows("probs", probs, ndim=2)
     anchors = find_anchors(p, filter_outlier=filter_outlier, percentile=percentile)
     t_hat = p[anchors].copy()
     return t_hat / t_hat.sum(axis=1, keepdims=True)

@@ -20,6 +20,7 @@ __all__ = [
     "check_in_range",
     "check_choice",
     "check_labels",
+    "check_probability_rows",
     "check_transition_matrix",
     "ROW_SUM_ATOL",
 ]
@@ -163,3 +164,27 @@ def check_transition_matrix(
         raise ValueError(f"{name} must be row-stochastic (every row sums to 1 within {ROW_SUM_ATOL:g}); "
                          f"row {worst} sums to {row_sums[worst]:.6g}")
     return matrix
+
+
+def check_probability_rows(name: str, probs: Any, *, ndim: int | None = None,
+                           atol: float = ROW_SUM_ATOL) -> np.ndarray:
+    """Check that ``probs`` holds probability vectors along its last axis (finite, in [0, 1],
+    summing to 1 within ``atol``, at least 2 classes; exactly ``ndim`` axes and at least one
+    row where ``ndim`` is given) and return it as a float64 numpy array."""
+    if isinstance(probs, torch.Tensor):
+        probs = probs.detach().cpu().double().numpy()
+    try:
+        p = np.asarray(probs, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name} must be an array of probability vectors, got {type(probs).__name__}") from err
+    wanted = "(..., C)" if ndim is None else "(" + ", ".join(["N"] * (ndim - 1) + ["C"]) + ")"
+    if p.ndim < 1 or (ndim is not None and (p.ndim != ndim or p.shape[0] < 1)) or p.shape[-1] < 2:
+        raise ValueError(f"{name} must have shape {wanted} with at least one row and C >= 2, got shape {p.shape}")
+    if not np.all(np.isfinite(p)):
+        raise ValueError(f"{name} must be finite, got NaN or infinite entries")
+    if p.size and (p.min() < 0.0 or p.max() > 1.0):
+        raise ValueError(f"{name} entries must be in [0, 1], got values in [{p.min():.4g}, {p.max():.4g}]")
+    worst = float(np.abs(p.sum(axis=-1) - 1.0).max()) if p.size else 0.0
+    if worst > atol:
+        raise ValueError(f"{name} must sum to 1 along the last axis (atol {atol:g}), got a row off by {worst:.3g}")
+    return p

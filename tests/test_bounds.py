@@ -251,8 +251,8 @@ def test_paper_claim_q_half():
         (lambda: truncated_lq_sum_bounds(10, 0.7, 0.05), r"k must be in \[1/c, 1\] = \[0.1, 1\]"),
         (lambda: truncation_tightens(10, 0.7, 1.2), r"k must be in \[0, 1\]"),
         (lambda: lq_sum([0.5, 0.6], 0.7), r"probs must sum to 1"),
-        (lambda: lq_sum([1.0], 0.7), r"probs must have a last axis of length c >= 2"),
-        (lambda: truncated_lq_sum([[-0.1, 1.1]], 0.7, 0.5), r"probs entries must be finite and in \[0, 1\]"),
+        (lambda: lq_sum([1.0], 0.7), r"probs must have shape \(\.\.\., C\) with at least one row and C >= 2"),
+        (lambda: truncated_lq_sum([[-0.1, 1.1]], 0.7, 0.5), r"probs entries must be in \[0, 1\]"),
         (lambda: noisy_risk_minimizer(0.2, 0.7, 3, label=3), r"label must be an integer in \[0, 3\)"),
     ],
 )
