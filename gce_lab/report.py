@@ -152,10 +152,7 @@ def chapter_results(experiment: str, profile: str = "cached", *, root: str | os.
             runs, epochs = load_results(experiment, label, root)
         except FileNotFoundError as err:
             raise FileNotFoundError(" ".join([str(err), *notes])) from err
-    read = sorted(set(runs["profile"].astype(str)))
-    if len(read) != 1:
-        raise ValueError(f"runs of {experiment} must come from one profile, got {read}")
-    return ChapterResults(experiment, profile, read[0], runs, epochs, notes)
+    return ChapterResults(experiment, profile, results_label(runs), runs, epochs, notes)
 
 
 def missing_runs(experiment: str, label: str, runs: pd.DataFrame) -> pd.DataFrame:
