@@ -27,6 +27,7 @@ from torch import Tensor, nn
 
 from gce_lab.losses import TruncatedLqLoss, make_loss
 from gce_lab.noise import NoiseModel, make_noise, train_val_split
+from gce_lab.train import pruning_epochs
 from gce_lab.validation import check_choice, check_in_range, check_int
 
 __all__ = [
@@ -329,9 +330,9 @@ def _train(method: str, data: ToyData, config: ToyConfig) -> ToyRun:
 
     best_val, best_epoch, best_state = -1.0, -1, copy.deepcopy(model.state_dict())
     rows, prunes = [], []
+    prune_before = pruning_epochs(config.epochs, config.prune_start, config.prune_every)  # 1-based
     for epoch in range(config.epochs):
-        if isinstance(loss_fn, TruncatedLqLoss) and epoch >= config.prune_start \
-                and (epoch - config.prune_start) % config.prune_every == 0:
+        if isinstance(loss_fn, TruncatedLqLoss) and epoch + 1 in prune_before:
             prunes.append(_prune(loss_fn, model, best_state, best_epoch, x, y, all_ids, epoch, mislabelled))
         model.train()
         batch_losses = []
