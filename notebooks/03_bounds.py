@@ -26,8 +26,8 @@
 # %%
 import sys
 
-if "google.colab" in sys.modules:  # on Colab: fetch the book (package + committed results)
-    # !git clone -q --depth 1 https://github.com/gce-lab/gce-lab /content/gce-lab
+if "google.colab" in sys.modules:  # on Colab: get the package and results
+    # !git clone --depth 1 https://github.com/gce-lab/gce-lab /content/gce-lab
     # %pip install -q /content/gce-lab
     # %env GCE_LAB_RESULTS=/content/gce-lab/results
 

@@ -92,7 +92,7 @@ def test_chapter_opens_with_title_and_colab_setup(source):
     setup = cells[1]
     assert setup.cell_type == "code"
     assert '"google.colab" in sys.modules' in setup.source
-    assert "!git clone -q --depth 1 https://github.com/gce-lab/gce-lab /content/gce-lab" in setup.source
+    assert "!git clone --depth 1 https://github.com/gce-lab/gce-lab /content/gce-lab" in setup.source
     assert "%pip install -q /content/gce-lab" in setup.source
     assert "%env GCE_LAB_RESULTS=/content/gce-lab/results" in setup.source
 
