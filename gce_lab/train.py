@@ -516,10 +516,7 @@ def train(
         torch.backends.cudnn.benchmark = True
     data = data.to(device)
     n_train = data.x_train.shape[0]
-    T_tensor = None
-    if T is not None:
-        T_tensor = torch.as_tensor(np.asarray(T, dtype=np.float32) if not isinstance(T, Tensor) else T,
-                                   dtype=torch.float32)
+    T_tensor = None if T is None else torch.as_tensor(T, dtype=torch.float32)
     # The labels were range-checked once (TrainData); the modules skip the per-batch host check.
     loss_fn = make_loss(config.method, q=config.q, k=config.k, T=T_tensor, num_samples=n_train,
                         check_inputs=False).to(device)
