@@ -6,7 +6,9 @@ Examples::
     python -m gce_lab run table1 --profile lab --dataset fashion_mnist --methods cce lq --noise uniform0.4
     python -m gce_lab status table1 --profile lab
     python -m gce_lab list
+    python -m gce_lab run table1 --profile cpu --dataset fashion_mnist   # real images on a CPU
     python -m gce_lab bench --size tiny                # fast path vs plain loop (gce_lab.bench)
+    python -m gce_lab bench --device cpu --full-epoch  # the cpu profile's network on this CPU
     python -m gce_lab bench --full-epoch               # on a GPU
     python -m gce_lab bench --lab-run table1 fig1ab    # lab profile: time to accuracy, clean CIFAR-10
 
@@ -21,7 +23,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from gce_lab.bench import CASES, DEFAULT_MODELS, LAB_EXPERIMENTS, SIZES, lab_run, run_benchmark
+from gce_lab.bench import CASES, DEFAULT_CPU_MODELS, DEFAULT_MODELS, LAB_EXPERIMENTS, SIZES, lab_run, run_benchmark
 from gce_lab.experiments import EXPERIMENT_NAMES, EXPERIMENTS
 from gce_lab.profiles import PROFILE_NAMES, PROFILES, profile_label
 from gce_lab.provenance import command_line
@@ -76,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--size", default="full", help=f"one of: {', '.join(SIZES)} (default: full; tiny: seconds "
                        "on a CPU)")
     bench.add_argument("--models", nargs="+", metavar="MODEL",
-                       help=f"networks among {', '.join(CASES)} (default: {' '.join(DEFAULT_MODELS)})")
+                       help=f"networks among {', '.join(CASES)} (default: {' '.join(DEFAULT_MODELS)}; on a CPU: "
+                       f"{' '.join(DEFAULT_CPU_MODELS)})")
     bench.add_argument("--out", help="results file, or a folder for the default name "
                        "(default: results/bench/<device>[-tiny][-lab-run].json)")
     bench.add_argument("--steps", type=int, help="timed steps per window")

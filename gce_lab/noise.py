@@ -41,6 +41,7 @@ __all__ = [
     "make_noise",
     "empirical_transition",
     "train_val_split",
+    "training_subset",
     "open_set_replace",
     "estimate_transition",
 ]
@@ -269,6 +270,37 @@ def train_val_split(
         )
     order = np.random.default_rng(seed).permutation(num_samples)
     return np.sort(order[num_val:]).astype(np.int64), np.sort(order[:num_val]).astype(np.int64)
+
+
+def training_subset(labels: np.ndarray | torch.Tensor, size: int, seed: int = 0) -> np.ndarray:
+    """Indices of a class-balanced random subset of ``size`` training samples (sorted, int64).
+
+    Every class contributes ``size // c`` samples (the first ``size % c`` classes one more),
+    drawn without replacement; a class with too few samples gives all it has and the rest is
+    filled from the other classes. The subset depends only on the labels, ``size`` and ``seed``,
+    so every run of a profile trains on the same images whatever its run seed.
+    """
+    labels_np = np.asarray(labels.cpu() if isinstance(labels, torch.Tensor) else labels)
+    if labels_np.ndim != 1 or labels_np.size == 0:
+        raise ValueError(f"labels must be a non-empty 1-D array, got shape {labels_np.shape}")
+    size = check_int("size", size, 1)
+    if size > labels_np.size:
+        raise ValueError(f"size must be at most the {labels_np.size} training samples, got {size}")
+    seed = check_int("seed", seed, 0)
+    rng = np.random.default_rng(seed)
+    classes = np.unique(labels_np)
+    shares = np.full(classes.size, size // classes.size)
+    shares[: size % classes.size] += 1
+    chosen, spare = [], []
+    for cls, share in zip(classes, shares):
+        members = rng.permutation(np.flatnonzero(labels_np == cls))
+        chosen.append(members[:share])
+        spare.append(members[share:])
+    picked = np.concatenate(chosen)
+    missing = size - picked.size
+    if missing:  # a short class: fill from the others at random
+        picked = np.concatenate([picked, rng.permutation(np.concatenate(spare))[:missing]])
+    return np.sort(picked).astype(np.int64)
 
 
 @dataclass

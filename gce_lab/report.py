@@ -62,8 +62,13 @@ NOISE_LABELS = {"none": "none", "uniform": "uniform", "class_dependent": "class-
 
 _ABOUT = {
     "smoke": ("Smoke-test numbers", "They test the pipeline and say nothing about the paper's claims. "
-              'Set `PROFILE = "lab"` at the top of this page and run it on a GPU (minutes), or '
+              'Set `PROFILE = "cpu"` at the top of this page to train on the real images on a CPU (about an hour per '
+              'Table 1 block), `PROFILE = "lab"` on a GPU (minutes), or '
               '`PROFILE = "paper"` (hours), to put the claims to a test.'),
+    "cpu": ("CPU-profile numbers", "Real images, but a small network (cpu_net) on a 12,500-image subset for 15 "
+            "epochs with Adam and no augmentation, so that a laptop's two cores train a Table 1 block in about "
+            "an hour: expect the paper's effects at far lower accuracies, not its numbers "
+            '(`PROFILE = "lab"` or `"paper"` on a GPU come closer to the protocol).'),
     "lab": ("Lab-profile numbers", "They show trends with a small network and a shortened schedule; "
             "they are not the paper's protocol, so expect lower accuracies than the paper's "
             '(`PROFILE = "paper"` runs the full protocol).'),
@@ -123,11 +128,11 @@ def chapter_results(experiment: str, profile: str = "cached", *, root: str | os.
                     device: str = "auto", progress: bool | None = None) -> ChapterResults:
     """The results of ``experiment`` for a chapter whose ``PROFILE`` parameter is ``profile``.
 
-    ``cached`` reads what is committed (paper, else lab, else smoke) and, when nothing is,
+    ``cached`` reads what is committed (paper, else lab, else cpu, else smoke) and, when nothing is,
     runs ``smoke`` now (seconds on a CPU) into a temporary folder. ``smoke``, ``lab`` and ``paper`` first train the
     runs of that profile not finished yet (see the module docstring), then read them.
     ``root`` is the results root (default: ``results/`` or ``$GCE_LAB_RESULTS``).
-    ``progress`` shows progress bars while training (default: for ``lab`` and ``paper``).
+    ``progress`` shows progress bars while training (default: for ``cpu``, ``lab`` and ``paper``).
 
     Raises:
         ValueError: an unknown experiment or profile.
@@ -146,7 +151,7 @@ def chapter_results(experiment: str, profile: str = "cached", *, root: str | os.
                          "results/).")
             label, root = "smoke", tempfile.mkdtemp(prefix=f"gce_lab_{experiment}_smoke_")
     if label != "cached":
-        show = label in ("lab", "paper") if progress is None else progress
+        show = label in ("cpu", "lab", "paper") if progress is None else progress
         notes += _run_cells(experiment, label, root, device, show)
         try:
             runs, epochs = load_results(experiment, label, root)
@@ -236,7 +241,7 @@ def notice(results: ChapterResults) -> Notice:
                  f"`{profile}` profile's numbers.")
     if results.requested == "cached" and results.label != "paper":
         body += (f" `{results.label}` is the most faithful profile committed for this experiment "
-                 "(the book shows paper, else lab, else smoke results).")
+                 "(the book shows paper, else lab, else cpu, else smoke results).")
     planned = len(plan_runs(results.experiment, profile, label=results.label))
     body += " " + _describe_missing(results.experiment, missing_runs(results.experiment, results.label, runs), planned)
     for note in results.notes:

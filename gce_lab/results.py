@@ -159,7 +159,7 @@ def _profile_for_reading(experiment: str, profile: str, root: str | os.PathLike[
     base, _ = base_profile(profile)
     if base != "cached":
         return profile
-    for candidate in reversed(PROFILE_NAMES):  # paper, lab, smoke
+    for candidate in reversed(PROFILE_NAMES):  # paper, lab, cpu, smoke
         if (results_root(root) / experiment / candidate / "runs.csv").is_file():
             return candidate
     raise FileNotFoundError(
@@ -173,7 +173,7 @@ def load_results(experiment: str, profile: str, root: str | os.PathLike[str] | N
     """The (runs, epochs) DataFrames of ``experiment`` under ``profile``.
 
     ``profile`` is ``smoke``, ``lab``, ``paper``, a label such as ``lab_epochs3``, or ``cached``:
-    whatever is committed, the most faithful first (paper, then lab, then smoke); the ``profile``
+    whatever is committed, the most faithful first (paper, then lab, then cpu, then smoke); the ``profile``
     column says which was read.
     """
     check_experiment(experiment)

@@ -29,7 +29,7 @@ from tqdm import tqdm  # the text bar: notebooks without ipywidgets get no warni
 from gce_lab.data import ImageDataset, load_dataset
 from gce_lab.experiments import RunSpec, check_experiment, plan_runs
 from gce_lab.models import make_model
-from gce_lab.noise import make_noise, open_set_replace, train_val_split
+from gce_lab.noise import make_noise, open_set_replace, train_val_split, training_subset
 from gce_lab.profiles import check_profile, profile_label, run_settings
 from gce_lab.provenance import REPO_ROOT, command_line, git_commit, provenance
 from gce_lab.results import finished_run_ids, load_results, load_t_hat, save_t_hat, write_run
@@ -87,15 +87,18 @@ def build_run_data(run: RunSpec, settings: dict[str, Any]) -> tuple[TrainData, d
     """
     ds = _dataset(run.dataset, settings)
     kind, eta = run.noise_kind, run.eta
-    y_true = ds.y_train.numpy()
+    images, y_true = ds.x_train, ds.y_train.numpy()
+    if settings["train_subset"] is not None:  # the same images for every run of the profile
+        subset = training_subset(y_true, settings["train_subset"], seed=0)
+        images, y_true = images[subset], y_true[subset]
     if kind == "open_set":
-        replaced = open_set_replace(ds.x_train, y_true, _open_set_images(settings), eta,
+        replaced = open_set_replace(images, y_true, _open_set_images(settings), eta,
                                     derived_seed(run.seed, "open_set"), ds.num_classes)
         images, labels, is_noisy, true_T = replaced.images, replaced.labels, replaced.is_open_set, None
     else:
         noise = make_noise("uniform" if kind == "closed_set" else kind, eta, run.dataset)
         noisy = noise.corrupt(y_true, derived_seed(run.seed, "noise"))
-        images, labels, is_noisy, true_T = ds.x_train, noisy.labels, noisy.is_noisy, noise.transition_matrix()
+        labels, is_noisy, true_T = noisy.labels, noisy.is_noisy, noise.transition_matrix()
     train_idx, val_idx = train_val_split(len(y_true), settings["val_fraction"], derived_seed(run.seed, "split"))
     labels_t, noisy_t = torch.from_numpy(labels), torch.from_numpy(is_noisy)
     data = TrainData(
@@ -111,16 +114,18 @@ def run_config(run: RunSpec, settings: dict[str, Any], *, device: str = "auto",
                compile: bool | None = None) -> TrainConfig:
     """The :class:`TrainConfig` of ``run`` from its profile settings and experiment spec."""
     spec = check_experiment(run.experiment)
-    sgd = spec.optimizer == "sgd"
+    optimizer = spec.optimizer if settings["optimizer"] is None else settings["optimizer"]
+    sgd = optimizer == "sgd"
     prune = run.method == "truncated_lq"
     return TrainConfig(
-        method=run.method, epochs=settings["epochs"], optimizer=spec.optimizer,
+        method=run.method, epochs=settings["epochs"], optimizer=optimizer,
         lr=settings["sgd_lr"] if sgd else settings["adam_lr"], momentum=settings["sgd_momentum"],
         weight_decay=settings["sgd_weight_decay"], milestones=tuple(settings["milestones"]) if sgd else (),
         lr_decay=settings["lr_decay"], batch_size=settings["batch_size"],
         eval_batch_size=settings["eval_batch_size"], q=run.q, k=run.k,
         prune_start=settings["prune_start"] if prune else None, prune_every=settings["prune_every"] if prune else None,
-        augment=spec.augment, seed=run.seed, compile=settings["compile"] if compile is None else compile,
+        augment=spec.augment if settings["augment"] is None else settings["augment"],
+        test_every_epoch=settings["test_every_epoch"], seed=run.seed, compile=settings["compile"] if compile is None else compile,
         channels_last=settings["channels_last"], amp_dtype=settings["amp_dtype"], device=device,
     )
 

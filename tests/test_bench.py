@@ -58,6 +58,28 @@ def test_tiny_benchmark_from_the_command_line(tmp_path, monkeypatch, capsys):
     assert "CPU numbers" in capsys.readouterr().out
 
 
+def test_cpu_benchmark_reads_the_cpu_net_against_the_matmul_roof(tmp_path):
+    report = run_benchmark("tiny", device="cpu", out=tmp_path, quiet=True, probe_factor=0)
+    assert report["path"].endswith(f"{device_slug('cpu')}-tiny.json") and device_slug("cpu").startswith("cpu-")
+    assert [m["model"] for m in report["models"]] == ["cpu_net"]  # the CPU default
+    roof = report["matmul_roof"]
+    assert roof["dtype"] == "float32" and roof["gflops"] > 0
+    variants = {v["variant"]: v for v in report["models"][0]["variants"]}
+    for v in variants.values():
+        assert v["gflops"] == pytest.approx(1000 * v["tflops"])
+        assert v["fraction_of_matmul_roof"] == pytest.approx(v["gflops"] / roof["gflops"])
+    target = report["targets"]["cpu_net_speedup"]
+    assert target["target"] == 2.0 and target["value"] == pytest.approx(variants["fast"]["speedup_vs_baseline"])
+    assert target["met"] == (target["value"] >= 2.0)
+
+
+def test_matmul_rate_is_two_n_cubed_over_the_time(monkeypatch):
+    from gce_lab import bench
+
+    monkeypatch.setattr(bench, "_timed", lambda fn, steps, device: (fn(), (0.5, 1))[1])
+    assert bench.matmul_gflops(torch.device("cpu"), size=100, repeats=2) == pytest.approx(2 * 100**3 / 0.5 / 1e9)
+
+
 def test_flop_counter_counts_forward_and_backward():
     layer = torch.nn.Linear(8, 3, bias=False)
     x = torch.randn(5, 8)

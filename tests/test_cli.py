@@ -37,7 +37,7 @@ def test_run_smoke_cell_then_status(tmp_path, capsys):
 
 @pytest.mark.parametrize("argv, message", [
     (["run", "table5"], "experiment must be one of"),
-    (["status", "table1", "--profile", "fast"], "profile must be one of 'smoke', 'lab', 'paper'"),
+    (["status", "table1", "--profile", "fast"], "profile must be one of 'smoke', 'cpu', 'lab', 'paper'"),
     (["status", "table1", "--noise", "uniform"], "noise must be <kind><eta>"),
     (["status", "table1", "--seeds", "x"], "seeds must be integers"),
 ])
@@ -49,7 +49,7 @@ def test_bad_arguments_exit_2_with_the_allowed_values(argv, message, capsys, tmp
 def test_list_shows_experiments_and_profiles(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
-    for name in ("fig1ab", "fig1c", "fig2", "table1", "table2", "smoke", "lab", "paper"):
+    for name in ("fig1ab", "fig1c", "fig2", "table1", "table2", "smoke", "cpu", "lab", "paper"):
         assert name in out
 
 

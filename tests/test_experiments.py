@@ -61,7 +61,7 @@ def test_table2_and_fig2_plans():
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"experiment": "table3"}, "experiment must be one of 'fig1ab', 'fig1c', 'fig2', 'table1', 'table2'"),
-    ({"profile": "huge"}, "profile must be one of 'smoke', 'lab', 'paper'"),
+    ({"profile": "huge"}, "profile must be one of 'smoke', 'cpu', 'lab', 'paper'"),
     ({"datasets": ["mnist"]}, "dataset must be among fashion_mnist, cifar10, cifar100"),
     ({"methods": ["hinge"]}, "method must be among"),
     ({"noises": ["uniform0.5"]}, "noise must be among"),

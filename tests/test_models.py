@@ -97,7 +97,7 @@ def test_tiny_net_can_fit_a_small_batch() -> None:
 
 
 def test_make_model_rejects_unknown_names_and_bad_sizes() -> None:
-    assert MODELS == ("resnet34", "resnet18", "wang_cnn", "small_net", "tiny_net")
+    assert MODELS == ("resnet34", "resnet18", "wang_cnn", "small_net", "cpu_net", "tiny_net")
     with pytest.raises(ValueError, match="name must be one of 'resnet34', 'resnet18'.*got 'vgg'"):
         make_model("vgg", 10)
     with pytest.raises(ValueError, match="num_classes must be an integer >= 1"):

@@ -47,7 +47,7 @@ def test_cached_reads_the_most_faithful_committed_profile(tmp_path):
 
 
 def test_profile_must_be_a_chapter_profile(tmp_path):
-    with pytest.raises(ValueError, match="PROFILE must be one of 'cached', 'smoke', 'lab', 'paper'; got 'fast'"):
+    with pytest.raises(ValueError, match="PROFILE must be one of 'cached', 'smoke', 'cpu', 'lab', 'paper'; got 'fast'"):
         report.chapter_results("fig1c", "fast", root=tmp_path)
     with pytest.raises(ValueError, match="experiment"):
         report.chapter_results("fig3", root=tmp_path)

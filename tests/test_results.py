@@ -65,7 +65,7 @@ def test_cached_reads_the_most_faithful_committed_profile(tmp_path):
 
 @pytest.mark.parametrize("experiment, profile, message", [
     ("table9", "smoke", "experiment must be one of 'fig1ab', 'fig1c', 'fig2', 'table1', 'table2'"),
-    ("table1", "quick", "profile must be one of 'smoke', 'lab', 'paper', 'cached'"),
+    ("table1", "quick", "profile must be one of 'smoke', 'cpu', 'lab', 'paper', 'cached'"),
 ])
 def test_bad_names_list_the_allowed_ones(tmp_path, experiment, profile, message):
     with pytest.raises(ValueError, match=message):
