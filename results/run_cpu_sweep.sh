@@ -17,7 +17,7 @@
 # row and the extra seeds. The open-set row of Table 2 and CIFAR-100 need downloads: not here.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
-MAIN=$(pwd)
+MAIN=${GCE_LAB_MAIN:-$(pwd)}  # the checkout whose results/ the sweep fills
 STATE=${GCE_LAB_STATE:-$HOME/.cache/gce_lab}
 SWEEP_DIR=${SWEEP_DIR:-$STATE/sweep-tree}
 PYTHON=${PYTHON:-$MAIN/.venv/bin/python}
@@ -69,11 +69,13 @@ if [ "${1:-}" != "--foreground" ]; then
         exit 1
     fi
     if [ ! -d "$SWEEP_DIR" ]; then
-        git worktree add --detach "$SWEEP_DIR" HEAD >/dev/null || exit 1
+        git worktree add --detach "$SWEEP_DIR" "${SWEEP_COMMIT:-HEAD}" >/dev/null || exit 1
     elif [ "${SWEEP_COMMIT:-}" != "" ]; then
         git -C "$SWEEP_DIR" checkout --detach "$SWEEP_COMMIT" >/dev/null || exit 1
     fi
-    nohup setsid bash "$0" --foreground >>"$LOG" 2>&1 &
+    # The worktree's copy of this script runs (bash reads a script as it goes: editing this one
+    # must not change a running sweep).
+    GCE_LAB_MAIN=$MAIN nohup setsid bash "$SWEEP_DIR/results/run_cpu_sweep.sh" --foreground >>"$LOG" 2>&1 &
     echo $! >"$STATE/sweep.pid"
     echo "sweep started (pid $!) at commit $(git -C "$SWEEP_DIR" rev-parse --short HEAD); log: $LOG"
     exit 0
