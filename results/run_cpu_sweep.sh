@@ -57,7 +57,7 @@ if [ "${1:-}" = "--status" ]; then
     fi
     [ -e "$STATE/PAUSE" ] && echo "paused: $STATE/PAUSE exists"
     for e in fig1ab fig1c fig2 table1 table2; do
-        "$PYTHON" -m gce_lab status "$e" --profile cpu 2>/dev/null | head -1
+        GCE_LAB_CHECKPOINTS=$STATE/checkpoints "$PYTHON" -m gce_lab status "$e" --profile cpu 2>/dev/null | head -1
     done
     tail -3 "$LOG" 2>/dev/null
     exit 0
