@@ -46,6 +46,7 @@ __all__ = [
     "notice",
     "results_label",
     "settings_table",
+    "protocol_differences",
     "format_mean_std",
     "comparison_table",
     "agreement_table",
@@ -275,6 +276,50 @@ def settings_table(runs: pd.DataFrame) -> pd.DataFrame:
     frame = pd.DataFrame(rows).astype(str)
     frame.index.name = "setting"
     return pd.concat({f"{label} profile": frame}, axis=1)
+
+
+#: Training-set sizes of the full data sets (before the 10 % validation split) and test-set sizes.
+_FULL_SIZES = {"cifar10": (50_000, 10_000), "cifar100": (50_000, 10_000), "fashion_mnist": (60_000, 10_000)}
+
+
+def _paper_protocol(experiment: str, dataset: str) -> dict[str, str]:
+    """The settings the ``paper`` profile trains ``experiment`` on ``dataset`` with, in the words of
+    :func:`settings_table` (a truncated L_q run, so that the pruning schedule shows)."""
+    from gce_lab.experiments import RunSpec
+    from gce_lab.profiles import run_settings
+    from gce_lab.runner import run_config  # imported here: it pulls in torch, which reading does not need
+
+    settings = run_settings("paper", experiment, dataset)
+    config = run_config(RunSpec(experiment, "paper", dataset, "truncated_lq", settings["q"], settings["k"],
+                                "uniform0.4", 0), settings)
+    n_train, n_test = _FULL_SIZES[dataset]
+    n_val = round(settings["val_fraction"] * n_train)
+    return {"images": "real images (the original files)", "network": settings["model"],
+            "optimizer": config.optimizer, "lr": f"{config.lr:g}",
+            "lr drops after epoch": ";".join(map(str, config.milestones)) or "—", "batch": str(config.batch_size),
+            "epochs": str(config.epochs), "augment": str(config.augment),
+            "pruning from epoch": str(config.prune_start), "prune every": str(config.prune_every),
+            "train": str(n_train - n_val), "val": str(n_val), "test": str(n_test),
+            "seeds": str(len(settings["seeds"]))}
+
+
+def protocol_differences(runs: pd.DataFrame) -> pd.DataFrame:
+    """The settings of ``runs`` that differ from the paper's protocol (the ``paper`` profile), per
+    data set: ours beside the paper's. Empty when the runs follow the protocol."""
+    label = results_label(runs)
+    experiment = str(runs["experiment"].iloc[0])
+    ours = settings_table(runs)[f"{label} profile"]
+    rows = []
+    for dataset, column in ours.items():
+        key = next(k for k, v in DATASET_LABELS.items() if v == dataset)
+        for setting, theirs in _paper_protocol(experiment, key).items():
+            mine = column.get(setting, "—")
+            if setting == "pruning from epoch" or setting == "prune every":
+                mine = mine if mine != "—" else theirs  # only truncated L_q runs prune; not a difference
+            if mine != theirs and not (setting == "augment" and {mine, theirs} <= {"False", "—"}):
+                rows.append((dataset, setting, mine, theirs))
+    frame = pd.DataFrame(rows, columns=["data set", "setting", f"ours ({label} profile)", "paper protocol"])
+    return frame.set_index(["data set", "setting"])
 
 
 _NBSP = "\u00a0"  # table cells such as "93.24 ± 0.12" or "Forward T-hat" must not wrap inside

@@ -239,3 +239,21 @@ def test_settings_table_one_column_per_data_set():
     assert cifar["lr drops after epoch"] == "5;10"
     assert cifar["pruning from epoch"] == "5" and cifar["augment"] == "—"
     assert cifar["runs"] == "4" and cifar["seeds"] == "2" and cifar["epochs"] == "3"
+
+
+def test_protocol_differences_list_only_what_differs_from_the_paper():
+    paper_like = dict(data_source="torchvision", model="resnet34", optimizer="sgd", lr=0.01, milestones="40;80",
+                      batch_size=128, epochs=120, augment=True, n_train=45000, n_val=5000, n_test=10000)
+    rows = [_run_row("table1", "paper", method=m, seed=s, **paper_like,
+                     prune_start=40 if m == "truncated_lq" else np.nan, prune_every=10 if m == "truncated_lq" else np.nan)
+            for m in ("cce", "truncated_lq") for s in range(5)]
+    differences = report.protocol_differences(_frame(rows))
+    assert list(differences.index.get_level_values("setting")) == ["images"]  # torchvision's words differ only
+    cpu_like = {**paper_like, "model": "cpu_net", "optimizer": "adam", "lr": 0.001, "milestones": "", "epochs": 15,
+                "augment": False, "n_train": 11250, "n_val": 1250}
+    rows = [_run_row("table1", "cpu", method="truncated_lq", prune_start=5, prune_every=2, **cpu_like)]
+    table = report.protocol_differences(_frame(rows)).xs("CIFAR-10")
+    assert table.loc["network"].tolist() == ["cpu_net", "resnet34"]
+    assert table.loc["optimizer"].tolist() == ["adam", "sgd"]
+    assert table.loc["pruning from epoch"].tolist() == ["5", "40"] and table.loc["seeds"].tolist() == ["1", "5"]
+    assert table.loc["train"].tolist() == ["11250", "45000"] and "batch" not in table.index
