@@ -151,7 +151,12 @@ class RunSpec:
 def _selected(name: str, values: Sequence, wanted: Iterable | None, allowed_note: str) -> list:
     if wanted is None:
         return list(values)
+    if isinstance(wanted, str):  # one name where a list belongs: never read it letter by letter
+        raise ValueError(f"{name} must be a list of names (e.g. [{wanted!r}]), got the string {wanted!r}")
     wanted = list(wanted)
+    if not wanted:
+        raise ValueError(f"{name} must name at least one of {', '.join(str(v) for v in values)} "
+                         f"({allowed_note}), got none")
     for value in wanted:
         if value not in values:
             listed = ", ".join(str(v) for v in values)
@@ -179,7 +184,7 @@ def plan_runs(
     note = f"experiment {experiment!r}"
     chosen_datasets = _selected("dataset", spec.datasets, datasets, note)
     chosen_methods = _selected("method", spec.methods, methods, note)
-    if noises is not None:  # accept any spelling of eta: uniform0.40 -> uniform0.4
+    if noises is not None and not isinstance(noises, str):  # any spelling of eta: uniform0.40 -> uniform0.4
         noises = [noise_id(*parse_noise(n)) for n in noises]
     chosen_noises = _selected("noise", spec.noises, noises, note)
     runs: list[RunSpec] = []
@@ -190,6 +195,8 @@ def plan_runs(
         for seed in chosen_seeds:
             if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
                 raise ValueError(f"seeds must be integers >= 0, got {seed!r}")
+        if len(set(chosen_seeds)) != len(chosen_seeds):
+            raise ValueError(f"seeds must be distinct, got {list(chosen_seeds)}")
         needed = list(chosen_methods)
         if "forward_t_hat" in needed and "cce" not in needed:
             needed.insert(0, "cce")

@@ -16,8 +16,9 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success it replaces ``path`` (``os.replace``).
 
     Write the file to the yielded path inside the ``with`` block. If the block raises, the
-    temporary file is removed and ``path`` is left as it was. Parent folders are created; the
-    file is readable by all (0644), like one written by ``open``.
+    temporary file is removed and ``path`` is left as it was. The new file is flushed to disk
+    before it replaces the old one. Parent folders are created; the file is readable by all
+    (0644), like one written by ``open``.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -25,6 +26,8 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
+        with open(tmp, "rb+") as handle:  # on disk before it replaces the old file (a crash, a full disk)
+            os.fsync(handle.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, target)
     except BaseException:

@@ -136,11 +136,28 @@ def _reduce(per_sample: Tensor, reduction: str) -> Tensor:
     return per_sample
 
 
+#: Below this |q log f_y|, ``expm1(x) / x`` is replaced by its series ``1 + x/2 + x^2/6``.
+_SERIES_BELOW = 1e-3
+
+
 def _lq_from_log_prob(log_prob: Tensor, q: float) -> Tensor:
-    """Eq. 6 from ``log f_y``: ``(1 - f_y^q) / q = -expm1(q log f_y) / q``; ``-log f_y`` at q = 0."""
+    """Eq. 6 from ``log f_y``: ``(1 - f_y^q) / q = -expm1(q log f_y) / q``; ``-log f_y`` at q = 0.
+
+    Exact and finite for every q in [0, 1]: the per-sample arithmetic runs in float64 (a q such
+    as 1e-40 is below float32's normal range, where ``-expm1(x) / q`` would be 0 / 0), and where
+    ``x = q log f_y`` is tiny the loss is ``-log f_y (1 + x/2 + x^2/6)``, the series of the same
+    expression (error below 1e-13 relative). Both branches of each ``torch.where`` see only
+    values they are finite for, so no NaN reaches a gradient either. Returned in ``log_prob``'s dtype.
+    """
     if q == 0.0:
         return -log_prob
-    return -torch.expm1(q * log_prob) / q
+    log_p = log_prob.double()
+    small = (q * log_p).abs() < _SERIES_BELOW
+    log_small = torch.where(small, log_p, torch.zeros_like(log_p))
+    x_small = q * log_small
+    x_large = torch.where(small, torch.full_like(log_p, -1.0), q * log_p)
+    series = -log_small * (1.0 + x_small / 2.0 + x_small * x_small / 6.0)
+    return torch.where(small, series, -torch.expm1(x_large) / q).to(log_prob.dtype)
 
 
 # --------------------------------------------------------------------------- functional losses
@@ -200,7 +217,9 @@ def _forward_corrected(log_probs: Tensor, target: Tensor, T: Tensor) -> Tensor:
     if T.shape != (num_classes, num_classes):
         raise ValueError(f"T must have shape ({num_classes}, {num_classes}) to match the logits' "
                          f"{num_classes} classes, got {tuple(T.shape)}")
-    log_t = torch.log(T.to(log_probs))  # zero entries -> -inf, which logsumexp handles
+    T = T.to(log_probs)
+    T = T / T.sum(dim=1, keepdim=True)  # rows sum to 1 within ROW_SUM_ATOL when checked: make it exact
+    log_t = torch.log(T)  # zero entries -> -inf, which logsumexp handles
     # log (T^T f)_y = log sum_i T[i, y] f_i = logsumexp_i (log f_i + log T[i, y])
     return -torch.logsumexp(log_probs + log_t.t().index_select(0, target), dim=1)
 
@@ -383,6 +402,8 @@ class TruncatedLqLoss(_Loss):
         exceeds ``k`` and 0 otherwise (Eq. 11; the minimiser over ``w`` of Eq. 12).
         """
         idx = self._checked_index(index, target)
+        if not bool(torch.isfinite(logits).all()):  # NaN > k is False: every sample would be pruned
+            raise ValueError("logits must be finite to prune (got NaN or infinite values): the model diverged")
         keep = _log_prob_of_target(logits.detach(), target, self.check_inputs).exp() > self.k
         self.weights[idx] = keep.to(device=self.weights.device, dtype=self.weights.dtype)
         return int((self.weights[idx] == 0).sum())

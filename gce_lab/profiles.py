@@ -218,6 +218,10 @@ def run_settings(profile: str, experiment: str, dataset: str, *, epochs: int | N
     """All settings of one run: the profile's default, then its ``experiment`` section, then
     ``experiment/dataset``; ``epochs`` overrides the epoch count (and is recorded by the label)."""
     check_profile(profile)
+    from gce_lab.experiments import check_experiment  # experiments imports this module
+
+    spec = check_experiment(experiment)
+    check_choice("dataset", dataset, spec.datasets)
     sections = PROFILES[profile]
     settings = copy.deepcopy(sections["default"])
     for key in (experiment, f"{experiment}/{dataset}"):

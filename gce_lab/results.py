@@ -7,21 +7,29 @@ Layout under the results root (``results/`` of the checkout, ``$GCE_LAB_RESULTS`
     <root>/<experiment>/<profile>/t_hat/<cce run id>.csv   T̂ estimated from a CCE run
 
 Accuracies are in percent, like the paper's tables. Every write goes through a temporary
-file and ``os.replace``, so a file is either the old or the new version, never half written.
-A run counts as finished once its row is in ``runs.csv`` (its epochs are written first).
-Floats are written with six significant digits.
+file, flushed to disk, and ``os.replace``, so a file is either the old or the new version, never
+half written; writers of one results folder (two terminals, a cluster's jobs) take turns under
+a lock (``filelock``) around each read-modify-write. A run counts as finished once its row is
+in ``runs.csv`` (its epochs are written first) *and* that row is whole: a row with its accuracy,
+commit or finishing time missing (a file cut short by hand, a disk that filled up) is not a
+finished run; it is left out, with a warning, and trained again. Floats are written with six
+significant digits. A results file that cannot be read at all raises :class:`ResultsFileError`
+naming the file and how to repair it.
 """
 
 from __future__ import annotations
 
 import itertools
 import os
+import tempfile
+import warnings
 from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from filelock import FileLock
 
 from gce_lab.experiments import check_experiment
 from gce_lab.files import atomic_path
@@ -31,6 +39,8 @@ from gce_lab.validation import check_choice
 
 __all__ = [
     "RESULTS_ENV",
+    "ResultsFileError",
+    "check_writable",
     "RUN_COLUMNS",
     "EPOCH_COLUMNS",
     "TABLE_METRIC",
@@ -104,16 +114,74 @@ def _write_csv_atomically(frame: pd.DataFrame, path: Path) -> None:
         frame.to_csv(tmp, index=False, lineterminator="\n", float_format=_FLOAT_FORMAT)
 
 
+class ResultsFileError(ValueError):
+    """A results file that cannot be read; the message names it and says how to repair it."""
+
+
+#: A finished run's row has all of these (the last column is written last: a cut row lacks it).
+_REQUIRED_IN_A_RUN = ("run_id", "test_acc_best_val", "test_acc_last", "git_commit", "finished_at")
+
+
 def _read_csv(path: Path, columns: Iterable[str]) -> pd.DataFrame:
-    return pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=list(columns))
+    """The table in ``path`` (an empty one with ``columns`` when there is no file)."""
+    columns = list(columns)
+    if not path.is_file():
+        return pd.DataFrame(columns=columns)
+    repair = (f"restore it (`git checkout -- {path}` for committed results) or move it away to train its "
+              "runs again")
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError, OSError) as err:
+        raise ResultsFileError(f"results file {path} cannot be read ({type(err).__name__}: "
+                               f"{str(err).splitlines()[0] if str(err) else 'empty'}); {repair}") from err
+    missing = [c for c in ("run_id", *columns[:3]) if c not in frame.columns]
+    if missing:
+        raise ResultsFileError(f"results file {path} lacks the columns {sorted(set(missing))}; {repair}")
+    return frame
+
+
+def _finished_rows(path: Path) -> pd.DataFrame:
+    """The whole rows of ``runs.csv`` at ``path``; cut or damaged rows are left out with a warning."""
+    runs = _read_csv(path, RUN_COLUMNS)
+    if runs.empty:
+        return runs
+    present = [c for c in _REQUIRED_IN_A_RUN if c in runs.columns]
+    whole = runs[present].notna().all(axis=1) & (len(present) == len(_REQUIRED_IN_A_RUN))
+    for column in ("test_acc_best_val", "test_acc_last"):
+        if column in runs.columns:
+            whole &= pd.to_numeric(runs[column], errors="coerce").notna()
+    if not whole.all():
+        cut = ", ".join(map(str, runs.loc[~whole, "run_id"]))
+        warnings.warn(f"{path}: {int((~whole).sum())} incomplete row(s) left out and counted as not finished "
+                      f"(their runs will be trained again): {cut}", stacklevel=3)
+    return runs[whole].reset_index(drop=True)
 
 
 def _replace_rows(path: Path, rows: list[Mapping], columns: tuple[str, ...], run_id: str) -> None:
-    old = _read_csv(path, columns)
+    old = _finished_rows(path) if path.name == "runs.csv" else _read_csv(path, columns)
     old = old[old["run_id"] != run_id] if len(old) else old
     new = pd.DataFrame([{c: row.get(c, np.nan) for c in columns} for row in rows], columns=list(columns))
     frame = new if old.empty else pd.concat([old, new], ignore_index=True)
     _write_csv_atomically(frame, path)
+
+
+def _lock(directory: Path) -> FileLock:
+    """The lock that writers of one results folder take turns under."""
+    directory.mkdir(parents=True, exist_ok=True)
+    return FileLock(directory / ".write.lock")
+
+
+def check_writable(directory: str | os.PathLike[str]) -> Path:
+    """Create ``directory`` if needed and check that files can be written there, before any
+    training starts (a run that trains for an hour must not fail at its last step)."""
+    path = Path(directory)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-check-"):
+            pass
+    except OSError as err:
+        raise ValueError(f"results folder {path} must be a writable folder: {err.strerror or err}") from err
+    return path
 
 
 def write_run(experiment: str, profile: str, run_row: Mapping, epoch_rows: list[Mapping],
@@ -125,15 +193,19 @@ def write_run(experiment: str, profile: str, run_row: Mapping, epoch_rows: list[
     missing = [c for c in RUN_COLUMNS if c not in run_row]
     if missing:
         raise ValueError(f"run_row must have every column of RUN_COLUMNS; missing {missing}")
+    empty = [c for c in _REQUIRED_IN_A_RUN if pd.isna(run_row[c]) or run_row[c] == ""]
+    if empty:
+        raise ValueError(f"run_row must have values for {list(_REQUIRED_IN_A_RUN)} (a finished run); empty: {empty}")
     directory = results_dir(experiment, profile, root)
     run_id = run_row["run_id"]
-    _replace_rows(directory / "epochs.csv", list(epoch_rows), EPOCH_COLUMNS, run_id)
-    _replace_rows(directory / "runs.csv", [run_row], RUN_COLUMNS, run_id)
+    with _lock(directory):
+        _replace_rows(directory / "epochs.csv", list(epoch_rows), EPOCH_COLUMNS, run_id)
+        _replace_rows(directory / "runs.csv", [run_row], RUN_COLUMNS, run_id)
 
 
 def finished_run_ids(experiment: str, profile: str, root: str | os.PathLike[str] | None = None) -> set[str]:
-    """Run ids already in ``runs.csv`` (an empty set when nothing ran yet)."""
-    runs = _read_csv(results_dir(experiment, profile, root) / "runs.csv", RUN_COLUMNS)
+    """Run ids whose whole row is in ``runs.csv`` (an empty set when nothing ran yet)."""
+    runs = _finished_rows(results_dir(experiment, profile, root) / "runs.csv")
     return set(runs["run_id"].astype(str))
 
 
@@ -183,7 +255,7 @@ def load_results(experiment: str, profile: str, root: str | os.PathLike[str] | N
     if not runs_path.is_file():
         raise FileNotFoundError(f"no results at {runs_path}; produce them with "
                                 f"`python -m gce_lab run {experiment} --profile {base_profile(label)[0]}`")
-    runs = pd.read_csv(runs_path)
+    runs = _finished_rows(runs_path)
     epochs = _read_csv(directory / "epochs.csv", EPOCH_COLUMNS)
     epochs = epochs[epochs["run_id"].isin(runs["run_id"])].reset_index(drop=True)
     return runs, epochs

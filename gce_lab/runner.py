@@ -32,7 +32,8 @@ from gce_lab.models import make_model
 from gce_lab.noise import make_noise, open_set_replace, train_val_split, training_subset
 from gce_lab.profiles import check_profile, profile_label, run_settings
 from gce_lab.provenance import REPO_ROOT, command_line, git_commit, provenance
-from gce_lab.results import finished_run_ids, load_results, load_t_hat, save_t_hat, write_run
+from gce_lab.results import (check_writable, finished_run_ids, load_results, load_t_hat, results_dir,
+                             save_t_hat, write_run)
 from gce_lab.seeds import derived_seed
 from gce_lab.train import TrainConfig, TrainData, TrainResult, train
 from gce_lab.transition import estimate_transition
@@ -214,7 +215,21 @@ def _plan(experiment: str, profile: str, epochs: int | None, **filters: Any) -> 
     check_experiment(experiment)
     check_profile(profile)
     label = profile_label(profile, epochs)
-    return label, plan_runs(experiment, profile, label=label, **filters)
+    runs = plan_runs(experiment, profile, label=label, **filters)
+    if not runs:
+        chosen = ", ".join(f"{k}={list(v)}" for k, v in filters.items() if v is not None) or "none"
+        raise ValueError(f"the selection must match at least one run of {experiment!r}; filters {chosen} match none "
+                         f"(`python -m gce_lab status {experiment} --profile {profile} --runs` lists them)")
+    return label, runs
+
+
+def _checkpoint_history(path) -> tuple[str, int]:
+    """(state, epochs done) of a run with a checkpoint file; a damaged file says so (``run`` starts over)."""
+    try:
+        history = torch.load(path, map_location="cpu", weights_only=True).get("history", [])
+    except Exception:  # unreadable: the trainer ignores it with a warning and starts the run again
+        return "partial (damaged checkpoint: restarts)", 0
+    return "partial", len(history)
 
 
 def run_experiment(
@@ -247,6 +262,8 @@ def run_experiment(
                         seeds=seeds)
     done = finished_run_ids(experiment, label, root)
     todo = [run for run in runs if run.run_id not in done]
+    if todo:  # before any training: a run must not fail only when it writes its result
+        check_writable(results_dir(experiment, label, root))
     command = command if command is not None else command_line()
     git_commit()  # read (and cache) the commit now: the code that runs, not what is checked in later
     for run in tqdm(todo, desc=f"{experiment}/{label}", disable=not progress, dynamic_ncols=True):
@@ -283,8 +300,7 @@ def experiment_status(
         if run.run_id in done:
             state, epochs_done = "done", total
         elif ckpt.is_file():
-            history = torch.load(ckpt, map_location="cpu", weights_only=True).get("history", [])
-            state, epochs_done = "partial", len(history)
+            state, epochs_done = _checkpoint_history(ckpt)
         else:
             state, epochs_done = "todo", 0
         rows.append({"run_id": run.run_id, "dataset": run.dataset, "method": run.method,

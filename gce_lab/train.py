@@ -355,6 +355,22 @@ def _load_checkpoint(path: Path | None, fingerprint: str, device: torch.device) 
     return state
 
 
+@torch.no_grad()
+def _check_output_width(model: nn.Module, data: TrainData, config: TrainConfig) -> None:
+    """The model must map the images to one logit per class (a clear error, not torch's IndexError)."""
+    model.eval()
+    probe = prepare_batch(data.x_val[:2], per_pixel_mean(data.x_val[:2]), train=False,
+                          channels_last=config.channels_last)
+    try:
+        out = model(probe)
+    except RuntimeError as err:
+        raise ValueError(f"model must accept images of shape {tuple(data.x_train.shape[1:])}: {err}") from err
+    if out.ndim != 2 or out.shape[1] != data.num_classes:
+        raise ValueError(f"model must output (N, {data.num_classes}) logits for the {data.num_classes} classes, "
+                         f"got shape {tuple(out.shape)}")
+    model.train()
+
+
 def make_optimizer(model: nn.Module, config: TrainConfig, device: torch.device | None = None
                    ) -> torch.optim.Optimizer:
     """The run's optimiser: SGD with momentum and weight decay, or Adam with its defaults but ``lr``.
@@ -517,6 +533,10 @@ def train(
         raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
     if not isinstance(data, TrainData):
         raise ValueError(f"data must be a TrainData, got {type(data).__name__}")
+    needs_t = config.method in ("forward_t", "forward_t_hat")
+    if needs_t != (T is not None):
+        raise ValueError(f"T must be given for the methods forward_t and forward_t_hat and only for them; "
+                         f"method {config.method!r} got {'no T' if T is None else 'a T'}")
     device = pick_device(config.device)
     amp_dtype = resolve_amp_dtype(config.amp_dtype, device)
     if device.type == "cuda":
@@ -530,6 +550,7 @@ def train(
     val_losses = tuple(loss.to(device) for loss in _validation_losses(config, T_tensor))
 
     model, step_model, compiled = prepare_model(model, config, device)
+    _check_output_width(model, data, config)
     best_model = copy.deepcopy(model)
     optimizer = make_optimizer(model, config, device)
 

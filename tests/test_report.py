@@ -20,7 +20,8 @@ def _run_row(experiment, profile, dataset="cifar10", method="cce", noise="unifor
     row.update({"experiment": experiment, "profile": profile, "run_id": run_id,
                 "dataset": dataset, "data_source": "synthetic", "model": "tiny_net", "method": method, "q": q,
                 "noise": noise, "eta": eta, "seed": seed, "epochs": 3, "test_acc_best_val": acc,
-                "test_acc_last": acc - 1.0}, **values)
+                "test_acc_last": acc - 1.0, "git_commit": "abc", "finished_at": "2026-12-01T00:00:00+00:00"},
+               **values)
     return row
 
 

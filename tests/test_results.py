@@ -16,7 +16,8 @@ from gce_lab.results import (EPOCH_COLUMNS, RUN_COLUMNS, compare_with_paper, fin
 def _row(run_id, profile="smoke", **values):
     row = {c: np.nan for c in RUN_COLUMNS}
     row.update({"experiment": "table1", "profile": profile, "run_id": run_id, "dataset": "cifar10",
-                "method": "cce", "noise": "uniform", "eta": 0.4, "seed": 0}, **values)
+                "method": "cce", "noise": "uniform", "eta": 0.4, "seed": 0, "test_acc_best_val": 50.0,
+                "test_acc_last": 49.0, "git_commit": "abc", "finished_at": "2026-12-01T00:00:00+00:00"}, **values)
     return row
 
 
