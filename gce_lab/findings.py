@@ -25,12 +25,16 @@ class Findings:
     label: str
     sentences: tuple[str, ...]
 
+    def _lines(self) -> tuple[str, ...]:
+        return self.sentences or ("Nothing to compare yet: the runs a comparison needs are not all there "
+                                  "(the box at the top of the page names what is missing).",)
+
     def _repr_markdown_(self) -> str:
         head = f"**What the `{self.label}` numbers show** (computed from them):"
-        return "\n".join([head, "", *(f"- {s}" for s in self.sentences)])
+        return "\n".join([head, "", *(f"- {s}" for s in self._lines())])
 
     def __repr__(self) -> str:
-        return "\n".join([f"What the {self.label} numbers show:", *(f"- {s}" for s in self.sentences)])
+        return "\n".join([f"What the {self.label} numbers show:", *(f"- {s}" for s in self._lines())])
 
 
 def _compare(a: float, b: float, more: str, less: str, same: str) -> str:

@@ -235,7 +235,7 @@ def notice(results: ChapterResults) -> Notice:
     seeds = sorted({int(s) for s in runs["seed"]})
     facts = (f"{_describe_sources(runs)}; network {', '.join(sorted(set(runs['model'].astype(str))))}; "
              f"{_span(runs['epochs'])} epochs; {len(seeds)} seed{'s' if len(seeds) > 1 else ''}; "
-             f"{len(runs)} runs")
+             f"{len(runs)} run{'s' if len(runs) != 1 else ''}")
     body = f"These numbers come from the `{results.label}` profile ({facts}). {caveat}"
     if epochs_override is not None:
         body += (f" The epoch count was overridden ({epochs_override} epochs), so they are not even the "

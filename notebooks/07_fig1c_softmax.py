@@ -33,7 +33,7 @@
 # samples keep a small $f_{\tilde y}$, a threshold $k$ on it (the paper uses $k = 0.5$)
 # separates them from the rest. The paper states no numbers for this figure, and its
 # curves are not available as data; below are our own runs. `PROFILE` works as in
-# chapter 6: `"cached"` shows the committed results (paper, else lab, else smoke).
+# chapter 6: `"cached"` shows the committed results (paper, else lab, else cpu, else smoke).
 
 # %%
 import sys
@@ -47,15 +47,16 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
+from gce_lab.findings import fig1c_findings
 from gce_lab.plots import fig1c_summary, plot_fig1c
-from gce_lab.report import chapter_results, notice, settings_table
+from gce_lab.report import chapter_results, notice, protocol_differences, settings_table
 
 sns.set_theme(context="notebook", style="whitegrid")
 pd.set_option("display.width", 250)
 pd.set_option("display.max_columns", None)
 
 # %% tags=["parameters"]
-PROFILE = "cached"  # or "smoke" (CPU, seconds), "lab" / "paper" (GPU)
+PROFILE = "cached"  # or "smoke" (seconds), "cpu" (real images, CPU), "lab" / "paper" (GPU)
 
 # %%
 results = chapter_results("fig1c", PROFILE)
@@ -78,6 +79,12 @@ for run_id, rate in zip(runs["run_id"], runs["realised_noise_rate"]):
 settings_table(runs)
 
 # %% [markdown]
+# What differs from the paper's protocol (Sec. 4), ours beside the paper's:
+
+# %%
+protocol_differences(runs)
+
+# %% [markdown]
 # ## Average softmax of the given label per epoch
 
 # %%
@@ -85,7 +92,7 @@ plot_fig1c(runs, epochs)
 plt.show()
 
 # %% [markdown]
-# What to look for, once `lab` or `paper` results are in: both losses raise
+# What to look for: both losses raise
 # $f_{\tilde y}$ on the correctly labelled samples (solid); on the wrongly labelled ones
 # (dashed), CCE's average starts low and then climbs as the network memorises the wrong
 # labels, while $\mathcal{L}_q$'s stays well below it. Smoke runs (three epochs, synthetic
@@ -98,5 +105,13 @@ plt.show()
 fig1c_summary(runs, epochs)
 
 # %% [markdown]
-# To produce `lab` or `paper` numbers, set `PROFILE` above and run the page on a GPU, or
+# What this page's numbers show, in sentences computed from them (the test accuracies are
+# those of `runs.csv`: at the best-validation epoch and at the last):
+
+# %%
+fig1c_findings(runs, epochs)
+
+# %% [markdown]
+# To produce `cpu` numbers, set `PROFILE = "cpu"` above (a few minutes on a CPU); for `lab`
+# or `paper` numbers, set it and run the page on a GPU, or
 # run `python -m gce_lab run fig1c --profile lab` and rebuild the book.

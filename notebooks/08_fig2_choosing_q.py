@@ -49,15 +49,16 @@ import pandas as pd
 import seaborn as sns
 
 from gce_lab.experiments import EXPERIMENTS
+from gce_lab.findings import fig2_findings
 from gce_lab.plots import fig2_summary, plot_fig2, plot_validation_loss
-from gce_lab.report import chapter_results, notice, settings_table
+from gce_lab.report import chapter_results, notice, protocol_differences, settings_table
 
 sns.set_theme(context="notebook", style="whitegrid")
 pd.set_option("display.width", 250)
 pd.set_option("display.max_columns", None)
 
 # %% tags=["parameters"]
-PROFILE = "cached"  # or "smoke" (CPU, seconds), "lab" / "paper" (GPU)
+PROFILE = "cached"  # or "smoke" (seconds), "cpu" (real images, CPU), "lab" / "paper" (GPU)
 
 # %%
 results = chapter_results("fig2", PROFILE)
@@ -76,6 +77,12 @@ print("q values:", ", ".join(f"{q:g}" for q in EXPERIMENTS["fig2"].q_values))
 settings_table(runs)
 
 # %% [markdown]
+# What differs from the paper's protocol (Sec. 4), ours beside the paper's:
+
+# %%
+protocol_differences(runs)
+
+# %% [markdown]
 # ## Test accuracy and validation loss per epoch
 #
 # The validation split is noisy like the training split (Sec. 4), so the validation loss
@@ -89,7 +96,7 @@ plot_fig2(runs, epochs)
 plt.show()
 
 # %% [markdown]
-# What to look for, once `lab` or `paper` results are in: at $\eta = 0$, the curves for
+# What to look for: at $\eta = 0$, the curves for
 # small $q$ rise fastest and highest; at $\eta = 0.2$ and $0.6$, the accuracy of small $q$
 # peaks and then falls while its validation loss turns up (overfitting to the noisy
 # labels), and the peak moves later and the fall shrinks as $q$ grows. Smoke runs (three
@@ -112,5 +119,12 @@ plt.show()
 fig2_summary(runs, epochs)
 
 # %% [markdown]
-# To produce `lab` or `paper` numbers, set `PROFILE` above and run the page on a GPU, or
+# What this page's numbers show, in sentences computed from them:
+
+# %%
+fig2_findings(runs, epochs)
+
+# %% [markdown]
+# To produce `cpu` numbers, set `PROFILE = "cpu"` above (about 35 minutes on a CPU); for
+# `lab` or `paper` numbers, set it and run the page on a GPU, or
 # run `python -m gce_lab run fig2 --profile lab` and rebuild the book.

@@ -54,3 +54,10 @@ def test_fig2_names_the_most_accurate_q_per_noise_rate():
     epochs.loc[epochs["run_id"].isin(ids) & (epochs["epoch"] == 3), "test_acc"] = 99.0
     text = repr(fig2_findings(runs, epochs))
     assert "η = 0.6: q = 0.8 ends most accurate (99.00 % at the last epoch)" in text
+
+
+def test_findings_say_so_when_nothing_can_be_compared(fig1ab):
+    runs, epochs = fig1ab
+    only_cce = runs[runs["method"] == "cce"]
+    text = repr(fig1ab_findings(only_cce, epochs))
+    assert "Nothing to compare yet" in text and "MAE learns" not in text
