@@ -64,6 +64,8 @@ def _add_selection(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m gce_lab``."""
     parser = argparse.ArgumentParser(prog="python -m gce_lab", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--debug", action="store_true",
+                        help="show the full traceback of an error (by default: one line, exit status 2)")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="train the runs of an experiment that are not finished yet")
     _add_selection(run)
@@ -155,7 +157,9 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit status (2 with a message on bad arguments or missing data)."""
+    """Entry point; returns the exit status: 2 with a one-line message for a user's mistake (bad
+    arguments, missing or damaged data or results files, an unwritable folder), with the
+    traceback too under ``--debug``."""
     args = build_parser().parse_args(argv)
     try:
         if args.command == "run":
@@ -165,6 +169,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "bench":
             return _bench(args)
         return _list()
-    except (ValueError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
+    except (ValueError, OSError, RuntimeError) as err:  # OSError: missing, unreadable or unwritable files
+        if args.debug:
+            raise
+        print(f"error: {' '.join(str(err).split()) or type(err).__name__}", file=sys.stderr)
         return 2

@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,7 @@ from gce_lab.files import atomic_path
 from gce_lab.validation import check_choice, check_labels
 
 __all__ = [
+    "DataFileError",
     "DATASETS",
     "SOURCES",
     "ImageDataset",
@@ -183,6 +185,52 @@ def cache_dir() -> Path:
 # ----------------------------------------------------------------------------- snapshots
 
 
+class DataFileError(ValueError):
+    """A data file (snapshot or decode cache) that is damaged or not what it should be; the
+    message names the file and how to get a good copy."""
+
+
+def _damaged(path: Path, problem: str, name: str | None = None) -> DataFileError:
+    cached = path.parent == cache_dir()
+    fix = (f"delete it ({path}); it is rebuilt from the snapshot on the next load" if cached else
+           "copy it again from the shared datasets folder (its SHA256SUMS file lists the checksum to compare "
+           "with `sha256sum`)" + (f", or use load_dataset({name!r}, source='torchvision', download=True) where "
+                                  "the internet is reachable" if name else ""))
+    return DataFileError(f"data file {path} {problem}; {fix}")
+
+
+def _open_npz(path: Path, name: str | None) -> dict[str, np.ndarray]:
+    """Every array of an .npz file, read now; a damaged or truncated file raises :class:`DataFileError`."""
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            return {key: stored[key] for key in stored.files}
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as err:
+        raise _damaged(path, f"cannot be read as a .npz archive ({type(err).__name__}: {err})", name) from err
+
+
+def _check_arrays(path: Path, arrays: dict[str, np.ndarray], name: str) -> dict[str, np.ndarray]:
+    """Keys, shapes, dtypes and class names of a snapshot's arrays against what ``name`` must be."""
+    spec = _SPECS[name]
+    missing = [k for k in ("x_train", "y_train", "x_test", "y_test", "classes") if k not in arrays]
+    if missing:
+        raise _damaged(path, f"lacks the arrays {missing} (it has {sorted(arrays)})", name)
+    classes = [str(c) for c in arrays["classes"]]
+    if classes != list(spec.classes):
+        order = "in another order" if sorted(classes) == sorted(spec.classes) else "other than the official ones"
+        raise _damaged(path, f"names its classes {order}: {classes} (the labels would mean other classes: "
+                             f"{spec.title}'s order is {list(spec.classes)})", name)
+    for split in ("train", "test"):
+        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        if x.dtype != np.uint8 or x.ndim != 4 or x.shape[1:] != (spec.channels, spec.size, spec.size):
+            raise _damaged(path, f"holds x_{split} of {x.dtype} {x.shape}, not uint8 (N, {spec.channels}, "
+                                 f"{spec.size}, {spec.size})", name)
+        if not np.issubdtype(y.dtype, np.integer) or y.shape != (x.shape[0],):
+            raise _damaged(path, f"holds y_{split} of {y.dtype} {y.shape}, not integer labels ({x.shape[0]},)", name)
+        if y.size and (y.min() < 0 or y.max() >= len(spec.classes)):
+            raise _damaged(path, f"holds y_{split} outside [0, {len(spec.classes)})", name)
+    return arrays
+
+
 def _file_digest(path: Path) -> str:
     """First 16 hex digits of the file's SHA-256 (keys the decode cache to the file's content)."""
     digest = hashlib.sha256()
@@ -210,28 +258,41 @@ def _save_npz_atomically(path: Path, arrays: dict[str, np.ndarray]) -> None:
         np.savez(handle, **arrays)
 
 
-def _read_jpeg_snapshot(path: Path) -> dict[str, np.ndarray]:
+def _read_jpeg_snapshot(path: Path, raw: dict[str, np.ndarray], name: str) -> dict[str, np.ndarray]:
     """Decoded arrays of a JPEG snapshot (images NCHW), from the cache when it holds them."""
     cached = cache_dir() / f"{path.stem}-{_file_digest(path)}-nchw.npz"
     if cached.is_file():
-        with np.load(cached) as stored:
-            return {key: stored[key] for key in stored.files}
-    with np.load(path) as raw:
+        return _check_arrays(cached, _open_npz(cached, name), name)
+    needed = [k for split in ("train", "test") for k in (f"jpeg_{split}", f"off_{split}", f"y_{split}")]
+    missing = [k for k in (*needed, "classes") if k not in raw]
+    if missing:
+        raise _damaged(path, f"lacks the arrays {missing} (it has {sorted(raw)})", name)
+    try:
         arrays = {f"x_{split}": _to_nchw(_decode_jpegs(raw[f"jpeg_{split}"], raw[f"off_{split}"]))
                   for split in ("train", "test")}
-        arrays.update({key: raw[key] for key in ("y_train", "y_test", "classes")})
+    except (OSError, ValueError, IndexError) as err:  # Pillow's UnidentifiedImageError is an OSError
+        raise _damaged(path, f"holds images that do not decode ({type(err).__name__}: {err})", name) from err
+    arrays.update({key: raw[key] for key in ("y_train", "y_test", "classes")})
+    _check_arrays(path, arrays, name)
     _save_npz_atomically(cached, arrays)
     return arrays
 
 
-def _read_snapshot(path: Path) -> dict[str, np.ndarray]:
-    """Arrays ``x_train, y_train, x_test, y_test, classes`` of a snapshot file (images NCHW)."""
-    with np.load(path) as raw:
-        if "jpeg_train" in raw.files:
-            return _read_jpeg_snapshot(path)
-        arrays = {key: raw[key] for key in ("y_train", "y_test", "classes")}
-        arrays.update({key: _to_nchw(raw[key]) for key in ("x_train", "x_test")})
-        return arrays
+def _read_snapshot(path: Path, name: str) -> dict[str, np.ndarray]:
+    """Arrays ``x_train, y_train, x_test, y_test, classes`` of ``name``'s snapshot file (images
+    NCHW), checked: keys, shapes, dtypes, label range and the class names in the official order."""
+    raw = _open_npz(path, name)
+    if "jpeg_train" in raw:
+        return _read_jpeg_snapshot(path, raw, name)
+    arrays = dict(raw)
+    for key in ("x_train", "x_test"):
+        if key in raw and raw[key].dtype != np.uint8:
+            raise _damaged(path, f"holds {key} of dtype {raw[key].dtype}, not uint8 pixels", name)
+    try:
+        arrays.update({key: _to_nchw(raw[key]) for key in ("x_train", "x_test") if key in raw})
+    except ValueError as err:
+        raise _damaged(path, f"holds images of the wrong shape ({err})", name) from err
+    return _check_arrays(path, arrays, name)
 
 
 # ----------------------------------------------------------------------------- conversion
@@ -400,7 +461,7 @@ def load_dataset(
     if kind in ("auto", "snapshot") and stem is not None:
         path = data_root / f"{stem}.npz"
         if path.is_file():
-            return _to_dataset(name, _read_snapshot(path), f"snapshot:{stem}")
+            return _to_dataset(name, _read_snapshot(path, name), f"snapshot:{stem}")
         looked.append(f"snapshot {path}")
     if kind in ("auto", "torchvision"):
         tv_path = data_root / spec.torchvision_dir

@@ -27,6 +27,7 @@ import torch
 from tqdm import tqdm  # the text bar: notebooks without ipywidgets get no warning
 
 from gce_lab.data import ImageDataset, load_dataset
+from gce_lab.device import pick_device
 from gce_lab.experiments import RunSpec, check_experiment, plan_runs
 from gce_lab.models import make_model
 from gce_lab.noise import make_noise, open_set_replace, train_val_split, training_subset
@@ -260,6 +261,7 @@ def run_experiment(
     """
     label, runs = _plan(experiment, profile, epochs, datasets=datasets, methods=methods, noises=noises,
                         seeds=seeds)
+    pick_device(device)  # an unknown or absent device is refused before anything starts
     done = finished_run_ids(experiment, label, root)
     todo = [run for run in runs if run.run_id not in done]
     if todo:  # before any training: a run must not fail only when it writes its result
