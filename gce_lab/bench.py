@@ -157,6 +157,8 @@ def _check_positive(name: str, value: Any, minimum: int = 1) -> int:
 
 def _check_models(models: Iterable[str] | None, device: torch.device) -> tuple[str, ...]:
     default = DEFAULT_CPU_MODELS if device.type == "cpu" else DEFAULT_MODELS
+    if isinstance(models, str):  # never read a name letter by letter
+        raise ValueError(f"models must be a list of names (e.g. [{models!r}]), got the string {models!r}")
     chosen = tuple(default if models is None else models)
     if not chosen:
         raise ValueError(f"models must name at least one of {', '.join(CASES)}")

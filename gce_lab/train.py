@@ -87,6 +87,8 @@ __all__ = [
 
 OPTIMIZERS = ("sgd", "adam")
 _CHECKPOINT_FORMAT = 1
+_CHECKPOINT_KEYS = ("model", "best_model", "optimizer", "loss", "history", "best_epoch", "best_val_acc",
+                    "test_at_best", "wall_time_s")
 # Config fields that do not change the numbers of a CPU run (so a resume may differ in them).
 _NOT_FINGERPRINTED = ("eval_batch_size", "compile", "channels_last", "amp_dtype", "device")
 
@@ -349,8 +351,13 @@ def _load_checkpoint(path: Path | None, fingerprint: str, device: torch.device) 
     except Exception as err:  # a corrupt file is no reason to fail: start over
         warnings.warn(f"ignoring unreadable checkpoint {path}: {err}", stacklevel=3)
         return None
-    if state.get("format") != _CHECKPOINT_FORMAT or state.get("fingerprint") != fingerprint:
+    if not isinstance(state, dict) or state.get("format") != _CHECKPOINT_FORMAT \
+            or state.get("fingerprint") != fingerprint:
         warnings.warn(f"ignoring checkpoint {path}: it belongs to a different configuration or data", stacklevel=3)
+        return None
+    missing = [key for key in _CHECKPOINT_KEYS if key not in state]
+    if missing:
+        warnings.warn(f"ignoring damaged checkpoint {path}: it lacks {missing}; the run starts over", stacklevel=3)
         return None
     return state
 

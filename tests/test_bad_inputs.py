@@ -349,6 +349,27 @@ def test_train_refuses_a_model_of_the_wrong_output_width(noisy_synthetic_cifar10
         train(tiny_net(7, 3), noisy_synthetic_cifar10(40, 16), TrainConfig("cce", epochs=1))
 
 
+def test_a_checkpoint_missing_keys_is_ignored_with_a_warning(noisy_synthetic_cifar10, tmp_path):
+    data_ = noisy_synthetic_cifar10(40, 16)
+    config = TrainConfig("cce", epochs=2, batch_size=18)
+    path = tmp_path / "run.pt"
+    torch.manual_seed(0)
+    train(tiny_net(10, 3), data_, config, checkpoint_path=path)
+    state = torch.load(path, weights_only=True)
+    del state["optimizer"]
+    torch.save(state, path)
+    with pytest.warns(UserWarning, match=f"ignoring damaged checkpoint {path}: it lacks \\['optimizer'\\]"):
+        result = train(tiny_net(10, 3), data_, config, checkpoint_path=path)
+    assert result.resumed_from_epoch == 0
+
+
+def test_bench_models_never_read_letter_by_letter():
+    from gce_lab.bench import run_benchmark
+
+    with pytest.raises(ValueError, match="models must be a list of names"):
+        run_benchmark("tiny", "cpu_net", device="cpu", quiet=True)
+
+
 # ----------------------------------------------------------------------------- numerics
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
 @pytest.mark.parametrize("q", [0.0, 1e-45, 1e-40, 1e-30, 1e-12, 1e-6, 1e-3, 0.3, 0.7, 1.0])
