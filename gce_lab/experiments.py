@@ -8,15 +8,19 @@ the ``cce`` run whose predictions estimate its T̂.
 Noise settings are written ``<kind><eta>``: ``none0``, ``uniform0.4``, ``class_dependent0.2``,
 and for Table 2 ``open_set0.4`` (40 % of the CIFAR-10 training images replaced by CIFAR-100
 images that keep their CIFAR-10 label, Wang et al. 2018) and ``closed_set0.4`` (uniform noise
-η = 0.4 in Wang et al.'s setup).
+η = 0.4 in Wang et al.'s setup). A human label set (:mod:`gce_lab.human_noise`) is written by
+its name alone, e.g. ``human_worst``: its rate is whatever the people's labels make it (its η
+is NaN; the runs record the realised rate).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from gce_lab.human_noise import HUMAN_LABEL_SETS, is_human
 from gce_lab.losses import METHODS
 from gce_lab.profiles import run_settings
 from gce_lab.validation import check_choice
@@ -33,19 +37,23 @@ __all__ = [
     "plan_runs",
 ]
 
-#: Noise kinds of run ids; ``open_set`` and ``closed_set`` are Table 2's names.
-NOISE_KINDS = ("none", "uniform", "class_dependent", "open_set", "closed_set")
+#: Noise kinds of run ids; ``open_set`` and ``closed_set`` are Table 2's names, the human label
+#: sets those of :data:`gce_lab.human_noise.HUMAN_LABEL_SETS`.
+NOISE_KINDS = ("none", "uniform", "class_dependent", "open_set", "closed_set", *HUMAN_LABEL_SETS)
 _NOISE_ID = re.compile(r"^(?P<kind>[a-z_]+?)(?P<eta>\d+(\.\d+)?)$")
 
 
 def noise_id(kind: str, eta: float) -> str:
-    """``("uniform", 0.4)`` -> ``"uniform0.4"``."""
+    """``("uniform", 0.4)`` -> ``"uniform0.4"``; a human label set is its name alone."""
     check_choice("noise kind", kind, NOISE_KINDS)
-    return f"{kind}{eta:g}"
+    return kind if is_human(kind) else f"{kind}{eta:g}"
 
 
 def parse_noise(noise: str) -> tuple[str, float]:
-    """``"uniform0.4"`` -> ``("uniform", 0.4)``; the kind must be one of :data:`NOISE_KINDS`."""
+    """``"uniform0.4"`` -> ``("uniform", 0.4)``, ``"human_worst"`` -> ``("human_worst", nan)``;
+    the kind must be one of :data:`NOISE_KINDS`."""
+    if isinstance(noise, str) and is_human(noise):
+        return noise, math.nan
     match = _NOISE_ID.match(noise) if isinstance(noise, str) else None
     if match is None or match["kind"] not in NOISE_KINDS:
         kinds = ", ".join(NOISE_KINDS)
@@ -107,6 +115,11 @@ EXPERIMENTS: dict[str, ExperimentSpec] = {
         ("cifar10",), ("cce", "forward_t", "forward_t_hat", "mae", "lq", "truncated_lq"),
         ("open_set0.4", "closed_set0.4"), "sgd", augment=False,
         skip=(("forward_t", "open_set"),)),
+    "human": ExperimentSpec(
+        "human", "Beyond the paper: Table 1's losses under real human label noise (CIFAR-10N, CIFAR-100N; "
+        "Wei et al. 2022), test accuracy at the best-validation epoch",
+        ("cifar10", "cifar100"), METHODS, ("human_aggregate", "human_random1", "human_worst", "human_noisy100"),
+        "sgd"),
 }
 EXPERIMENT_NAMES: tuple[str, ...] = tuple(EXPERIMENTS)
 
@@ -203,6 +216,8 @@ def plan_runs(
         needed.sort(key=lambda m: m != "cce")  # CCE first: forward_t_hat depends on it
         for noise in chosen_noises:
             kind = parse_noise(noise)[0]
+            if is_human(kind) and HUMAN_LABEL_SETS[kind][0] != dataset:
+                continue  # a human label set belongs to one data set
             for seed in chosen_seeds:
                 for method in needed:
                     if (method, kind) in spec.skip:

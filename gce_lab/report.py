@@ -59,7 +59,9 @@ DATASET_LABELS = {"fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10", "cifa
 METHOD_LABELS = {"cce": "CCE", "mae": "MAE", "forward_t": "Forward T", "forward_t_hat": "Forward T-hat",
                  "wang2018": "Wang et al.", "lq": "Lq", "truncated_lq": "Trunc Lq"}
 NOISE_LABELS = {"none": "none", "uniform": "uniform", "class_dependent": "class-dependent",
-                "open_set": "open-set", "closed_set": "closed-set"}
+                "open_set": "open-set", "closed_set": "closed-set", "human_aggregate": "human, aggregate",
+                "human_random1": "human, random 1", "human_random2": "human, random 2",
+                "human_random3": "human, random 3", "human_worst": "human, worst", "human_noisy100": "human, CIFAR-100N"}
 
 _ABOUT = {
     "smoke": ("Smoke-test numbers", "They test the pipeline and say nothing about the paper's claims. "

@@ -29,6 +29,7 @@ from tqdm import tqdm  # the text bar: notebooks without ipywidgets get no warni
 from gce_lab.data import ImageDataset, load_dataset
 from gce_lab.device import pick_device
 from gce_lab.experiments import RunSpec, check_experiment, plan_runs
+from gce_lab.human_noise import HumanLabels, is_human, load_human_labels
 from gce_lab.models import make_model
 from gce_lab.noise import make_noise, open_set_replace, train_val_split, training_subset
 from gce_lab.profiles import check_profile, profile_label, run_settings
@@ -81,6 +82,13 @@ def _open_set_images(settings: dict[str, Any]) -> torch.Tensor:
             f"(synthetic images).\n{err}") from err
 
 
+def _human_labels(kind: str, ds: ImageDataset) -> HumanLabels:
+    if ds.source == "synthetic":
+        raise FileNotFoundError(f"human label noise ({kind}) exists only for the real CIFAR training images, not for "
+                                "synthetic ones: run it under the cpu, lab or paper profile")
+    return load_human_labels(kind, ds.y_train)
+
+
 def build_run_data(run: RunSpec, settings: dict[str, Any]) -> tuple[TrainData, dict[str, Any]]:
     """The noisy train / noisy validation / clean test splits of ``run``, and facts about them.
 
@@ -90,10 +98,15 @@ def build_run_data(run: RunSpec, settings: dict[str, Any]) -> tuple[TrainData, d
     ds = _dataset(run.dataset, settings)
     kind, eta = run.noise_kind, run.eta
     images, y_true = ds.x_train, ds.y_train.numpy()
+    human = _human_labels(kind, ds) if is_human(kind) else None
     if settings["train_subset"] is not None:  # the same images for every run of the profile
         subset = training_subset(y_true, settings["train_subset"], seed=0)
         images, y_true = images[subset], y_true[subset]
-    if kind == "open_set":
+    else:
+        subset = slice(None)
+    if human is not None:  # the people's labels of the same images
+        labels, is_noisy, true_T = human.labels[subset], human.is_noisy[subset], human.transition_matrix()
+    elif kind == "open_set":
         replaced = open_set_replace(images, y_true, _open_set_images(settings), eta,
                                     derived_seed(run.seed, "open_set"), ds.num_classes)
         images, labels, is_noisy, true_T = replaced.images, replaced.labels, replaced.is_open_set, None

@@ -13,8 +13,9 @@
 # resumes where it stopped: finished runs are skipped, a run cut mid-way continues from its last
 # epoch. Commit results/*/cpu/ as runs land; their git_commit column names the sweep's commit.
 # Cells run in order of priority, one `python -m gce_lab run` per cell: first the pilot of the
-# profile (the effects it must show), then the Table 1 blocks, the figures, Table 2's closed-set
-# row and the extra seeds. The open-set row of Table 2 and CIFAR-100 need downloads: not here.
+# profile (the effects it must show), the human-noise runs, then the Table 1 blocks, the figures,
+# Table 2's closed-set row and the extra seeds. The open-set row of Table 2 and CIFAR-100 (and
+# so CIFAR-100N) need downloads: not here.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 MAIN=${GCE_LAB_MAIN:-$(pwd)}  # the checkout whose results/ the sweep fills
@@ -30,6 +31,9 @@ CELLS=(
     "fig1ab --dataset cifar10"
     "table1 --dataset cifar10 --methods cce mae lq --noise uniform0.4 uniform0.8 class_dependent0.4"
     "table1 --dataset fashion_mnist --methods cce mae lq --noise uniform0.4 uniform0.8 class_dependent0.4"
+    # beyond the paper: the six losses under CIFAR-10N's human labels
+    "human --dataset cifar10 --noise human_aggregate" "human --dataset cifar10 --noise human_random1"
+    "human --dataset cifar10 --noise human_worst"
     # the Table 1 blocks, one column at a time
     "table1 --dataset fashion_mnist --noise uniform0.2" "table1 --dataset fashion_mnist --noise uniform0.4"
     "table1 --dataset fashion_mnist --noise uniform0.6" "table1 --dataset fashion_mnist --noise uniform0.8"
@@ -56,7 +60,7 @@ if [ "${1:-}" = "--status" ]; then
         echo "not running"
     fi
     [ -e "$STATE/PAUSE" ] && echo "paused: $STATE/PAUSE exists"
-    for e in fig1ab fig1c fig2 table1 table2; do
+    for e in fig1ab fig1c fig2 table1 table2 human; do
         GCE_LAB_CHECKPOINTS=$STATE/checkpoints "$PYTHON" -m gce_lab status "$e" --profile cpu 2>/dev/null | head -1
     done
     tail -3 "$LOG" 2>/dev/null
