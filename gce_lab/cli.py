@@ -5,6 +5,8 @@ Examples::
     python -m gce_lab run table1 --profile smoke
     python -m gce_lab run table1 --profile lab --dataset fashion_mnist --methods cce lq --noise uniform0.4
     python -m gce_lab status table1 --profile lab
+    python -m gce_lab run table1 --profile smoke --dataset cifar10 --executor local   # a process per run
+    python -m gce_lab run table1 --profile paper --executor slurm --partition gpu --time-min 600
     python -m gce_lab list
     python -m gce_lab run table1 --profile cpu --dataset fashion_mnist   # real images on a CPU
     python -m gce_lab bench --size tiny                # fast path vs plain loop (gce_lab.bench)
@@ -28,7 +30,9 @@ from gce_lab.experiments import EXPERIMENT_NAMES, EXPERIMENTS
 from gce_lab.profiles import PROFILE_NAMES, PROFILES, profile_label
 from gce_lab.provenance import command_line
 from gce_lab.results import results_dir
-from gce_lab.runner import experiment_status, run_experiment
+from gce_lab.cluster import EXECUTORS, SlurmOptions, job_states, submit_runs
+from gce_lab.runner import experiment_status, planned_runs, run_experiment
+from gce_lab.validation import check_choice
 
 __all__ = ["main", "build_parser"]
 
@@ -72,6 +76,19 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cuda, mps or cpu")
     run.add_argument("--no-compile", action="store_true", help="do not torch.compile the model")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
+    run.add_argument("--executor", default="inline", help="inline (this process, the default), local (one process "
+                     "per run through submitit) or slurm (a job array through submitit)")
+    run.add_argument("--slurm-config", help="TOML file with partition, gpus_per_node, cpus_per_task, mem_gb, "
+                     "timeout_min, parallelism (the options below override it)")
+    run.add_argument("--partition", help="Slurm partition")
+    run.add_argument("--gpus", type=int, help="GPUs per job (default 1)")
+    run.add_argument("--cpus", type=int, help="CPUs per job (default 8)")
+    run.add_argument("--mem-gb", type=int, help="memory per job in GB (default 32)")
+    run.add_argument("--time-min", type=int, help="time limit per job in minutes (default 240); a job that reaches "
+                     "it is requeued and resumes from its checkpoint")
+    run.add_argument("--parallelism", type=int, help="jobs running at once (default 2)")
+    run.add_argument("--jobs-dir", help="submitit's folder for job files and logs (default: <results>/jobs; on a "
+                     "cluster a path the nodes share)")
     status = commands.add_parser("status", help="show which runs of an experiment are done")
     _add_selection(status)
     status.add_argument("--runs", action="store_true", help="list every run, not only the summary")
@@ -107,7 +124,34 @@ def _selection(args: argparse.Namespace) -> dict:
             "checkpoints": args.checkpoints_dir}
 
 
+def _slurm_options(args: argparse.Namespace) -> SlurmOptions:
+    overrides = {"partition": args.partition, "gpus_per_node": args.gpus, "cpus_per_task": args.cpus,
+                 "mem_gb": args.mem_gb, "timeout_min": args.time_min, "parallelism": args.parallelism}
+    if args.slurm_config:
+        return SlurmOptions.from_toml(args.slurm_config, **overrides)
+    return SlurmOptions(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def _submit(args: argparse.Namespace) -> int:
+    check_choice("executor", args.executor, EXECUTORS)
+    options = _slurm_options(args)
+    selection = _selection(args)
+    label, runs = planned_runs(args.experiment, args.profile, selection.pop("epochs"), datasets=selection["datasets"],
+                               methods=selection["methods"], noises=selection["noises"], seeds=selection["seeds"])
+    jobs = submit_runs(runs, experiment=args.experiment, profile=args.profile, label=label, epochs=args.epochs,
+                       kind=args.executor, options=options, root=args.results_dir, checkpoints=args.checkpoints_dir,
+                       device=args.device, folder=args.jobs_dir, wait=args.executor == "local")
+    where = results_dir(args.experiment, label, args.results_dir)
+    verb = "finished" if args.executor == "local" else "submitted"
+    print(f"{len(jobs)} jobs of {args.experiment} ({label}) {verb} with the {args.executor} executor "
+          f"({len(runs) - len(jobs)} runs already finished). Results: {where}; "
+          f"`python -m gce_lab status {args.experiment} --profile {args.profile}` shows the jobs.")
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
+    if args.executor != "inline":
+        return _submit(args)
     started = time.perf_counter()
     runs = run_experiment(args.experiment, args.profile, device=args.device,
                           compile=False if args.no_compile else None, progress=not args.no_progress,
@@ -128,6 +172,10 @@ def _status(args: argparse.Namespace) -> int:
     if len(table):
         summary = table.assign(done=table["state"] == "done").groupby(["dataset", "method"], sort=False)["done"]
         print((summary.sum().astype(int).astype(str) + "/" + summary.size().astype(str)).unstack().to_string())
+    jobs = job_states(args.experiment, label, args.results_dir)
+    if len(jobs):
+        counts = jobs["state"].value_counts()
+        print("jobs: " + ", ".join(f"{n} {state}" for state, n in counts.items()))
     if args.runs:
         print(table.to_string(index=False))
     return 0

@@ -47,6 +47,7 @@ __all__ = [
     "DATASETS",
     "SOURCES",
     "ImageDataset",
+    "class_names",
     "load_dataset",
     "resolve_data_root",
     "cache_dir",
@@ -147,6 +148,12 @@ class ImageDataset:
         if self.source == "synthetic":
             return f"{spec.title} (synthetic)"
         return spec.title
+
+
+def class_names(name: str) -> list[str]:
+    """The official class names of data set ``name``, index = label."""
+    check_choice("name", name, DATASETS)
+    return list(_SPECS[name].classes)
 
 
 # ----------------------------------------------------------------------------- locations

@@ -31,7 +31,7 @@ from gce_lab.data import resolve_data_root
 from gce_lab.noise import empirical_transition
 from gce_lab.validation import check_choice
 
-__all__ = ["HUMAN_LABEL_SETS", "LICENSE", "HumanLabels", "is_human", "load_human_labels"]
+__all__ = ["HUMAN_LABEL_SETS", "LICENSE", "HumanLabels", "is_human", "human_label_sets", "load_human_labels"]
 
 #: Noise kind -> (data set, file, key of the human labels).
 HUMAN_LABEL_SETS: dict[str, tuple[str, str, str]] = {
@@ -97,6 +97,17 @@ def _read(path: Path) -> dict:
         raise ValueError(f"human label file {path} cannot be read ({type(err).__name__}: "
                          f"{str(err).splitlines()[0][:200]}); copy it again from the shared datasets folder "
                          "(SHA256SUMS lists its checksum)") from err
+
+
+def human_label_sets(dataset: str = "cifar10", root: str | os.PathLike[str] | None = None) -> dict[str, HumanLabels]:
+    """Every human label set of ``dataset`` (``cifar10``: aggregate, random 1-3, worst), paired with
+    the clean labels stored in the same file (for studying the noise itself; to train, use
+    :func:`load_human_labels`, which checks the pairing against the images)."""
+    check_choice("dataset", dataset, tuple(_NUM_CLASSES))
+    kinds = [k for k, (d, _, _) in HUMAN_LABEL_SETS.items() if d == dataset]
+    file = HUMAN_LABEL_SETS[kinds[0]][1]
+    stored = _read(resolve_data_root(root) / "cifar-n" / file)
+    return {kind: load_human_labels(kind, np.asarray(stored["clean_label"]), root) for kind in kinds}
 
 
 def load_human_labels(kind: str, clean_labels: np.ndarray | torch.Tensor,

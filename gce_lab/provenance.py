@@ -6,6 +6,7 @@ import datetime as _dt
 import functools
 import os
 import shlex
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ import torch
 
 from gce_lab.device import device_name
 
-__all__ = ["REPO_ROOT", "COMMIT_ENV", "git_commit", "command_line", "provenance", "utc_now"]
+__all__ = ["REPO_ROOT", "COMMIT_ENV", "git_commit", "command_line", "job_id", "provenance", "utc_now"]
 
 #: The checkout this package lives in (``results/`` and ``checkpoints/`` default to it).
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -62,9 +63,19 @@ def utc_now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
+def job_id() -> str:
+    """The cluster job this process runs in: Slurm's (``<array id>_<index>`` in an array) or
+    submitit's local job id; empty outside a job."""
+    array, task = os.environ.get("SLURM_ARRAY_JOB_ID"), os.environ.get("SLURM_ARRAY_TASK_ID")
+    if array and task:
+        return f"{array}_{task}"
+    return os.environ.get("SLURM_JOB_ID") or os.environ.get("SUBMITIT_LOCAL_JOB_ID") or ""
+
+
 def provenance(device: torch.device | str, *, profile: str, seed: int, wall_time_s: float,
                command: str | None = None) -> dict[str, object]:
-    """The provenance columns of a run row (git commit, profile, seed, device, torch, wall time, command)."""
+    """The provenance columns of a run row (git commit, profile, seed, device, torch, wall time,
+    command, host and cluster job id)."""
     return {
         "profile": profile,
         "seed": seed,
@@ -73,5 +84,7 @@ def provenance(device: torch.device | str, *, profile: str, seed: int, wall_time
         "git_commit": git_commit(),
         "wall_time_s": round(float(wall_time_s), 3),
         "command": command if command is not None else command_line(),
+        "host": socket.gethostname(),
+        "job_id": job_id(),
         "finished_at": utc_now(),
     }

@@ -41,6 +41,8 @@ __all__ = [
     "RESULTS_ENV",
     "ResultsFileError",
     "check_writable",
+    "writers_lock",
+    "write_csv_atomically",
     "RUN_COLUMNS",
     "EPOCH_COLUMNS",
     "TABLE_METRIC",
@@ -65,7 +67,7 @@ RUN_COLUMNS: tuple[str, ...] = (
     "t_hat_error", "n_pruned_final", "pruning_precision", "pruning_recall",
     "optimizer", "lr", "milestones", "batch_size", "prune_start", "prune_every", "augment",
     "n_train", "n_val", "n_test", "amp_dtype", "compiled", "channels_last",
-    "wall_time_s", "device", "torch_version", "git_commit", "command", "finished_at",
+    "wall_time_s", "device", "torch_version", "git_commit", "command", "host", "job_id", "finished_at",
 )
 EPOCH_COLUMNS: tuple[str, ...] = (
     "experiment", "profile", "run_id", "epoch", "lr", "train_loss", "val_loss", "val_cce", "val_acc", "test_acc",
@@ -109,7 +111,8 @@ def results_dir(experiment: str, profile: str, root: str | os.PathLike[str] | No
     return results_root(root) / experiment / profile
 
 
-def _write_csv_atomically(frame: pd.DataFrame, path: Path) -> None:
+def write_csv_atomically(frame: pd.DataFrame, path: Path) -> None:
+    """Write ``frame`` to ``path`` as CSV (six significant digits), atomically."""
     with atomic_path(path) as tmp:
         frame.to_csv(tmp, index=False, lineterminator="\n", float_format=_FLOAT_FORMAT)
 
@@ -162,10 +165,10 @@ def _replace_rows(path: Path, rows: list[Mapping], columns: tuple[str, ...], run
     old = old[old["run_id"] != run_id] if len(old) else old
     new = pd.DataFrame([{c: row.get(c, np.nan) for c in columns} for row in rows], columns=list(columns))
     frame = new if old.empty else pd.concat([old, new], ignore_index=True)
-    _write_csv_atomically(frame, path)
+    write_csv_atomically(frame, path)
 
 
-def _lock(directory: Path) -> FileLock:
+def writers_lock(directory: Path) -> FileLock:
     """The lock that writers of one results folder take turns under."""
     directory.mkdir(parents=True, exist_ok=True)
     return FileLock(directory / ".write.lock")
@@ -198,7 +201,7 @@ def write_run(experiment: str, profile: str, run_row: Mapping, epoch_rows: list[
         raise ValueError(f"run_row must have values for {list(_REQUIRED_IN_A_RUN)} (a finished run); empty: {empty}")
     directory = results_dir(experiment, profile, root)
     run_id = run_row["run_id"]
-    with _lock(directory):
+    with writers_lock(directory):
         _replace_rows(directory / "epochs.csv", list(epoch_rows), EPOCH_COLUMNS, run_id)
         _replace_rows(directory / "runs.csv", [run_row], RUN_COLUMNS, run_id)
 
@@ -215,7 +218,7 @@ def save_t_hat(experiment: str, profile: str, run_id: str, t_hat: np.ndarray,
     path = results_dir(experiment, profile, root) / "t_hat" / f"{run_id}.csv"
     frame = pd.DataFrame(np.asarray(t_hat, dtype=np.float64))
     frame.columns = [str(j) for j in range(frame.shape[1])]
-    _write_csv_atomically(frame, path)
+    write_csv_atomically(frame, path)
     return path
 
 

@@ -41,7 +41,7 @@ from gce_lab.train import TrainConfig, TrainData, TrainResult, train
 from gce_lab.transition import estimate_transition
 
 __all__ = ["CHECKPOINTS_ENV", "checkpoint_root", "checkpoint_path", "build_run_data", "run_config",
-           "run_experiment", "experiment_status"]
+           "planned_runs", "run_experiment", "experiment_status"]
 
 CHECKPOINTS_ENV = "GCE_LAB_CHECKPOINTS"
 _datasets: dict[tuple, ImageDataset] = {}
@@ -225,7 +225,8 @@ def _train_and_record(run: RunSpec, settings: dict[str, Any], *, root, checkpoin
     ckpt.unlink(missing_ok=True)
 
 
-def _plan(experiment: str, profile: str, epochs: int | None, **filters: Any) -> tuple[str, list[RunSpec]]:
+def planned_runs(experiment: str, profile: str, epochs: int | None, **filters: Any) -> tuple[str, list[RunSpec]]:
+    """(results label, runs) of ``experiment`` under ``profile`` filtered by ``filters``; at least one run."""
     check_experiment(experiment)
     check_profile(profile)
     label = profile_label(profile, epochs)
@@ -272,7 +273,7 @@ def run_experiment(
     Returns:
         The ``runs.csv`` rows of the planned runs.
     """
-    label, runs = _plan(experiment, profile, epochs, datasets=datasets, methods=methods, noises=noises,
+    label, runs = planned_runs(experiment, profile, epochs, datasets=datasets, methods=methods, noises=noises,
                         seeds=seeds)
     pick_device(device)  # an unknown or absent device is refused before anything starts
     done = finished_run_ids(experiment, label, root)
@@ -305,7 +306,7 @@ def experiment_status(
 ) -> pd.DataFrame:
     """One row per planned run: run_id, dataset, method, q, noise, seed, state (``done``,
     ``partial`` with a checkpoint, or ``todo``) and epochs_done / epochs_total."""
-    label, runs = _plan(experiment, profile, epochs, datasets=datasets, methods=methods, noises=noises,
+    label, runs = planned_runs(experiment, profile, epochs, datasets=datasets, methods=methods, noises=noises,
                         seeds=seeds)
     done = finished_run_ids(experiment, label, root)
     rows = []

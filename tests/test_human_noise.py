@@ -88,3 +88,58 @@ def test_real_cifar10n_labels_on_the_snapshot():
     T = meta["true_T"]
     assert T.shape == (10, 10) and np.allclose(T.sum(axis=1), 1.0)
     assert (np.diag(T) < 1).all() and len(HUMAN_LABEL_SETS) == 6
+
+
+# ----------------------------------------------------------------------------- the chapter's analyses
+from gce_lab import human_report  # noqa: E402
+from gce_lab.human_noise import HumanLabels  # noqa: E402
+
+
+def _labels(clean, noisy, kind="human_worst"):
+    return HumanLabels(kind, np.asarray(clean), np.asarray(noisy), 3)
+
+
+def test_confused_pairs_and_per_class_rates():
+    human = _labels([0, 0, 0, 0, 1, 1, 2, 2], [1, 1, 0, 0, 2, 1, 2, 2])
+    pairs = human_report.confused_pairs(human, ["a", "b", "c"], top=2)
+    assert pairs.iloc[0].tolist() == ["a", "b", 0.5, 2] and pairs.iloc[1].tolist() == ["b", "c", 0.5, 1]
+    rates = human_report.per_class_rates({"human_worst": human}, ["a", "b", "c"])
+    assert rates["human, worst"].tolist() == [0.5, 0.5, 0.0, 0.375]
+
+
+def test_annotator_dependence_finds_errors_that_gather_on_images():
+    clean = np.zeros(8, dtype=int)
+    wrong_on_the_same = np.array([1, 1, 0, 0, 0, 0, 0, 0])
+    together = {k: HumanLabels(k, clean, wrong_on_the_same, 3) for k in ("human_random1", "human_random2")}
+    row = human_report.annotator_dependence(together, ["a", "b", "c"]).loc["a"]
+    assert row["both wrong if class-conditional"] == pytest.approx(0.0625) and row["both wrong, observed"] == 0.25
+    assert row["observed / class-conditional"] == pytest.approx(4.0)
+    apart = {"human_random1": HumanLabels("human_random1", clean, np.array([1, 1, 0, 0, 0, 0, 0, 0]), 3),
+             "human_random2": HumanLabels("human_random2", clean, np.array([0, 0, 1, 1, 0, 0, 0, 0]), 3)}
+    assert human_report.annotator_dependence(apart, ["a", "b", "c"]).loc["a", "both wrong, observed"] == 0.0
+    with pytest.raises(ValueError, match="at least two of human_random1..3"):
+        human_report.annotator_dependence({"human_worst": _labels(clean, clean)}, ["a", "b", "c"])
+
+
+def _run_rows(noise, eta, rate, accuracies, profile="cpu"):
+    return [{"dataset": "cifar10", "noise": noise, "eta": eta, "realised_noise_rate": rate, "method": m,
+             "test_acc_best_val": a, "profile": profile} for m, a in accuracies.items()]
+
+
+def test_human_results_beside_synthetic_noise_of_the_nearest_rate():
+    import pandas as pd
+
+    human = pd.DataFrame(_run_rows("human_worst", math.nan, 0.402, {"cce": 40.0, "mae": 30.0, "lq": 50.0}))
+    synthetic = pd.DataFrame(
+        _run_rows("uniform", 0.2, 0.2, {"cce": 70.0, "mae": 60.0, "lq": 65.0})
+        + _run_rows("uniform", 0.4, 0.4, {"cce": 45.0, "mae": 35.0, "lq": 55.0})
+        + _run_rows("class_dependent", 0.3, 0.3, {"cce": 48.0, "mae": 49.0, "lq": 47.0}))
+    assert human_report.synthetic_partners(human, synthetic) == {"human_worst": {"uniform": 0.4,
+                                                                                 "class_dependent": 0.3}}
+    table = human_report.human_comparison(human, synthetic)
+    assert table[("human (cpu)", "human, worst (40.2 % wrong)")].tolist() == ["40.0 (2)", "30.0 (3)", "50.0 (1)"]
+    assert table[("synthetic (cpu)", "uniform η = 0.4")].tolist() == ["45.0 (2)", "35.0 (3)", "55.0 (1)"]
+    order = human_report.ordering_agreement(human, synthetic).loc["human, worst"]
+    assert order["order (most accurate first)"] == "Lq > CCE > MAE"
+    assert order["same order as uniform η = 0.4"] == "3 of 3 pairs"
+    assert order["same order as class-dependent η = 0.3"] == "0 of 3 pairs"

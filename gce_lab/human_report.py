@@ -1,0 +1,159 @@
+"""The human-noise chapter's analyses: how people's label errors differ from the paper's noise
+models, and how the losses fare under them next to synthetic noise of about the same rate.
+
+Everything here is computed from the CIFAR-10N label files (:mod:`gce_lab.human_noise`) and from
+results files; the chapter prints what these functions return.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from gce_lab.human_noise import HUMAN_LABEL_SETS, HumanLabels
+from gce_lab.report import METHOD_LABELS, NOISE_LABELS, results_label
+
+__all__ = ["CIFAR10_SETS", "confused_pairs", "per_class_rates", "annotator_dependence", "plot_transition_matrices",
+           "synthetic_partners", "human_comparison", "ordering_agreement"]
+
+_ORDER = ("cce", "mae", "forward_t", "forward_t_hat", "lq", "truncated_lq")
+
+
+def confused_pairs(human: HumanLabels, classes: list[str], top: int = 8) -> pd.DataFrame:
+    """The ``top`` most frequent confusions: true class, the label people gave, the share of that
+    class's images so labelled, and the count."""
+    counts = pd.crosstab(human.clean, human.labels).reindex(index=range(human.num_classes),
+                                                            columns=range(human.num_classes), fill_value=0)
+    share = counts.div(counts.sum(axis=1), axis=0)
+    rows = [(classes[i], classes[j], share.iloc[i, j], int(counts.iloc[i, j]))
+            for i in range(human.num_classes) for j in range(human.num_classes) if i != j]
+    frame = pd.DataFrame(rows, columns=["true class", "labelled as", "share of the class", "images"])
+    return frame.sort_values("images", ascending=False, ignore_index=True).head(top).round(3)
+
+
+def per_class_rates(labels: dict[str, HumanLabels], classes: list[str]) -> pd.DataFrame:
+    """Share of wrong labels per true class (rows) for each label set (columns), and over all."""
+    columns = {}
+    for kind, human in labels.items():
+        wrong = pd.Series(human.is_noisy).groupby(human.clean).mean()
+        columns[NOISE_LABELS[kind]] = [*wrong.reindex(range(len(classes))).tolist(), human.rate]
+    return pd.DataFrame(columns, index=[*classes, "all classes"]).round(3)
+
+
+def annotator_dependence(labels: dict[str, HumanLabels], classes: list[str]) -> pd.DataFrame:
+    """Are two annotators' errors independent once the class is known?
+
+    Under class-conditional noise (the paper's model: the noise depends on the class alone) the
+    chance that two independent annotators both mislabel an image of class i is the product of
+    their error rates on class i. Per class, over the pairs of ``human_random1..3`` present: that
+    product (expected), the observed rate of both wrong, and their ratio. A ratio well above 1 says
+    that errors gather on particular images: the noise depends on the image, not only its class.
+    """
+    kinds = [k for k in ("human_random1", "human_random2", "human_random3") if k in labels]
+    if len(kinds) < 2:
+        raise ValueError(f"labels must hold at least two of human_random1..3, got {sorted(labels)}")
+    clean = labels[kinds[0]].clean
+    rows = []
+    for cls, name in enumerate(classes):
+        mask = clean == cls
+        if not mask.any():
+            rows.append((name, np.nan, np.nan))
+            continue
+        expected = observed = 0.0
+        for a, b in itertools.combinations(kinds, 2):
+            wa, wb = labels[a].is_noisy[mask], labels[b].is_noisy[mask]
+            expected += wa.mean() * wb.mean()
+            observed += (wa & wb).mean()
+        pairs = len(list(itertools.combinations(kinds, 2)))
+        rows.append((name, expected / pairs, observed / pairs))
+    frame = pd.DataFrame(rows, columns=["true class", "both wrong if class-conditional", "both wrong, observed"])
+    frame["observed / class-conditional"] = frame["both wrong, observed"] / frame["both wrong if class-conditional"]
+    return frame.set_index("true class").round(4)
+
+
+def plot_transition_matrices(matrices: dict[str, np.ndarray], classes: list[str]) -> Figure:
+    """One heatmap per transition matrix (``T[i, j]``: true class i labelled j), shared colour scale."""
+    fig, axes = plt.subplots(1, len(matrices), figsize=(3.6 * len(matrices) + 0.8, 3.9), layout="constrained",
+                             squeeze=False)
+    for ax, (title, T) in zip(axes[0], matrices.items()):
+        image = ax.imshow(T, cmap="Blues", vmin=0, vmax=1)
+        ax.grid(False)
+        ax.set_title(title, fontsize=10)
+        ax.set_xticks(range(len(classes)), classes, rotation=90, fontsize=7)
+        ax.set_yticks(range(len(classes)), classes if ax is axes[0, 0] else [], fontsize=7)
+        ax.set_xlabel("label given")
+    axes[0, 0].set_ylabel("true class")
+    fig.colorbar(image, ax=axes[0, -1], label="T[i, j]")
+    return fig
+
+
+def synthetic_partners(human_runs: pd.DataFrame, table1_runs: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """For each human label set of ``human_runs``: the synthetic noise settings of ``table1_runs``
+    (same data set) nearest to its realised rate, one per synthetic kind, as ``{kind: eta}``."""
+    partners = {}
+    for noise, group in human_runs.groupby("noise", sort=False):
+        rate = float(group["realised_noise_rate"].mean())
+        synthetic = table1_runs[table1_runs["dataset"].isin(group["dataset"])]
+        partners[noise] = {kind: float(min(part["eta"].unique(), key=lambda eta: (abs(eta - rate), eta)))
+                           for kind, part in synthetic.groupby("noise", sort=False)}
+    return partners
+
+
+def _means(runs: pd.DataFrame) -> pd.Series:
+    return runs.groupby("method")["test_acc_best_val"].mean()
+
+
+def human_comparison(human_runs: pd.DataFrame, table1_runs: pd.DataFrame) -> pd.DataFrame:
+    """Test accuracy (%) at the best-validation epoch of each loss under each human label set,
+    beside the synthetic columns of Table 1 nearest in rate (:func:`synthetic_partners`), with the
+    rank of the loss in each column (1 = most accurate). Headers name the profiles."""
+    human_label, synthetic_label = results_label(human_runs), results_label(table1_runs)
+    columns = {}
+    partners = synthetic_partners(human_runs, table1_runs)
+    for noise, group in human_runs.groupby("noise", sort=False):
+        rate = group["realised_noise_rate"].mean()
+        columns[(f"human ({human_label})", f"{NOISE_LABELS[noise]} ({100 * rate:.1f} % wrong)")] = _means(group)
+    used = dict.fromkeys((k, e) for p in partners.values() for k, e in p.items())
+    for kind, eta in sorted(used, key=lambda ke: (ke[0], ke[1])):
+        part = table1_runs[(table1_runs["noise"] == kind) & np.isclose(table1_runs["eta"], eta)
+                           & table1_runs["dataset"].isin(human_runs["dataset"])]
+        columns[(f"synthetic ({synthetic_label})", f"{NOISE_LABELS[kind]} η = {eta:g}")] = _means(part)
+    accuracy = pd.DataFrame(columns).reindex([m for m in _ORDER if m in human_runs["method"].unique()])
+    ranks = accuracy.rank(ascending=False, method="min")
+    shown = accuracy.round(2).astype(object).where(accuracy.notna(), "—")
+    for column in accuracy.columns:
+        shown[column] = [f"{a} ({int(r)})" if pd.notna(r) else "—" for a, r in zip(shown[column], ranks[column])]
+    shown.index = [METHOD_LABELS[m] for m in shown.index]
+    shown.index.name = "method (rank)"
+    return shown
+
+
+def ordering_agreement(human_runs: pd.DataFrame, table1_runs: pd.DataFrame) -> pd.DataFrame:
+    """Per human label set: the losses from most to least accurate, and for each synthetic partner
+    (same rate, :func:`synthetic_partners`) the share of pairs of losses it orders the same way."""
+    partners = synthetic_partners(human_runs, table1_runs)
+    rows = []
+    for noise, group in human_runs.groupby("noise", sort=False):
+        ours = _means(group)
+        row = {"label set": NOISE_LABELS[noise], "rate": round(float(group["realised_noise_rate"].mean()), 3),
+               "order (most accurate first)": " > ".join(METHOD_LABELS[m] for m in ours.sort_values(
+                   ascending=False).index)}
+        for kind, eta in partners[noise].items():
+            part = table1_runs[(table1_runs["noise"] == kind) & np.isclose(table1_runs["eta"], eta)
+                               & table1_runs["dataset"].isin(group["dataset"])]
+            theirs = _means(part)
+            common = [m for m in ours.index if m in theirs.index]
+            pairs = list(itertools.combinations(common, 2))
+            agree = sum(np.sign(ours[a] - ours[b]) == np.sign(theirs[a] - theirs[b]) for a, b in pairs)
+            row[f"same order as {NOISE_LABELS[kind]} η = {eta:g}"] = (
+                f"{agree} of {len(pairs)} pairs" if pairs else "—")
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("label set")
+
+
+#: The human label sets of CIFAR-10, in the chapter's order.
+CIFAR10_SETS = tuple(k for k, (dataset, _, _) in HUMAN_LABEL_SETS.items() if dataset == "cifar10")
