@@ -38,6 +38,7 @@ __all__ = [
     "truncated_lq_sum",
     "truncated_lq_sum_bounds",
     "truncated_lq_sum_minimum",
+    "eq10_lower_bound_threshold",
     "truncation_tightens",
 ]
 
@@ -210,8 +211,9 @@ def truncated_lq_sum_bounds(c: int, q: float, k: float) -> tuple[float, float]:
 
     The upper bound holds for every f (each term is at most ``L_q(k)``) and is attained when all
     ``f_j <= k``, e.g. by the uniform vector, which needs ``k >= 1/c``. The lower bound is attained
-    by a one-hot vector and holds whenever at most one class can exceed k, e.g. for ``k >= 1/2``;
-    for smaller k it can fail (see :func:`truncated_lq_sum_minimum`).
+    by a one-hot vector and holds exactly when ``k >= (2^(1-q) - 1)^(1/q)``
+    (:func:`eq10_lower_bound_threshold`, below 1/4); for smaller k it fails (see
+    :func:`truncated_lq_sum_minimum`).
 
     Returns:
         ``(lower, upper)`` as floats.
@@ -246,6 +248,21 @@ def truncated_lq_sum_minimum(c: int, q: float, k: float) -> tuple[float, int]:
         if value < best_value - 1e-12:
             best_value, best_m = value, m
     return best_value, best_m
+
+
+def eq10_lower_bound_threshold(q: float) -> float:
+    """The least threshold k for which Eq. 10's lower bound holds for every f: ``(2^(1-q) - 1)^(1/q)``.
+
+    Of the vectors of :func:`truncated_lq_sum_minimum`, the first to undercut ``(c - 1) L_q(k)``
+    as k falls is m = 2 (two classes at 1/2): ``(c - 2) L_q(k) + 2 L_q(1/2) < (c - 1) L_q(k)`` iff
+    ``2 L_q(1/2) < L_q(k)`` iff ``k^q < 2^(1-q) - 1``. The threshold does not depend on c (c >= 2),
+    falls from 1/4 (the limit q -> 0) to 0 (q = 1, MAE) and so is below 1/4 for every q in (0, 1]:
+    the paper's "k >= 1/c" is neither needed nor, for c > 4, enough.
+    """
+    q = _check_q(q)
+    if q == 0.0:
+        return 0.25  # lim (2^(1-q) - 1)^(1/q) = exp(-2 ln 2)
+    return float((2.0 ** (1.0 - q) - 1.0) ** (1.0 / q))
 
 
 def truncation_tightens(c: int, q: float, k: float) -> bool:

@@ -140,8 +140,9 @@ def run_config(run: RunSpec, settings: dict[str, Any], *, device: str = "auto",
         eval_batch_size=settings["eval_batch_size"], q=run.q, k=run.k,
         prune_start=settings["prune_start"] if prune else None, prune_every=settings["prune_every"] if prune else None,
         augment=spec.augment if settings["augment"] is None else settings["augment"],
-        test_every_epoch=settings["test_every_epoch"], seed=run.seed, compile=settings["compile"] if compile is None else compile,
-        channels_last=settings["channels_last"], amp_dtype=settings["amp_dtype"], device=device,
+        test_every_epoch=settings["test_every_epoch"], seed=run.seed,
+        compile=settings["compile"] if compile is None else compile, channels_last=settings["channels_last"],
+        amp_dtype=settings["amp_dtype"], device=device,
     )
 
 

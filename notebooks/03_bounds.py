@@ -47,6 +47,7 @@ from gce_lab.bounds import (
     truncated_lq_sum,
     truncated_lq_sum_bounds,
     truncated_lq_sum_minimum,
+    eq10_lower_bound_threshold,
     truncation_tightens,
 )
 from gce_lab.losses import lq_loss, lq_of_probability
@@ -472,12 +473,18 @@ for q_value in [0.0, 0.1, 0.3, 0.5, 0.7, 0.9]:
         }
     )
 print("q = 1 (MAE): f_hat is one-hot, exact excess risk 0 and A = 0")
-pd.DataFrame(rows).set_index("q")
+looseness = pd.DataFrame(rows).set_index("q")
+ratios = looseness["A / exact"].astype(float)
+small_q = ratios[(ratios.index > 0) & (ratios.index <= 0.5)]  # at q = 0 (CCE) A is infinite
+print(
+    f"A / exact: {small_q.min():.3g} to {small_q.max():.3g} for 0 < q <= 0.5, "
+    f"{ratios.loc[0.7]:.3g} at q = 0.7, {ratios[ratios.index > 0.7].min():.3g} and more beyond"
+)
+looseness
 
 # %% [markdown]
 # Two lessons. First, the bound holds with room to spare: $A$ exceeds the actual excess risk by
-# a factor of about 6 to 14 for $q \le 0.5$, about 75 at $q = 0.7$ and by orders of magnitude
-# beyond. The reason is Step 3: the noisy minimiser $\hat f$ is itself close to one-hot, so
+# the factors printed above, which grow with $q$ from a few to orders of magnitude. The reason is Step 3: the noisy minimiser $\hat f$ is itself close to one-hot, so
 # $S(f^*) - S(\hat f)$ is far smaller than the full width of Eq. 7 that the bound assumes. Second,
 # even CCE ($q = 0$), for which $A = \infty$, has a finite excess risk $-\log(1 - \eta)$ here:
 # its noisy minimiser is the noisy posterior $\hat f_y = 1 - \eta$, which still ranks the true
@@ -620,10 +627,46 @@ print(
 )
 
 # %% [markdown]
+# ### The exact condition
+#
+# As $k$ falls, the first vector to undercut the bound is the two-way split $m = 2$: the bound
+# fails exactly when $(c-2)\,\mathcal{L}_q(k) + 2\,\mathcal{L}_q(1/2) < (c-1)\,\mathcal{L}_q(k)$,
+# i.e. when $2\,\mathcal{L}_q(1/2) < \mathcal{L}_q(k)$, whatever $c$. Solving the equality for $k$:
+
+# %%
+k_star = sp.solve(sp.Eq(2 * (1 - sp.Rational(1, 2) ** q) / q, (1 - k**q) / q), k)
+display(Math(r"k^\ast(q) = " + sp.latex(sp.simplify(k_star[0]))))
+print("limit q -> 0:", sp.limit(k_star[0], q, 0, "+"), "  at q = 1:", k_star[0].subs(q, 1))
+
+# %% [markdown]
+# $$
+# \text{Eq. 10's lower bound holds for every } f \iff k \ge k^\ast(q) = \left(2^{1-q} - 1\right)^{1/q},
+# $$
+#
+# a threshold that falls from $1/4$ ($q \to 0$) to $0$ ($q = 1$), so it lies below $1/4$ for
+# every $q$. The paper's "$k \ge 1/c$" is therefore neither needed ($k^\ast < 1/c$ for $c \le 4$)
+# nor enough ($k^\ast > 1/c$ for small $q$ and $c > 4$). `eq10_lower_bound_threshold` computes
+# $k^\ast$; checked against the exact minimum on a grid of $c$, $q$ and $k$:
+
+# %%
+agree = total = 0
+for num_classes in [2, 3, 5, 10, 100]:
+    for q_value in np.linspace(0.02, 1.0, 50):
+        k_min = eq10_lower_bound_threshold(q_value)
+        for k_value in np.linspace(1 / num_classes, 1.0, 120):
+            if abs(k_value - k_min) < 1e-9:
+                continue
+            lower, _ = truncated_lq_sum_bounds(num_classes, q_value, k_value)
+            fails_here = truncated_lq_sum_minimum(num_classes, q_value, k_value)[0] < lower - 1e-12
+            agree += fails_here == (k_value < k_min)
+            total += 1
+print(f"fails exactly when k < k*(q): {agree} of {total} grid points agree")
+print(f"k*(0.7) = {eq10_lower_bound_threshold(0.7):.4f}; the paper's k = 0.5 is well above it")
+
+# %% [markdown]
 # The left panel below maps, for $c = 10$, where in the $(k, q)$ plane Eq. 10's lower bound
-# fails: only for thresholds below about $0.25$ (and never for $k \ge 1/2$, where the argument
-# above guarantees it). The practical consequence is small, since the paper
-# uses $k = 0.5$, but a smaller threshold does not buy the band that Eq. 10 promises.
+# fails: left of the curve $k^\ast(q)$, never for the paper's $k = 0.5$. The practical
+# consequence is small, but a small threshold does not buy the band that Eq. 10 promises.
 #
 # ### When does truncation tighten the bound?
 #
@@ -703,6 +746,12 @@ axes[0].plot(
     alpha=0.6,
     label="lower bound of Eq. 10 violated",
 )
+axes[0].plot(
+    [eq10_lower_bound_threshold(qq) for qq in qs_grid],
+    qs_grid,
+    "k--",
+    label="$k^*(q) = (2^{1-q} - 1)^{1/q}$",
+)
 axes[0].plot(0.5, 0.7, "k*", ms=12, label="paper: q = 0.7, k = 0.5")
 axes[0].set(
     xlabel="threshold k",
@@ -768,5 +817,6 @@ plt.show()
 #   $A$, which decreases in $q$ and vanishes at $q = 1$. The bound is valid but loose: the
 #   exact worst case is several times (small $q$) to orders of magnitude (large $q$) smaller.
 # * Truncating at $k$ replaces the width by $\mathcal{L}_q(k)$ (Eq. 10), narrower when
-#   $k^q > 2 - c(1/c)^q$; Eq. 10's lower bound needs $k \ge 1/2$ (or a suitable $q$), not just
-#   $k \ge 1/c$. Chapter 4 shows how the truncated loss is trained (Eq. 11-12, Algorithm 1).
+#   $k^q > 2 - c(1/c)^q$; Eq. 10's lower bound holds exactly when $k \ge (2^{1-q} - 1)^{1/q}$,
+#   a threshold below $1/4$ for every $q$ (not $k \ge 1/c$ as stated). Chapter 4 shows how the
+#   truncated loss is trained (Eq. 11-12, Algorithm 1).

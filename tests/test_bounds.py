@@ -264,3 +264,19 @@ def test_invalid_arguments_raise(call, message):
 def test_boundary_values_are_accepted():
     assert noise_tolerance_constant(1 - 1 / 3, 0.5, 3) == math.inf
     assert truncated_lq_sum_bounds(3, 0.5, 1 / 3)[1] == pytest.approx(3 * (1 - (1 / 3) ** 0.5) / 0.5)
+
+
+def test_eq10_lower_bound_fails_exactly_below_the_threshold():
+    from gce_lab.bounds import eq10_lower_bound_threshold
+
+    assert eq10_lower_bound_threshold(0.0) == 0.25 and eq10_lower_bound_threshold(1.0) == 0.0
+    assert eq10_lower_bound_threshold(1e-6) == pytest.approx(0.25, abs=1e-6)
+    assert all(eq10_lower_bound_threshold(q) < 0.25 for q in np.linspace(0.01, 1, 50))
+    for c in (2, 3, 10, 100):
+        for q in (0.1, 0.3, 0.7, 0.9):
+            t = eq10_lower_bound_threshold(q)
+            for k in np.linspace(1 / c, 1, 97):
+                if abs(k - t) < 1e-6:
+                    continue
+                fails = truncated_lq_sum_minimum(c, q, k)[0] < truncated_lq_sum_bounds(c, q, k)[0] - 1e-12
+                assert fails == (k < t), (c, q, k, t)
