@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test unit nbval book twins smoke-results clean
+.PHONY: install test lint unit nbval book twins smoke-results clean
 
 install: $(STAMP)
 
@@ -15,7 +15,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m ipykernel install --prefix $(VENV) --name python3 >/dev/null
 	touch $(STAMP)
 
-test: unit nbval
+test: lint unit nbval
+
+# Lint and formatting of the package, the tests and the chapters' sources (ruff; pyproject.toml).
+lint: $(STAMP)
+	$(BIN)/ruff check gce_lab tests notebooks
+	$(BIN)/ruff format --check gce_lab tests notebooks
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -82,24 +82,26 @@ def _draw_device(generator: torch.Generator | None, device: torch.device) -> tor
     return generator.device if generator is not None else device
 
 
-def sample_offsets(n: int, padding: int, generator: torch.Generator | None = None,
-                   device: torch.device | str = "cpu") -> torch.Tensor:
+def sample_offsets(
+    n: int, padding: int, generator: torch.Generator | None = None, device: torch.device | str = "cpu"
+) -> torch.Tensor:
     """Random crop offsets ``(n, 2)`` (row, column), each uniform in ``[0, 2 * padding]``."""
     padding = _check_padding(padding)
-    draws = torch.randint(0, 2 * padding + 1, (n, 2), generator=generator,
-                          device=_draw_device(generator, torch.device(device)))
+    draws = torch.randint(
+        0, 2 * padding + 1, (n, 2), generator=generator, device=_draw_device(generator, torch.device(device))
+    )
     return draws.to(device)
 
 
-def sample_flips(n: int, generator: torch.Generator | None = None,
-                 device: torch.device | str = "cpu") -> torch.Tensor:
+def sample_flips(n: int, generator: torch.Generator | None = None, device: torch.device | str = "cpu") -> torch.Tensor:
     """Random flip mask ``(n,)`` (bool), each True with probability 1/2."""
     draws = torch.randint(0, 2, (n,), generator=generator, device=_draw_device(generator, torch.device(device)))
     return draws.to(device).bool()
 
 
-def random_crop(x: torch.Tensor, padding: int = 4, offsets: torch.Tensor | None = None,
-                generator: torch.Generator | None = None) -> torch.Tensor:
+def random_crop(
+    x: torch.Tensor, padding: int = 4, offsets: torch.Tensor | None = None, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """Zero-pad every image by ``padding`` and crop back to ``(H, W)`` at per-image offsets.
 
     ``offsets`` ``(N, 2)`` gives (row, column) of each crop's top-left corner in the padded
@@ -122,8 +124,9 @@ def random_crop(x: torch.Tensor, padding: int = 4, offsets: torch.Tensor | None 
     return padded[batch, channel, rows[:, None, :, None], cols[:, None, None, :]]
 
 
-def random_flip(x: torch.Tensor, mask: torch.Tensor | None = None,
-                generator: torch.Generator | None = None) -> torch.Tensor:
+def random_flip(
+    x: torch.Tensor, mask: torch.Tensor | None = None, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """Mirror left-right the images where ``mask`` (N,) is True (drawn with p = 1/2 when None)."""
     _check_images("x", x)
     if mask is None:
@@ -138,9 +141,15 @@ def random_crop_flip(x: torch.Tensor, padding: int = 4, generator: torch.Generat
     return random_flip(random_crop(x, padding, generator=generator), generator=generator)
 
 
-def augment_batch(x_uint8: torch.Tensor, mean: torch.Tensor, crop: bool = True, flip: bool = True,
-                  padding: int = 4, generator: torch.Generator | None = None,
-                  channels_last: bool = False) -> torch.Tensor:
+def augment_batch(
+    x_uint8: torch.Tensor,
+    mean: torch.Tensor,
+    crop: bool = True,
+    flip: bool = True,
+    padding: int = 4,
+    generator: torch.Generator | None = None,
+    channels_last: bool = False,
+) -> torch.Tensor:
     """Normalise a uint8 batch (:func:`normalize`), then optionally crop and flip it.
 
     Returns float32 on ``x_uint8``'s device, in ``torch.channels_last`` layout when asked.
@@ -153,12 +162,18 @@ def augment_batch(x_uint8: torch.Tensor, mean: torch.Tensor, crop: bool = True, 
     return x.contiguous(memory_format=torch.channels_last) if channels_last else x
 
 
-def prepare_batch(x_uint8: torch.Tensor, mean: torch.Tensor, train: bool,
-                  generator: torch.Generator | None = None, padding: int = 4,
-                  channels_last: bool = False) -> torch.Tensor:
+def prepare_batch(
+    x_uint8: torch.Tensor,
+    mean: torch.Tensor,
+    train: bool,
+    generator: torch.Generator | None = None,
+    padding: int = 4,
+    channels_last: bool = False,
+) -> torch.Tensor:
     """Model input from a uint8 batch: normalised, and cropped + flipped when ``train``.
 
     Evaluation (``train=False``) only normalises, as in the paper.
     """
-    return augment_batch(x_uint8, mean, crop=train, flip=train, padding=padding, generator=generator,
-                         channels_last=channels_last)
+    return augment_batch(
+        x_uint8, mean, crop=train, flip=train, padding=padding, generator=generator, channels_last=channels_last
+    )

@@ -75,8 +75,16 @@ from gce_lab.models import make_model
 from gce_lab.profiles import run_settings
 from gce_lab.provenance import git_commit, provenance
 from gce_lab.results import results_root
-from gce_lab.train import (TrainConfig, TrainData, make_optimizer, predict_logits, prepare_model, train,
-                           train_epoch, train_step)
+from gce_lab.train import (
+    TrainConfig,
+    TrainData,
+    make_optimizer,
+    predict_logits,
+    prepare_model,
+    train,
+    train_epoch,
+    train_step,
+)
 from gce_lab.validation import check_choice
 
 __all__ = [
@@ -133,15 +141,40 @@ LAB_EXPERIMENTS = ("table1", "fig1ab")
 #: ``pool``: images held (at least two batches; None: the data set's training split, so that an
 #: epoch is a real one).
 SIZES: dict[str, dict[str, Any]] = {
-    "full": {"batch_size": 128, "warmup": 20, "steps": 50, "repeats": 3, "pool": None, "probe_factor": 4,
-             "check_steps": 5, "eval_batch_size": 4096, "lab_profile": "lab", "lab_warmup_batches": 20},
-    "tiny": {"batch_size": 4, "warmup": 1, "steps": 2, "repeats": 1, "pool": 16, "probe_factor": 2,
-             "check_steps": 2, "eval_batch_size": 8, "lab_profile": "smoke", "lab_warmup_batches": 2},
+    "full": {
+        "batch_size": 128,
+        "warmup": 20,
+        "steps": 50,
+        "repeats": 3,
+        "pool": None,
+        "probe_factor": 4,
+        "check_steps": 5,
+        "eval_batch_size": 4096,
+        "lab_profile": "lab",
+        "lab_warmup_batches": 20,
+    },
+    "tiny": {
+        "batch_size": 4,
+        "warmup": 1,
+        "steps": 2,
+        "repeats": 1,
+        "pool": 16,
+        "probe_factor": 2,
+        "check_steps": 2,
+        "eval_batch_size": 8,
+        "lab_profile": "smoke",
+        "lab_warmup_batches": 2,
+    },
 }
 #: Targets: on one H100, fast/baseline throughput and epoch time of ResNet-34 and the lab run; on a
 #: CPU, fast/baseline throughput of the cpu profile's network.
-TARGETS = {"resnet34_speedup": 4.0, "resnet34_epoch_s": 5.0, "lab_test_acc": 90.0, "lab_train_time_s": 15.0,
-           "cpu_net_speedup": 2.0}
+TARGETS = {
+    "resnet34_speedup": 4.0,
+    "resnet34_epoch_s": 5.0,
+    "lab_test_acc": 90.0,
+    "lab_train_time_s": 15.0,
+    "cpu_net_speedup": 2.0,
+}
 #: Side of the square fp32 matrices whose product rate is the roof the GFLOP/s are read against.
 MATMUL_SIZES = {"full": 2048, "tiny": 128}
 
@@ -297,10 +330,14 @@ def _environment(device: torch.device) -> dict[str, Any]:
     env = {"python": platform.python_version(), "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads()}
     if device.type == "cuda":
         props = torch.cuda.get_device_properties(device)
-        env.update(cuda=torch.version.cuda, cudnn=torch.backends.cudnn.version(),
-                   multiprocessors=props.multi_processor_count, gpu_memory_gib=round(props.total_memory / 2**30, 1),
-                   cudnn_allow_tf32=torch.backends.cudnn.allow_tf32,
-                   matmul_allow_tf32=torch.backends.cuda.matmul.allow_tf32)
+        env.update(
+            cuda=torch.version.cuda,
+            cudnn=torch.backends.cudnn.version(),
+            multiprocessors=props.multi_processor_count,
+            gpu_memory_gib=round(props.total_memory / 2**30, 1),
+            cudnn_allow_tf32=torch.backends.cudnn.allow_tf32,
+            matmul_allow_tf32=torch.backends.cuda.matmul.allow_tf32,
+        )
     return env
 
 
@@ -355,18 +392,32 @@ def plain_transform(mean: Tensor, augment: bool = True, padding: int = 4) -> Cal
     return v2.Compose(steps)
 
 
-def plain_loader(x_uint8: Tensor, labels: Tensor, mean: Tensor, *, batch_size: int, augment: bool = True,
-                 shuffle: bool = True, workers: int = 0, pin_memory: bool = False,
-                 seed: int = 0) -> torch.utils.data.DataLoader:
+def plain_loader(
+    x_uint8: Tensor,
+    labels: Tensor,
+    mean: Tensor,
+    *,
+    batch_size: int,
+    augment: bool = True,
+    shuffle: bool = True,
+    workers: int = 0,
+    pin_memory: bool = False,
+    seed: int = 0,
+) -> torch.utils.data.DataLoader:
     """The baseline's ``DataLoader`` (persistent workers when ``workers > 0``)."""
     dataset = _PlainImages(x_uint8, labels, plain_transform(mean, augment))
     return torch.utils.data.DataLoader(
-        dataset, batch_size=batch_size, shuffle=shuffle, num_workers=workers, pin_memory=pin_memory,
-        persistent_workers=workers > 0, generator=torch.Generator().manual_seed(seed))
+        dataset,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        num_workers=workers,
+        pin_memory=pin_memory,
+        persistent_workers=workers > 0,
+        generator=torch.Generator().manual_seed(seed),
+    )
 
 
-def plain_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: Tensor, y: Tensor,
-               device: torch.device) -> float:
+def plain_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: Tensor, y: Tensor, device: torch.device) -> float:
     """One step of the plain loop: copy the batch over, float32 forward, cross entropy, backward,
     optimiser step; returns ``loss.item()`` like a tutorial's running-loss bookkeeping (a sync)."""
     x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
@@ -379,8 +430,7 @@ def plain_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: Tensor, y:
 
 def _plain_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     """torch's default SGD (foreach on CUDA), with the fast path's hyperparameters."""
-    return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
-                           weight_decay=config.weight_decay)
+    return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
 
 
 def _endless(loader: torch.utils.data.DataLoader) -> Iterable[tuple[Tensor, Tensor]]:
@@ -401,15 +451,26 @@ def count_step_flops(step: Callable[[], Any]) -> int:
     return int(counter.get_total_flops())
 
 
-def _fast_config(batch_size: int, device: torch.device, *, compile: bool, augment: bool = True,
-                 eval_batch_size: int = 1024) -> TrainConfig:
+def _fast_config(
+    batch_size: int, device: torch.device, *, compile: bool, augment: bool = True, eval_batch_size: int = 1024
+) -> TrainConfig:
     """The trainer's fast-path settings (CCE; the loss does not change the speed much)."""
-    return TrainConfig("cce", epochs=1, batch_size=batch_size, eval_batch_size=eval_batch_size, augment=augment,
-                       compile=compile, channels_last=True, amp_dtype="auto", device=device.type)
+    return TrainConfig(
+        "cce",
+        epochs=1,
+        batch_size=batch_size,
+        eval_batch_size=eval_batch_size,
+        augment=augment,
+        compile=compile,
+        channels_last=True,
+        amp_dtype="auto",
+        device=device.type,
+    )
 
 
-def compare_paths(model: nn.Module, x_uint8: Tensor, labels: Tensor, *, steps: int, batch_size: int,
-                  device: torch.device) -> dict[str, Any]:
+def compare_paths(
+    model: nn.Module, x_uint8: Tensor, labels: Tensor, *, steps: int, batch_size: int, device: torch.device
+) -> dict[str, Any]:
     """Train copies of ``model`` for ``steps`` steps on the same batches (in order, no augmentation),
     once on the plain path (DataLoader, float32, contiguous, eager) and once on the fast path
     (:func:`gce_lab.train.train_step`, channels_last, autocast as on the device, eager), and
@@ -437,20 +498,40 @@ def compare_paths(model: nn.Module, x_uint8: Tensor, labels: Tensor, *, steps: i
     stats = []
     for s in range(steps):
         index = torch.arange(s * batch_size, (s + 1) * batch_size, device=device)
-        stats.append(train_step(fast_model, loss_fn, optimizer, x_dev[index], y_dev[index], index, noisy[index],
-                                mean_dev, config, amp_dtype)[0] / batch_size)
+        stats.append(
+            train_step(
+                fast_model,
+                loss_fn,
+                optimizer,
+                x_dev[index],
+                y_dev[index],
+                index,
+                noisy[index],
+                mean_dev,
+                config,
+                amp_dtype,
+            )[0]
+            / batch_size
+        )
     fast = torch.stack(stats).tolist()
     diffs = [abs(a - b) for a, b in zip(plain, fast)]
-    return {"steps": steps, "batch_size": batch_size, "amp_dtype": amp_dtype, "plain_losses": plain,
-            "fast_losses": fast, "max_abs_diff": max(diffs),
-            "max_rel_diff": max(d / max(abs(a), 1e-12) for d, a in zip(diffs, plain))}
+    return {
+        "steps": steps,
+        "batch_size": batch_size,
+        "amp_dtype": amp_dtype,
+        "plain_losses": plain,
+        "fast_losses": fast,
+        "max_abs_diff": max(diffs),
+        "max_rel_diff": max(d / max(abs(a), 1e-12) for d, a in zip(diffs, plain)),
+    }
 
 
 # ----------------------------------------------------------------------------- one variant
 
 
-def _measure_steps(step: Callable[[], int], opts: dict[str, Any], device: torch.device
-                   ) -> tuple[float, list[tuple[float, int]], float | None]:
+def _measure_steps(
+    step: Callable[[], int], opts: dict[str, Any], device: torch.device
+) -> tuple[float, list[tuple[float, int]], float | None]:
     """Time ``step`` (which returns the images it trained on): the first step alone (compilation,
     autotuning, worker start-up), ``warmup - 1`` more untimed, then ``repeats`` windows of
     ``steps`` steps; also the host syncs per step. Returns (first step s, windows, syncs)."""
@@ -464,23 +545,44 @@ def _measure_steps(step: Callable[[], int], opts: dict[str, Any], device: torch.
     return first, windows, _host_syncs_per_step(step, 2, device)
 
 
-def _summary(name: str, case: BenchCase, batch_size: int, windows: list[tuple[float, int]], first_step_s: float,
-             flops_per_step: int, extra: dict[str, Any]) -> dict[str, Any]:
+def _summary(
+    name: str,
+    case: BenchCase,
+    batch_size: int,
+    windows: list[tuple[float, int]],
+    first_step_s: float,
+    flops_per_step: int,
+    extra: dict[str, Any],
+) -> dict[str, Any]:
     rates = [images / seconds for seconds, images in windows]
     rate = statistics.median(rates)
     step_s = batch_size / rate
     return {
-        "variant": name, "batch_size": batch_size, "first_step_s": first_step_s,
-        "images_per_s": rate, "images_per_s_min": min(rates), "images_per_s_max": max(rates),
-        "windows": [{"seconds": s, "images": i} for s, i in windows], "step_ms": 1000.0 * step_s,
-        "epoch_s_extrapolated": case.epoch_images / rate, "flops_per_step": flops_per_step,
-        "flops_per_image": flops_per_step / batch_size, "tflops": flops_per_step / step_s / 1e12,
-        "gflops": flops_per_step / step_s / 1e9, **extra,
+        "variant": name,
+        "batch_size": batch_size,
+        "first_step_s": first_step_s,
+        "images_per_s": rate,
+        "images_per_s_min": min(rates),
+        "images_per_s_max": max(rates),
+        "windows": [{"seconds": s, "images": i} for s, i in windows],
+        "step_ms": 1000.0 * step_s,
+        "epoch_s_extrapolated": case.epoch_images / rate,
+        "flops_per_step": flops_per_step,
+        "flops_per_image": flops_per_step / batch_size,
+        "tflops": flops_per_step / step_s / 1e12,
+        "gflops": flops_per_step / step_s / 1e9,
+        **extra,
     }
 
 
-def _run_baseline(net: nn.Module, case: BenchCase, x: Tensor, y: Tensor, device: torch.device, opts: dict[str, Any],
-                  ) -> dict[str, Any]:
+def _run_baseline(
+    net: nn.Module,
+    case: BenchCase,
+    x: Tensor,
+    y: Tensor,
+    device: torch.device,
+    opts: dict[str, Any],
+) -> dict[str, Any]:
     """Time the plain loop (see the module docstring)."""
     bs = opts["batch_size"]
     if device.type == "cuda":
@@ -490,8 +592,16 @@ def _run_baseline(net: nn.Module, case: BenchCase, x: Tensor, y: Tensor, device:
     model.train()
     optimizer = _plain_optimizer(model, config)
     mean = per_pixel_mean(x)
-    loader = plain_loader(x, y, mean, batch_size=bs, augment=case.augment, workers=opts["workers"],
-                          pin_memory=device.type == "cuda", seed=opts["seed"])
+    loader = plain_loader(
+        x,
+        y,
+        mean,
+        batch_size=bs,
+        augment=case.augment,
+        workers=opts["workers"],
+        pin_memory=device.type == "cuda",
+        seed=opts["seed"],
+    )
     batches = _endless(loader)
     running = [0.0]
 
@@ -508,8 +618,15 @@ def _run_baseline(net: nn.Module, case: BenchCase, x: Tensor, y: Tensor, device:
         plain_step(twin, _plain_optimizer(twin, config), xb, yb, device)
 
     flops = count_step_flops(flop_step)
-    extra: dict[str, Any] = {"path": "baseline", "compiled": False, "amp_dtype": None, "channels_last": False,
-                             "data_on_device": False, "workers": opts["workers"], "host_syncs_per_step": syncs}
+    extra: dict[str, Any] = {
+        "path": "baseline",
+        "compiled": False,
+        "amp_dtype": None,
+        "channels_last": False,
+        "data_on_device": False,
+        "workers": opts["workers"],
+        "host_syncs_per_step": syncs,
+    }
     if opts["full_epoch"]:
         epoch = iter(loader)  # the persistent workers are already running, as from the second epoch on
 
@@ -523,13 +640,25 @@ def _run_baseline(net: nn.Module, case: BenchCase, x: Tensor, y: Tensor, device:
     return _summary("baseline", case, bs, windows, first, flops, extra)
 
 
-def _run_fast(name: str, net: nn.Module, case: BenchCase, x_dev: Tensor, y_dev: Tensor, device: torch.device,
-              opts: dict[str, Any], *, compile: bool, batch_size: int, full_epoch: bool) -> dict[str, Any]:
+def _run_fast(
+    name: str,
+    net: nn.Module,
+    case: BenchCase,
+    x_dev: Tensor,
+    y_dev: Tensor,
+    device: torch.device,
+    opts: dict[str, Any],
+    *,
+    compile: bool,
+    batch_size: int,
+    full_epoch: bool,
+) -> dict[str, Any]:
     """Time the trainer's step (see the module docstring)."""
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # as gce_lab.train.train sets it
-    config = _fast_config(batch_size, device, compile=compile, augment=case.augment,
-                          eval_batch_size=opts["eval_batch_size"])
+    config = _fast_config(
+        batch_size, device, compile=compile, augment=case.augment, eval_batch_size=opts["eval_batch_size"]
+    )
     amp_dtype = resolve_amp_dtype(config.amp_dtype, device)
     model, step_model, compiled = prepare_model(copy.deepcopy(net), config, device)
     model.train()
@@ -547,12 +676,13 @@ def _run_fast(name: str, net: nn.Module, case: BenchCase, x_dev: Tensor, y_dev: 
             state["order"], state["j"] = torch.randperm(n, device=device), 0
         j = state["j"]
         state["j"] += 1
-        return state["order"][j * batch_size:(j + 1) * batch_size]
+        return state["order"][j * batch_size : (j + 1) * batch_size]
 
     def step_with(net_: nn.Module, opt: torch.optim.Optimizer) -> int:
         index = next_index()
-        sums.add_(train_step(net_, loss_fn, opt, x_dev[index], y_dev[index], index, noisy[index], mean, config,
-                             amp_dtype))
+        sums.add_(
+            train_step(net_, loss_fn, opt, x_dev[index], y_dev[index], index, noisy[index], mean, config, amp_dtype)
+        )
         return batch_size
 
     def step() -> int:
@@ -560,15 +690,17 @@ def _run_fast(name: str, net: nn.Module, case: BenchCase, x_dev: Tensor, y_dev: 
 
     def epoch() -> int:
         order = torch.randperm(n, device=device)
-        sums.add_(train_epoch(model, step_model, loss_fn, optimizer, x_dev, y_dev, noisy, order, mean, config,
-                              amp_dtype))
+        sums.add_(
+            train_epoch(model, step_model, loss_fn, optimizer, x_dev, y_dev, noisy, order, mean, config, amp_dtype)
+        )
         return n
 
     n_eval = min(n, 10_000)
 
     def evaluate() -> int:
-        predict_logits(model, x_dev[:n_eval], mean, batch_size=opts["eval_batch_size"], amp_dtype=amp_dtype,
-                       channels_last=True)
+        predict_logits(
+            model, x_dev[:n_eval], mean, batch_size=opts["eval_batch_size"], amp_dtype=amp_dtype, channels_last=True
+        )
         return n_eval
 
     first, windows, syncs = _measure_steps(step, opts, device)
@@ -578,8 +710,15 @@ def _run_fast(name: str, net: nn.Module, case: BenchCase, x_dev: Tensor, y_dev: 
         step_with(twin, make_optimizer(twin, config, device))
 
     flops = count_step_flops(flop_step)
-    extra: dict[str, Any] = {"path": "fast", "compiled": compiled, "amp_dtype": amp_dtype, "channels_last": True,
-                             "data_on_device": True, "workers": 0, "host_syncs_per_step": syncs}
+    extra: dict[str, Any] = {
+        "path": "fast",
+        "compiled": compiled,
+        "amp_dtype": amp_dtype,
+        "channels_last": True,
+        "data_on_device": True,
+        "workers": 0,
+        "host_syncs_per_step": syncs,
+    }
     if full_epoch:  # twice: the first meets the last batch's shape for the first time (autotuning)
         first_epoch, _ = _timed(epoch, 1, device)
         seconds, _ = _timed(epoch, 1, device)
@@ -622,8 +761,10 @@ def _cpu_target(models: list[dict[str, Any]]) -> dict[str, Any] | None:
 def _targets(device: torch.device, models: list[dict[str, Any]]) -> dict[str, Any]:
     """The ResNet-34 targets, judged only on a GPU (they are stated for one H100); on a CPU, the
     cpu profile's speed-up target."""
-    out: dict[str, Any] = {"applies": device.type == "cuda",
-                           "note": "GPU targets are stated for one H100; other devices are reported, not judged"}
+    out: dict[str, Any] = {
+        "applies": device.type == "cuda",
+        "note": "GPU targets are stated for one H100; other devices are reported, not judged",
+    }
     if device.type == "cpu" and (cpu := _cpu_target(models)) is not None:
         out["cpu_net_speedup"] = cpu
     resnet = next((m for m in models if m["model"] == "resnet34"), None)
@@ -637,28 +778,38 @@ def _targets(device: torch.device, models: list[dict[str, Any]]) -> dict[str, An
     epoch = fast.get("epoch_s_measured", fast["epoch_s_extrapolated"])
     speedup = fast["images_per_s"] / base["images_per_s"]
     applies = out["applies"]
-    out["resnet34_speedup"] = {"value": speedup, "target": TARGETS["resnet34_speedup"],
-                               "met": speedup >= TARGETS["resnet34_speedup"] if applies else None}
-    out["resnet34_epoch_s"] = {"value": epoch, "target": TARGETS["resnet34_epoch_s"],
-                               "measured": "epoch_s_measured" in fast,
-                               "met": epoch <= TARGETS["resnet34_epoch_s"] if applies else None}
+    out["resnet34_speedup"] = {
+        "value": speedup,
+        "target": TARGETS["resnet34_speedup"],
+        "met": speedup >= TARGETS["resnet34_speedup"] if applies else None,
+    }
+    out["resnet34_epoch_s"] = {
+        "value": epoch,
+        "target": TARGETS["resnet34_epoch_s"],
+        "measured": "epoch_s_measured" in fast,
+        "met": epoch <= TARGETS["resnet34_epoch_s"] if applies else None,
+    }
     return out
 
 
 def _table(models: list[dict[str, Any]]) -> str:
     """Text table: throughput, step time, epoch time (extrapolated to the training split, and the
     measured epoch of the images held, if any), TFLOP/s, ratio to the baseline, first step."""
-    lines = [f"{'model':10s} {'variant':20s} {'img/s':>9s} {'ms/step':>8s} {'s/epoch':>8s} {'measured':>9s} "
-             f"{'GFLOP/s':>8s} {'x base':>7s} {'1st step':>8s}"]
+    lines = [
+        f"{'model':10s} {'variant':20s} {'img/s':>9s} {'ms/step':>8s} {'s/epoch':>8s} {'measured':>9s} "
+        f"{'GFLOP/s':>8s} {'x base':>7s} {'1st step':>8s}"
+    ]
     for m in models:
         for v in m["variants"]:
             if "error" in v:
                 lines.append(f"{m['model']:10s} {v['variant']:20s} failed: {v['error'][:60]}")
                 continue
             measured = v.get("epoch_s_measured")
-            lines.append(f"{m['model']:10s} {v['variant']:20s} {v['images_per_s']:9.1f} {v['step_ms']:8.2f} "
-                         f"{v['epoch_s_extrapolated']:8.2f} {'-' if measured is None else f'{measured:.2f}':>9s} "
-                         f"{v['gflops']:8.1f} {v['speedup_vs_baseline']:7.2f} {v['first_step_s']:8.2f}")
+            lines.append(
+                f"{m['model']:10s} {v['variant']:20s} {v['images_per_s']:9.1f} {v['step_ms']:8.2f} "
+                f"{v['epoch_s_extrapolated']:8.2f} {'-' if measured is None else f'{measured:.2f}':>9s} "
+                f"{v['gflops']:8.1f} {v['speedup_vs_baseline']:7.2f} {v['first_step_s']:8.2f}"
+            )
     return "\n".join(lines)
 
 
@@ -706,20 +857,47 @@ def run_benchmark(
     models = _check_models(models, dev)
     if not isinstance(compile, bool) or not isinstance(full_epoch, bool):
         raise ValueError(f"compile and full_epoch must be True or False, got {compile!r} and {full_epoch!r}")
-    opts = _options(size, steps=steps, warmup=warmup, repeats=repeats, batch_size=batch_size,
-                    workers=default_workers(dev) if workers is None else workers, probe_factor=probe_factor,
-                    seed=seed)
+    opts = _options(
+        size,
+        steps=steps,
+        warmup=warmup,
+        repeats=repeats,
+        batch_size=batch_size,
+        workers=default_workers(dev) if workers is None else workers,
+        probe_factor=probe_factor,
+        seed=seed,
+    )
     opts["full_epoch"] = full_epoch
     path = _output_path(out, dev, size)
     git_commit()  # read (and cached) now: the code that runs, not a commit made meanwhile
     started = time.perf_counter()
     compiled_fast = compile and dev.type == "cuda"
     payload: dict[str, Any] = {
-        "benchmark": "throughput", "size": size, "device": device_name(dev), "complete": False,
-        "settings": {**{k: opts[k] for k in ("batch_size", "warmup", "steps", "repeats", "workers", "probe_factor",
-                                              "check_steps", "eval_batch_size", "seed")},
-                     "compile": compiled_fast, "full_epoch": full_epoch, "models": list(models)},
-        "environment": _environment(dev), "models": [],
+        "benchmark": "throughput",
+        "size": size,
+        "device": device_name(dev),
+        "complete": False,
+        "settings": {
+            **{
+                k: opts[k]
+                for k in (
+                    "batch_size",
+                    "warmup",
+                    "steps",
+                    "repeats",
+                    "workers",
+                    "probe_factor",
+                    "check_steps",
+                    "eval_batch_size",
+                    "seed",
+                )
+            },
+            "compile": compiled_fast,
+            "full_epoch": full_epoch,
+            "models": list(models),
+        },
+        "environment": _environment(dev),
+        "models": [],
     }
     _say(f"benchmark ({size}) on {device_name(dev)}; results -> {path}", quiet)
     roof = matmul_gflops(dev, MATMUL_SIZES[size])
@@ -745,10 +923,16 @@ def run_benchmark(
                 runs.append((f"fast_eager_batchx{k}", False, k * opts["batch_size"], False))
         for variant, comp, bs, epoch in runs:
             try:
-                variants.append(_run_fast(variant, net, case, x_dev, y_dev, dev, opts, compile=comp, batch_size=bs,
-                                          full_epoch=epoch))
-                _say(f"  {name}: {variant} {variants[-1]['images_per_s']:.1f} img/s "
-                     f"(first step {variants[-1]['first_step_s']:.1f} s)", quiet)
+                variants.append(
+                    _run_fast(
+                        variant, net, case, x_dev, y_dev, dev, opts, compile=comp, batch_size=bs, full_epoch=epoch
+                    )
+                )
+                _say(
+                    f"  {name}: {variant} {variants[-1]['images_per_s']:.1f} img/s "
+                    f"(first step {variants[-1]['first_step_s']:.1f} s)",
+                    quiet,
+                )
             except Exception as err:  # e.g. the compiler: record it, keep the other variants' numbers
                 variants.append({"variant": variant, "error": f"{type(err).__name__}: {err}"})
                 _say(f"  {name}: {variant} failed: {variants[-1]['error']}", quiet)
@@ -759,11 +943,18 @@ def run_benchmark(
             v["speedup_vs_baseline"] = v["images_per_s"] / variants[0]["images_per_s"]
             v["fraction_of_matmul_roof"] = v["gflops"] / roof
         agreement = compare_paths(net, x, y, steps=opts["check_steps"], batch_size=opts["batch_size"], device=dev)
-        payload["models"].append({
-            "model": name, "dataset_shape": case.dataset, "image_shape": list(case.image_shape),
-            "epoch_images": case.epoch_images, "pool_images": n, "variants": variants,
-            "flops_equal": len({v["flops_per_image"] for v in measured}) == 1, "agreement": agreement,
-        })
+        payload["models"].append(
+            {
+                "model": name,
+                "dataset_shape": case.dataset,
+                "image_shape": list(case.image_shape),
+                "epoch_images": case.epoch_images,
+                "pool_images": n,
+                "variants": variants,
+                "flops_equal": len({v["flops_per_image"] for v in measured}) == 1,
+                "agreement": agreement,
+            }
+        )
         del x_dev, y_dev
         if dev.type == "cuda":
             torch.cuda.empty_cache()
@@ -783,18 +974,29 @@ def run_benchmark(
 # ----------------------------------------------------------------------------- time to accuracy
 
 
-_DATA_TITLES = {"snapshot:cifar10_jpeg": "CIFAR-10-JPEG (the lossy offline snapshot)", "torchvision": "CIFAR-10",
-                "synthetic": "synthetic CIFAR-10-shaped images (pipeline check only)"}
+_DATA_TITLES = {
+    "snapshot:cifar10_jpeg": "CIFAR-10-JPEG (the lossy offline snapshot)",
+    "torchvision": "CIFAR-10",
+    "synthetic": "synthetic CIFAR-10-shaped images (pipeline check only)",
+}
 
 
 def _slice(data: TrainData, n_train: int, n_eval: int) -> TrainData:
-    return TrainData(data.x_train[:n_train], data.y_train[:n_train], data.is_noisy[:n_train],
-                     data.x_val[:n_eval], data.y_val[:n_eval], data.x_test[:n_eval], data.y_test[:n_eval],
-                     data.num_classes)
+    return TrainData(
+        data.x_train[:n_train],
+        data.y_train[:n_train],
+        data.is_noisy[:n_train],
+        data.x_val[:n_eval],
+        data.y_val[:n_eval],
+        data.x_test[:n_eval],
+        data.y_test[:n_eval],
+        data.num_classes,
+    )
 
 
-def _lab_one(experiment: str, profile: str, opts: dict[str, Any], device: str, compile: bool | None,
-             seed: int, quiet: bool) -> dict[str, Any]:
+def _lab_one(
+    experiment: str, profile: str, opts: dict[str, Any], device: str, compile: bool | None, seed: int, quiet: bool
+) -> dict[str, Any]:
     from gce_lab.runner import build_run_data, run_config
 
     settings = run_settings(profile, experiment, "cifar10")
@@ -809,8 +1011,11 @@ def _lab_one(experiment: str, profile: str, opts: dict[str, Any], device: str, c
     # compiles the training graph of this very model object and autotunes, then the weights reset.
     warm_n = min(n_train, opts["lab_warmup_batches"] * config.batch_size + n_train % config.batch_size)
     begin = time.perf_counter()
-    train(model, _slice(data, warm_n, min(256, data.x_val.shape[0], data.x_test.shape[0])),
-          dataclasses.replace(config, epochs=1))
+    train(
+        model,
+        _slice(data, warm_n, min(256, data.x_val.shape[0], data.x_test.shape[0])),
+        dataclasses.replace(config, epochs=1),
+    )
     warmup_s = time.perf_counter() - begin
     model.load_state_dict(initial)
     begin = time.perf_counter()
@@ -819,30 +1024,62 @@ def _lab_one(experiment: str, profile: str, opts: dict[str, Any], device: str, c
     cumulative, rows, reached = 0.0, [], None
     for h in result.history:
         cumulative += h["train_time_s"]
-        rows.append({"epoch": h["epoch"], "test_acc": h["test_acc"], "val_acc": h["val_acc"],
-                     "train_loss": h["train_loss"], "train_time_s": h["train_time_s"],
-                     "cumulative_train_time_s": cumulative, "epoch_time_s": h["epoch_time_s"]})
+        rows.append(
+            {
+                "epoch": h["epoch"],
+                "test_acc": h["test_acc"],
+                "val_acc": h["val_acc"],
+                "train_loss": h["train_loss"],
+                "train_time_s": h["train_time_s"],
+                "cumulative_train_time_s": cumulative,
+                "epoch_time_s": h["epoch_time_s"],
+            }
+        )
         if reached is None and h["test_acc"] >= TARGETS["lab_test_acc"]:
             reached = cumulative
     applies = result.device.type == "cuda" and profile == "lab"
     report = {
-        "experiment": experiment, "profile": profile, "dataset": "cifar10", "data_source": meta["data_source"],
+        "experiment": experiment,
+        "profile": profile,
+        "dataset": "cifar10",
+        "data_source": meta["data_source"],
         "data_title": _DATA_TITLES.get(meta["data_source"], meta["data_source"]),
-        "noise": "none", "method": "cce", "model": settings["model"], "epochs": config.epochs,
-        "optimizer": config.optimizer, "lr": config.lr, "milestones": list(config.milestones),
-        "batch_size": config.batch_size, "n_train": n_train, "n_val": data.x_val.shape[0],
-        "n_test": data.x_test.shape[0], "compiled": result.compiled, "amp_dtype": result.amp_dtype,
-        "channels_last": config.channels_last, "warmup_s": warmup_s, "warmup_train_images": warm_n,
-        "per_epoch": rows, "total_train_time_s": cumulative, "wall_s": wall,
-        "final_test_acc": result.test_acc_last, "best_test_acc": max(r["test_acc"] for r in rows),
+        "noise": "none",
+        "method": "cce",
+        "model": settings["model"],
+        "epochs": config.epochs,
+        "optimizer": config.optimizer,
+        "lr": config.lr,
+        "milestones": list(config.milestones),
+        "batch_size": config.batch_size,
+        "n_train": n_train,
+        "n_val": data.x_val.shape[0],
+        "n_test": data.x_test.shape[0],
+        "compiled": result.compiled,
+        "amp_dtype": result.amp_dtype,
+        "channels_last": config.channels_last,
+        "warmup_s": warmup_s,
+        "warmup_train_images": warm_n,
+        "per_epoch": rows,
+        "total_train_time_s": cumulative,
+        "wall_s": wall,
+        "final_test_acc": result.test_acc_last,
+        "best_test_acc": max(r["test_acc"] for r in rows),
         "test_acc_at_best_val": result.test_acc_best_val,
-        "target": {"test_acc": TARGETS["lab_test_acc"], "train_time_s": TARGETS["lab_train_time_s"],
-                   "time_to_target_s": reached, "applies": applies,
-                   "met": (reached is not None and reached <= TARGETS["lab_train_time_s"]) if applies else None},
+        "target": {
+            "test_acc": TARGETS["lab_test_acc"],
+            "train_time_s": TARGETS["lab_train_time_s"],
+            "time_to_target_s": reached,
+            "applies": applies,
+            "met": (reached is not None and reached <= TARGETS["lab_train_time_s"]) if applies else None,
+        },
     }
-    _say(f"  {experiment} ({profile}, {settings['model']}, {report['data_title']}): test accuracy "
-         f"{result.test_acc_last:.2f} % after {cumulative:.2f} s of training "
-         f"({config.epochs} epochs; warm-up {warmup_s:.1f} s)", quiet)
+    _say(
+        f"  {experiment} ({profile}, {settings['model']}, {report['data_title']}): test accuracy "
+        f"{result.test_acc_last:.2f} % after {cumulative:.2f} s of training "
+        f"({config.epochs} epochs; warm-up {warmup_s:.1f} s)",
+        quiet,
+    )
     return report
 
 
@@ -881,8 +1118,13 @@ def lab_run(
     git_commit()  # read (and cached) now: the code that runs, not a commit made meanwhile
     started = time.perf_counter()
     _say(f"lab run ({profile} profile) on {device_name(dev)}; results -> {path}", quiet)
-    payload: dict[str, Any] = {"benchmark": "lab_time_to_accuracy", "size": size, "device": device_name(dev),
-                               "environment": _environment(dev), "runs": []}
+    payload: dict[str, Any] = {
+        "benchmark": "lab_time_to_accuracy",
+        "size": size,
+        "device": device_name(dev),
+        "environment": _environment(dev),
+        "runs": [],
+    }
     for experiment in chosen:
         payload["runs"].append(_lab_one(experiment, profile, opts, dev.type, compile, seed, quiet))
         payload["provenance"] = _provenance(dev, profile, seed, started, command)

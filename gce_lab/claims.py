@@ -74,45 +74,93 @@ _TABLE1 = ("cce", "mae", "forward_t", "forward_t_hat", "lq", "truncated_lq")
 _TABLE2 = ("cce", "mae", "lq", "truncated_lq")
 
 CLAIMS: tuple[Claim, ...] = (
-    Claim("uniform_lq_beats_baselines", "table1",
-          "Under uniform noise, L_q and truncated L_q beat CCE, MAE and Forward T (the true T) "
-          "(Sec. 4.3: \"outperformed the baselines significantly, including forward correction with "
-          "the ground truth confusion matrices\")",
-          ("uniform",), ("lq", "truncated_lq", "cce", "mae", "forward_t"),
-          _beats(("lq", "truncated_lq"), ("cce", "mae", "forward_t")), quantifier="most"),
-    Claim("uniform_truncation_helps", "table1",
-          "Under uniform noise, truncation helps: truncated L_q beats L_q (Sec. 4.3: \"truncating the "
-          "L_q loss enhanced results\")",
-          ("uniform",), ("truncated_lq", "lq"), _beats(("truncated_lq",), ("lq",)), quantifier="most"),
-    Claim("class_dependent_forward_t_best", "table1",
-          "Under class-dependent noise, Forward T is in general the best (Sec. 4.3: \"in general Forward T "
-          "offered the best performance\")",
-          ("class_dependent",), _TABLE1, _best("forward_t"), quantifier="most"),
-    Claim("class_dependent_truncated_beats_cce_mae", "table1",
-          "Under class-dependent noise, truncated L_q beats CCE and MAE at most noise levels (Sec. 4.3: "
-          "\"outperformed the other baselines at most noise levels for all datasets\")",
-          ("class_dependent",), ("truncated_lq", "cce", "mae"), _beats(("truncated_lq",), ("cce", "mae")),
-          quantifier="most"),
-    Claim("class_dependent_truncated_beats_forward_t_hat_on_cifar", "table1",
-          "Under class-dependent noise, truncated L_q beats Forward T-hat on the CIFAR sets (Sec. 4.3: "
-          "\"similar accuracies as Forward T-hat for FASHION-MNIST and better results for CIFAR datasets\")",
-          ("class_dependent",), ("truncated_lq", "forward_t_hat"), _beats(("truncated_lq",), ("forward_t_hat",)),
-          quantifier="most", datasets=("cifar10", "cifar100")),
-    Claim("mae_poor_everywhere", "table1",
-          "MAE is the least accurate method everywhere (Sec. 4.3: \"MAE performed poorly for all datasets "
-          "at all noise levels\")",
-          ("uniform", "class_dependent"), _TABLE1, _worst("mae")),
-    Claim("table2_truncated_best", "table2",
-          "Truncated L_q is the most accurate at the last epoch (Sec. 4.3: it \"achieved better results "
-          "than the state-of-the-art method for open-set noise\"; best in the closed-set row as well)",
-          ("open_set", "closed_set"), _TABLE2, _best("truncated_lq")),
-    Claim("table2_lq_beats_cce", "table2",
-          "L_q ends above CCE (Sec. 4.3: \"using L_q loss noticeably prevented overfitting\")",
-          ("open_set", "closed_set"), ("lq", "cce"), _beats(("lq",), ("cce",))),
-    Claim("table2_mae_beats_lq", "table2",
-          "MAE ends above L_q: with a shallow CNN and no augmentation the last epoch is long after L_q "
-          "started overfitting (Sec. 4.3)",
-          ("open_set", "closed_set"), ("mae", "lq"), _beats(("mae",), ("lq",))),
+    Claim(
+        "uniform_lq_beats_baselines",
+        "table1",
+        "Under uniform noise, L_q and truncated L_q beat CCE, MAE and Forward T (the true T) "
+        '(Sec. 4.3: "outperformed the baselines significantly, including forward correction with '
+        'the ground truth confusion matrices")',
+        ("uniform",),
+        ("lq", "truncated_lq", "cce", "mae", "forward_t"),
+        _beats(("lq", "truncated_lq"), ("cce", "mae", "forward_t")),
+        quantifier="most",
+    ),
+    Claim(
+        "uniform_truncation_helps",
+        "table1",
+        'Under uniform noise, truncation helps: truncated L_q beats L_q (Sec. 4.3: "truncating the '
+        'L_q loss enhanced results")',
+        ("uniform",),
+        ("truncated_lq", "lq"),
+        _beats(("truncated_lq",), ("lq",)),
+        quantifier="most",
+    ),
+    Claim(
+        "class_dependent_forward_t_best",
+        "table1",
+        'Under class-dependent noise, Forward T is in general the best (Sec. 4.3: "in general Forward T '
+        'offered the best performance")',
+        ("class_dependent",),
+        _TABLE1,
+        _best("forward_t"),
+        quantifier="most",
+    ),
+    Claim(
+        "class_dependent_truncated_beats_cce_mae",
+        "table1",
+        "Under class-dependent noise, truncated L_q beats CCE and MAE at most noise levels (Sec. 4.3: "
+        '"outperformed the other baselines at most noise levels for all datasets")',
+        ("class_dependent",),
+        ("truncated_lq", "cce", "mae"),
+        _beats(("truncated_lq",), ("cce", "mae")),
+        quantifier="most",
+    ),
+    Claim(
+        "class_dependent_truncated_beats_forward_t_hat_on_cifar",
+        "table1",
+        "Under class-dependent noise, truncated L_q beats Forward T-hat on the CIFAR sets (Sec. 4.3: "
+        '"similar accuracies as Forward T-hat for FASHION-MNIST and better results for CIFAR datasets")',
+        ("class_dependent",),
+        ("truncated_lq", "forward_t_hat"),
+        _beats(("truncated_lq",), ("forward_t_hat",)),
+        quantifier="most",
+        datasets=("cifar10", "cifar100"),
+    ),
+    Claim(
+        "mae_poor_everywhere",
+        "table1",
+        'MAE is the least accurate method everywhere (Sec. 4.3: "MAE performed poorly for all datasets '
+        'at all noise levels")',
+        ("uniform", "class_dependent"),
+        _TABLE1,
+        _worst("mae"),
+    ),
+    Claim(
+        "table2_truncated_best",
+        "table2",
+        'Truncated L_q is the most accurate at the last epoch (Sec. 4.3: it "achieved better results '
+        'than the state-of-the-art method for open-set noise"; best in the closed-set row as well)',
+        ("open_set", "closed_set"),
+        _TABLE2,
+        _best("truncated_lq"),
+    ),
+    Claim(
+        "table2_lq_beats_cce",
+        "table2",
+        'L_q ends above CCE (Sec. 4.3: "using L_q loss noticeably prevented overfitting")',
+        ("open_set", "closed_set"),
+        ("lq", "cce"),
+        _beats(("lq",), ("cce",)),
+    ),
+    Claim(
+        "table2_mae_beats_lq",
+        "table2",
+        "MAE ends above L_q: with a shallow CNN and no augmentation the last epoch is long after L_q "
+        "started overfitting (Sec. 4.3)",
+        ("open_set", "closed_set"),
+        ("mae", "lq"),
+        _beats(("mae",), ("lq",)),
+    ),
 )
 
 
@@ -158,7 +206,13 @@ def claims_table(runs: pd.DataFrame, table: str) -> pd.DataFrame:
     for claim in (c for c in CLAIMS if c.table == table):
         for dataset in claim.datasets or tuple(dict.fromkeys(comparison["dataset"])):
             need = "all columns" if claim.quantifier == "all" else "more than half the columns"
-            rows.append({"claim": claim.statement, "data set": dataset, "must pass": need,
-                         ours_header: verdict(column_verdicts(claim, comparison, dataset, "ours"), claim.quantifier),
-                         "paper": verdict(column_verdicts(claim, comparison, dataset, "paper"), claim.quantifier)})
+            rows.append(
+                {
+                    "claim": claim.statement,
+                    "data set": dataset,
+                    "must pass": need,
+                    ours_header: verdict(column_verdicts(claim, comparison, dataset, "ours"), claim.quantifier),
+                    "paper": verdict(column_verdicts(claim, comparison, dataset, "paper"), claim.quantifier),
+                }
+            )
     return pd.DataFrame(rows).set_index(["claim", "data set"])

@@ -26,11 +26,11 @@ import time
 from collections.abc import Sequence
 
 from gce_lab.bench import CASES, DEFAULT_CPU_MODELS, DEFAULT_MODELS, LAB_EXPERIMENTS, SIZES, lab_run, run_benchmark
+from gce_lab.cluster import EXECUTORS, SlurmOptions, job_states, submit_runs
 from gce_lab.experiments import EXPERIMENT_NAMES, EXPERIMENTS
 from gce_lab.profiles import PROFILE_NAMES, PROFILES, profile_label
 from gce_lab.provenance import command_line
 from gce_lab.results import results_dir
-from gce_lab.cluster import EXECUTORS, SlurmOptions, job_states, submit_runs
 from gce_lab.runner import experiment_status, planned_runs, run_experiment
 from gce_lab.validation import check_choice
 
@@ -68,65 +68,103 @@ def _add_selection(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m gce_lab``."""
     parser = argparse.ArgumentParser(prog="python -m gce_lab", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--debug", action="store_true",
-                        help="show the full traceback of an error (by default: one line, exit status 2)")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the full traceback of an error (by default: one line, exit status 2)"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="train the runs of an experiment that are not finished yet")
     _add_selection(run)
     run.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cuda, mps or cpu")
     run.add_argument("--no-compile", action="store_true", help="do not torch.compile the model")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
-    run.add_argument("--executor", default="inline", help="inline (this process, the default), local (one process "
-                     "per run through submitit) or slurm (a job array through submitit)")
-    run.add_argument("--slurm-config", help="TOML file with partition, gpus_per_node, cpus_per_task, mem_gb, "
-                     "timeout_min, parallelism (the options below override it)")
+    run.add_argument(
+        "--executor",
+        default="inline",
+        help="inline (this process, the default), local (one process "
+        "per run through submitit) or slurm (a job array through submitit)",
+    )
+    run.add_argument(
+        "--slurm-config",
+        help="TOML file with partition, gpus_per_node, cpus_per_task, mem_gb, "
+        "timeout_min, parallelism (the options below override it)",
+    )
     run.add_argument("--partition", help="Slurm partition")
     run.add_argument("--gpus", type=int, help="GPUs per job (default 1)")
     run.add_argument("--cpus", type=int, help="CPUs per job (default 8)")
     run.add_argument("--mem-gb", type=int, help="memory per job in GB (default 32)")
-    run.add_argument("--time-min", type=int, help="time limit per job in minutes (default 240); a job that reaches "
-                     "it is requeued and resumes from its checkpoint")
+    run.add_argument(
+        "--time-min",
+        type=int,
+        help="time limit per job in minutes (default 240); a job that reaches "
+        "it is requeued and resumes from its checkpoint",
+    )
     run.add_argument("--parallelism", type=int, help="jobs running at once (default 2)")
-    run.add_argument("--jobs-dir", help="submitit's folder for job files and logs (default: <results>/jobs; on a "
-                     "cluster a path the nodes share)")
+    run.add_argument(
+        "--jobs-dir",
+        help="submitit's folder for job files and logs (default: <results>/jobs; on a cluster a path the nodes share)",
+    )
     status = commands.add_parser("status", help="show which runs of an experiment are done")
     _add_selection(status)
     status.add_argument("--runs", action="store_true", help="list every run, not only the summary")
     commands.add_parser("list", help="list the experiments and profiles")
     bench = commands.add_parser("bench", help="time the fast training path against a plain PyTorch loop")
-    bench.add_argument("--size", default="full", help=f"one of: {', '.join(SIZES)} (default: full; tiny: seconds "
-                       "on a CPU)")
-    bench.add_argument("--models", nargs="+", metavar="MODEL",
-                       help=f"networks among {', '.join(CASES)} (default: {' '.join(DEFAULT_MODELS)}; on a CPU: "
-                       f"{' '.join(DEFAULT_CPU_MODELS)})")
-    bench.add_argument("--out", help="results file, or a folder for the default name "
-                       "(default: results/bench/<device>[-tiny][-lab-run].json)")
+    bench.add_argument(
+        "--size", default="full", help=f"one of: {', '.join(SIZES)} (default: full; tiny: seconds on a CPU)"
+    )
+    bench.add_argument(
+        "--models",
+        nargs="+",
+        metavar="MODEL",
+        help=f"networks among {', '.join(CASES)} (default: {' '.join(DEFAULT_MODELS)}; on a CPU: "
+        f"{' '.join(DEFAULT_CPU_MODELS)})",
+    )
+    bench.add_argument(
+        "--out",
+        help="results file, or a folder for the default name (default: results/bench/<device>[-tiny][-lab-run].json)",
+    )
     bench.add_argument("--steps", type=int, help="timed steps per window")
     bench.add_argument("--warmup", type=int, help="untimed steps first (the first one compiles)")
     bench.add_argument("--repeats", type=int, help="timed windows (the median is reported)")
     bench.add_argument("--batch-size", type=int, help="training batch size")
-    bench.add_argument("--workers", type=int, help="baseline DataLoader workers (default: min(8, cores/2) "
-                       "with a GPU, 0 on a CPU)")
+    bench.add_argument(
+        "--workers", type=int, help="baseline DataLoader workers (default: min(8, cores/2) with a GPU, 0 on a CPU)"
+    )
     bench.add_argument("--probe-factor", type=int, help="K of the fast_eager_batchxK variant (0: none)")
     bench.add_argument("--full-epoch", action="store_true", help="also time one real epoch of each path")
     bench.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cuda, mps or cpu")
     bench.add_argument("--no-compile", action="store_true", help="do not torch.compile the fast path")
     bench.add_argument("--seed", type=int, default=0, help="seed of the images, weights and batches")
-    bench.add_argument("--lab-run", nargs="*", metavar="EXPERIMENT",
-                       help="instead: the lab profile's time to accuracy on clean CIFAR-10, for "
-                       f"{' / '.join(LAB_EXPERIMENTS)} (default: table1)")
+    bench.add_argument(
+        "--lab-run",
+        nargs="*",
+        metavar="EXPERIMENT",
+        help="instead: the lab profile's time to accuracy on clean CIFAR-10, for "
+        f"{' / '.join(LAB_EXPERIMENTS)} (default: table1)",
+    )
     return parser
 
 
 def _selection(args: argparse.Namespace) -> dict:
-    return {"datasets": _split(args.dataset), "methods": _split(args.methods), "noises": _split(args.noise),
-            "seeds": _seeds(args.seeds), "epochs": args.epochs, "root": args.results_dir,
-            "checkpoints": args.checkpoints_dir}
+    return {
+        "datasets": _split(args.dataset),
+        "methods": _split(args.methods),
+        "noises": _split(args.noise),
+        "seeds": _seeds(args.seeds),
+        "epochs": args.epochs,
+        "root": args.results_dir,
+        "checkpoints": args.checkpoints_dir,
+    }
 
 
 def _slurm_options(args: argparse.Namespace) -> SlurmOptions:
-    overrides = {"partition": args.partition, "gpus_per_node": args.gpus, "cpus_per_task": args.cpus,
-                 "mem_gb": args.mem_gb, "timeout_min": args.time_min, "parallelism": args.parallelism}
+    overrides = {
+        "partition": args.partition,
+        "gpus_per_node": args.gpus,
+        "cpus_per_task": args.cpus,
+        "mem_gb": args.mem_gb,
+        "timeout_min": args.time_min,
+        "parallelism": args.parallelism,
+    }
     if args.slurm_config:
         return SlurmOptions.from_toml(args.slurm_config, **overrides)
     return SlurmOptions(**{k: v for k, v in overrides.items() if v is not None})
@@ -136,16 +174,36 @@ def _submit(args: argparse.Namespace) -> int:
     check_choice("executor", args.executor, EXECUTORS)
     options = _slurm_options(args)
     selection = _selection(args)
-    label, runs = planned_runs(args.experiment, args.profile, selection.pop("epochs"), datasets=selection["datasets"],
-                               methods=selection["methods"], noises=selection["noises"], seeds=selection["seeds"])
-    jobs = submit_runs(runs, experiment=args.experiment, profile=args.profile, label=label, epochs=args.epochs,
-                       kind=args.executor, options=options, root=args.results_dir, checkpoints=args.checkpoints_dir,
-                       device=args.device, folder=args.jobs_dir, wait=args.executor == "local")
+    label, runs = planned_runs(
+        args.experiment,
+        args.profile,
+        selection.pop("epochs"),
+        datasets=selection["datasets"],
+        methods=selection["methods"],
+        noises=selection["noises"],
+        seeds=selection["seeds"],
+    )
+    jobs = submit_runs(
+        runs,
+        experiment=args.experiment,
+        profile=args.profile,
+        label=label,
+        epochs=args.epochs,
+        kind=args.executor,
+        options=options,
+        root=args.results_dir,
+        checkpoints=args.checkpoints_dir,
+        device=args.device,
+        folder=args.jobs_dir,
+        wait=args.executor == "local",
+    )
     where = results_dir(args.experiment, label, args.results_dir)
     verb = "finished" if args.executor == "local" else "submitted"
-    print(f"{len(jobs)} jobs of {args.experiment} ({label}) {verb} with the {args.executor} executor "
-          f"({len(runs) - len(jobs)} runs already finished). Results: {where}; "
-          f"`python -m gce_lab status {args.experiment} --profile {args.profile}` shows the jobs.")
+    print(
+        f"{len(jobs)} jobs of {args.experiment} ({label}) {verb} with the {args.executor} executor "
+        f"({len(runs) - len(jobs)} runs already finished). Results: {where}; "
+        f"`python -m gce_lab status {args.experiment} --profile {args.profile}` shows the jobs."
+    )
     return 0
 
 
@@ -153,13 +211,21 @@ def _run(args: argparse.Namespace) -> int:
     if args.executor != "inline":
         return _submit(args)
     started = time.perf_counter()
-    runs = run_experiment(args.experiment, args.profile, device=args.device,
-                          compile=False if args.no_compile else None, progress=not args.no_progress,
-                          command=command_line(), **_selection(args))
+    runs = run_experiment(
+        args.experiment,
+        args.profile,
+        device=args.device,
+        compile=False if args.no_compile else None,
+        progress=not args.no_progress,
+        command=command_line(),
+        **_selection(args),
+    )
     label = profile_label(args.profile, args.epochs)
     where = results_dir(args.experiment, label, args.results_dir)
-    print(f"{len(runs)} runs of {args.experiment} ({label}) finished; this call took "
-          f"{time.perf_counter() - started:.1f} s. Results: {where}")
+    print(
+        f"{len(runs)} runs of {args.experiment} ({label}) finished; this call took "
+        f"{time.perf_counter() - started:.1f} s. Results: {where}"
+    )
     return 0
 
 
@@ -167,8 +233,10 @@ def _status(args: argparse.Namespace) -> int:
     table = experiment_status(args.experiment, args.profile, **_selection(args))
     label = profile_label(args.profile, args.epochs)
     counts = table["state"].value_counts()
-    print(f"{args.experiment} ({label}): {counts.get('done', 0)} done, {counts.get('partial', 0)} partial, "
-          f"{counts.get('todo', 0)} to do, of {len(table)} runs")
+    print(
+        f"{args.experiment} ({label}): {counts.get('done', 0)} done, {counts.get('partial', 0)} partial, "
+        f"{counts.get('todo', 0)} to do, of {len(table)} runs"
+    )
     if len(table):
         summary = table.assign(done=table["state"] == "done").groupby(["dataset", "method"], sort=False)["done"]
         print((summary.sum().astype(int).astype(str) + "/" + summary.size().astype(str)).unstack().to_string())
@@ -193,13 +261,32 @@ def _list() -> int:
 
 def _bench(args: argparse.Namespace) -> int:
     if args.lab_run is not None:
-        report = lab_run(args.size, _split(args.lab_run) or ("table1",), device=args.device, out=args.out,
-                         compile=False if args.no_compile else None, seed=args.seed, command=command_line())
+        report = lab_run(
+            args.size,
+            _split(args.lab_run) or ("table1",),
+            device=args.device,
+            out=args.out,
+            compile=False if args.no_compile else None,
+            seed=args.seed,
+            command=command_line(),
+        )
     else:
-        report = run_benchmark(args.size, _split(args.models), device=args.device, out=args.out, steps=args.steps,
-                               warmup=args.warmup, repeats=args.repeats, batch_size=args.batch_size,
-                               workers=args.workers, probe_factor=args.probe_factor, compile=not args.no_compile,
-                               full_epoch=args.full_epoch, seed=args.seed, command=command_line())
+        report = run_benchmark(
+            args.size,
+            _split(args.models),
+            device=args.device,
+            out=args.out,
+            steps=args.steps,
+            warmup=args.warmup,
+            repeats=args.repeats,
+            batch_size=args.batch_size,
+            workers=args.workers,
+            probe_factor=args.probe_factor,
+            compile=not args.no_compile,
+            full_epoch=args.full_epoch,
+            seed=args.seed,
+            command=command_line(),
+        )
     print(f"results: {report['path']}")
     return 0
 

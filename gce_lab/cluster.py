@@ -72,8 +72,9 @@ class SlurmOptions:
             raise ValueError(f"slurm config {path} cannot be read: {err}") from err
         unknown = set(values) - {f.name for f in fields(cls)}
         if unknown:
-            raise ValueError(f"slurm config {path} has unknown keys {sorted(unknown)}; allowed: "
-                             f"{[f.name for f in fields(cls)]}")
+            raise ValueError(
+                f"slurm config {path} has unknown keys {sorted(unknown)}; allowed: {[f.name for f in fields(cls)]}"
+            )
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
@@ -82,12 +83,23 @@ class RunJob(submitit.helpers.Checkpointable):
     """One run as a submitit job; requeued as it is on pre-emption or time-out (the run resumes
     from its epoch checkpoint, so nothing is lost)."""
 
-    def __call__(self, run: RunSpec, profile: str, epochs: int | None, root: str | None, checkpoints: str | None,
-                 device: str) -> str:
+    def __call__(
+        self, run: RunSpec, profile: str, epochs: int | None, root: str | None, checkpoints: str | None, device: str
+    ) -> str:
         from gce_lab.runner import run_experiment  # the job's own process imports the trainer
 
-        run_experiment(run.experiment, profile, datasets=[run.dataset], methods=[run.method], noises=[run.noise],
-                       seeds=[run.seed], epochs=epochs, root=root, checkpoints=checkpoints, device=device)
+        run_experiment(
+            run.experiment,
+            profile,
+            datasets=[run.dataset],
+            methods=[run.method],
+            noises=[run.noise],
+            seeds=[run.seed],
+            epochs=epochs,
+            root=root,
+            checkpoints=checkpoints,
+            device=device,
+        )
         return run.run_id
 
 
@@ -97,9 +109,13 @@ def _executor(kind: str, folder: Path, options: SlurmOptions) -> submitit.Execut
         executor.update_parameters(timeout_min=options.timeout_min)
         return executor
     executor = submitit.SlurmExecutor(folder=folder)
-    params: dict[str, Any] = {"time": options.timeout_min, "cpus_per_task": options.cpus_per_task,
-                              "mem": f"{options.mem_gb}GB", "gpus_per_node": options.gpus_per_node,
-                              "array_parallelism": options.parallelism}
+    params: dict[str, Any] = {
+        "time": options.timeout_min,
+        "cpus_per_task": options.cpus_per_task,
+        "mem": f"{options.mem_gb}GB",
+        "gpus_per_node": options.gpus_per_node,
+        "array_parallelism": options.parallelism,
+    }
     if options.partition:
         params["partition"] = options.partition
     executor.update_parameters(**params)
@@ -107,8 +123,16 @@ def _executor(kind: str, folder: Path, options: SlurmOptions) -> submitit.Execut
 
 
 def _record(directory: Path, jobs: list[tuple[RunSpec, submitit.Job]], kind: str, folder: Path) -> None:
-    rows = [{"run_id": run.run_id, "job_id": str(job.job_id), "executor": kind, "folder": str(folder),
-             "submitted_at": utc_now()} for run, job in jobs]
+    rows = [
+        {
+            "run_id": run.run_id,
+            "job_id": str(job.job_id),
+            "executor": kind,
+            "folder": str(folder),
+            "submitted_at": utc_now(),
+        }
+        for run, job in jobs
+    ]
     with writers_lock(directory):
         path = directory / "jobs.csv"
         old = pd.read_csv(path, dtype=str) if path.is_file() else pd.DataFrame(columns=_JOB_COLUMNS)
@@ -122,10 +146,21 @@ def _wait(jobs: Iterable[submitit.Job], limit: int | None = None) -> None:
         time.sleep(0.5)
 
 
-def submit_runs(runs: list[RunSpec], *, experiment: str, profile: str, label: str, epochs: int | None, kind: str,
-                options: SlurmOptions, root: str | os.PathLike[str] | None,
-                checkpoints: str | os.PathLike[str] | None, device: str = "auto", folder: str | None = None,
-                wait: bool = True) -> list[submitit.Job]:
+def submit_runs(
+    runs: list[RunSpec],
+    *,
+    experiment: str,
+    profile: str,
+    label: str,
+    epochs: int | None,
+    kind: str,
+    options: SlurmOptions,
+    root: str | os.PathLike[str] | None,
+    checkpoints: str | os.PathLike[str] | None,
+    device: str = "auto",
+    folder: str | None = None,
+    wait: bool = True,
+) -> list[submitit.Job]:
     """Submit the unfinished runs of ``runs`` as jobs (see the module docstring); the jobs are
     returned, and with ``wait`` (always for the local executor) their end is awaited and the first
     failure raised."""
@@ -138,8 +173,13 @@ def submit_runs(runs: list[RunSpec], *, experiment: str, profile: str, label: st
     second = [r for r in todo if r.method == "forward_t_hat"]
     executor = _executor(kind, logs, options)
     job = RunJob()
-    args = (profile, epochs, None if root is None else str(root), None if checkpoints is None else str(checkpoints),
-            device)
+    args = (
+        profile,
+        epochs,
+        None if root is None else str(root),
+        None if checkpoints is None else str(checkpoints),
+        device,
+    )
     submitted: list[tuple[RunSpec, submitit.Job]] = []
 
     def submit(batch: list[RunSpec], after: list[submitit.Job] | None = None) -> list[submitit.Job]:
@@ -187,4 +227,3 @@ def job_states(experiment: str, label: str, root: str | os.PathLike[str] | None 
         else:
             states.append("not finished")
     return jobs.assign(state=states).reset_index(drop=True)
-

@@ -61,16 +61,28 @@ DATASETS = ("cifar10", "cifar100", "fashion_mnist")
 SOURCES = ("auto", "snapshot", "torchvision", "synthetic")
 
 _CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
-_FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-                    "Ankle boot")
-_CIFAR100_CLASSES = tuple("""
+_FASHION_CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
+_CIFAR100_CLASSES = tuple(
+    """
 apple aquarium_fish baby bear beaver bed bee beetle bicycle bottle bowl boy bridge bus butterfly camel can castle
 caterpillar cattle chair chimpanzee clock cloud cockroach couch crab crocodile cup dinosaur dolphin elephant flatfish
 forest fox girl hamster house kangaroo keyboard lamp lawn_mower leopard lion lizard lobster man maple_tree motorcycle
 mountain mouse mushroom oak_tree orange orchid otter palm_tree pear pickup_truck pine_tree plain plate poppy porcupine
 possum rabbit raccoon ray road rocket rose sea seal shark shrew skunk skyscraper snail snake spider squirrel streetcar
 sunflower sweet_pepper table tank telephone television tiger tractor train trout tulip turtle wardrobe whale
-willow_tree wolf woman worm""".split())
+willow_tree wolf woman worm""".split()
+)
 
 
 @dataclass(frozen=True)
@@ -87,11 +99,13 @@ class _Spec:
 
 
 _SPECS: dict[str, _Spec] = {
-    "cifar10": _Spec("CIFAR-10", 3, 32, _CIFAR10_CLASSES, {"cifar10_jpeg": "CIFAR-10-JPEG"}, "CIFAR10",
-                     "cifar-10-batches-py"),
+    "cifar10": _Spec(
+        "CIFAR-10", 3, 32, _CIFAR10_CLASSES, {"cifar10_jpeg": "CIFAR-10-JPEG"}, "CIFAR10", "cifar-10-batches-py"
+    ),
     "cifar100": _Spec("CIFAR-100", 3, 32, _CIFAR100_CLASSES, {}, "CIFAR100", "cifar-100-python"),
-    "fashion_mnist": _Spec("Fashion-MNIST", 1, 28, _FASHION_CLASSES, {"fashion_mnist": "Fashion-MNIST"},
-                           "FashionMNIST", "FashionMNIST/raw"),
+    "fashion_mnist": _Spec(
+        "Fashion-MNIST", 1, 28, _FASHION_CLASSES, {"fashion_mnist": "Fashion-MNIST"}, "FashionMNIST", "FashionMNIST/raw"
+    ),
 }
 
 
@@ -125,8 +139,10 @@ class ImageDataset:
                 raise ValueError(f"y_{split} must be an int64 tensor ({x.shape[0]},), got {y.dtype} {tuple(y.shape)}")
             check_labels(f"y_{split}", y, len(self.classes))
         if self.x_train.shape[1:] != self.x_test.shape[1:]:
-            raise ValueError(f"x_train and x_test must share the image shape, got {tuple(self.x_train.shape[1:])} "
-                             f"and {tuple(self.x_test.shape[1:])}")
+            raise ValueError(
+                f"x_train and x_test must share the image shape, got {tuple(self.x_train.shape[1:])} "
+                f"and {tuple(self.x_test.shape[1:])}"
+            )
 
     @property
     def num_classes(self) -> int:
@@ -199,10 +215,17 @@ class DataFileError(ValueError):
 
 def _damaged(path: Path, problem: str, name: str | None = None) -> DataFileError:
     cached = path.parent == cache_dir()
-    fix = (f"delete it ({path}); it is rebuilt from the snapshot on the next load" if cached else
-           "copy it again from the shared datasets folder (its SHA256SUMS file lists the checksum to compare "
-           "with `sha256sum`)" + (f", or use load_dataset({name!r}, source='torchvision', download=True) where "
-                                  "the internet is reachable" if name else ""))
+    fix = (
+        f"delete it ({path}); it is rebuilt from the snapshot on the next load"
+        if cached
+        else "copy it again from the shared datasets folder (its SHA256SUMS file lists the checksum to compare "
+        "with `sha256sum`)"
+        + (
+            f", or use load_dataset({name!r}, source='torchvision', download=True) where the internet is reachable"
+            if name
+            else ""
+        )
+    )
     return DataFileError(f"data file {path} {problem}; {fix}")
 
 
@@ -224,13 +247,20 @@ def _check_arrays(path: Path, arrays: dict[str, np.ndarray], name: str) -> dict[
     classes = [str(c) for c in arrays["classes"]]
     if classes != list(spec.classes):
         order = "in another order" if sorted(classes) == sorted(spec.classes) else "other than the official ones"
-        raise _damaged(path, f"names its classes {order}: {classes} (the labels would mean other classes: "
-                             f"{spec.title}'s order is {list(spec.classes)})", name)
+        raise _damaged(
+            path,
+            f"names its classes {order}: {classes} (the labels would mean other classes: "
+            f"{spec.title}'s order is {list(spec.classes)})",
+            name,
+        )
     for split in ("train", "test"):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
         if x.dtype != np.uint8 or x.ndim != 4 or x.shape[1:] != (spec.channels, spec.size, spec.size):
-            raise _damaged(path, f"holds x_{split} of {x.dtype} {x.shape}, not uint8 (N, {spec.channels}, "
-                                 f"{spec.size}, {spec.size})", name)
+            raise _damaged(
+                path,
+                f"holds x_{split} of {x.dtype} {x.shape}, not uint8 (N, {spec.channels}, {spec.size}, {spec.size})",
+                name,
+            )
         if not np.issubdtype(y.dtype, np.integer) or y.shape != (x.shape[0],):
             raise _damaged(path, f"holds y_{split} of {y.dtype} {y.shape}, not integer labels ({x.shape[0]},)", name)
         if y.size and (y.min() < 0 or y.max() >= len(spec.classes)):
@@ -275,8 +305,10 @@ def _read_jpeg_snapshot(path: Path, raw: dict[str, np.ndarray], name: str) -> di
     if missing:
         raise _damaged(path, f"lacks the arrays {missing} (it has {sorted(raw)})", name)
     try:
-        arrays = {f"x_{split}": _to_nchw(_decode_jpegs(raw[f"jpeg_{split}"], raw[f"off_{split}"]))
-                  for split in ("train", "test")}
+        arrays = {
+            f"x_{split}": _to_nchw(_decode_jpegs(raw[f"jpeg_{split}"], raw[f"off_{split}"]))
+            for split in ("train", "test")
+        }
     except (OSError, ValueError, IndexError) as err:  # Pillow's UnidentifiedImageError is an OSError
         raise _damaged(path, f"holds images that do not decode ({type(err).__name__}: {err})", name) from err
     arrays.update({key: raw[key] for key in ("y_train", "y_test", "classes")})
@@ -347,12 +379,19 @@ def _read_torchvision(name: str, root: Path, download: bool) -> dict:
         except OSError as err:
             raise ValueError(f"download=True needs a writable data root; cannot create {root}: {err}") from err
         if not os.access(root, os.W_OK):
-            raise ValueError(f"download=True needs a writable data root, but {root} is read-only; pass root= "
-                             "or set GCE_LAB_DATA to a writable folder")
+            raise ValueError(
+                f"download=True needs a writable data root, but {root} is read-only; pass root= "
+                "or set GCE_LAB_DATA to a writable folder"
+            )
     cls = getattr(tv_datasets, spec.torchvision_class)
     train, test = (cls(str(root), train=flag, download=download) for flag in (True, False))
-    return {"x_train": _to_nchw(train.data), "y_train": np.asarray(train.targets),
-            "x_test": _to_nchw(test.data), "y_test": np.asarray(test.targets), "classes": list(train.classes)}
+    return {
+        "x_train": _to_nchw(train.data),
+        "y_train": np.asarray(train.targets),
+        "x_test": _to_nchw(test.data),
+        "y_test": np.asarray(test.targets),
+        "classes": list(train.classes),
+    }
 
 
 # ----------------------------------------------------------------------------- synthetic
@@ -377,8 +416,13 @@ def _synthetic_arrays(name: str, sizes: tuple[int, int], seed: int) -> dict:
     prototypes = colours + patterns
     train = _synthetic_split(prototypes, sizes[0], train_rng, noise_std=24.0)
     test = _synthetic_split(prototypes, sizes[1], test_rng, noise_std=24.0)
-    return {"x_train": train["x"], "y_train": train["y"], "x_test": test["x"], "y_test": test["y"],
-            "classes": list(spec.classes)}
+    return {
+        "x_train": train["x"],
+        "y_train": train["y"],
+        "x_test": test["x"],
+        "y_test": test["y"],
+        "classes": list(spec.classes),
+    }
 
 
 # ----------------------------------------------------------------------------- loading
@@ -389,14 +433,20 @@ def _missing_message(name: str, root: Path, reason: str, looked: Sequence[str]) 
     lines = [f"{spec.title} was not found. Looked for:"] + [f"  - {place}" for place in looked]
     lines.append(f"The data root {root} came from {reason}.")
     if not spec.snapshots:
-        lines.append(f"{spec.title} images are not available offline: no snapshot of them exists (the offline "
-                     "shared/datasets folder has only the CIFAR-100N noisy labels, not the images).")
-    lines.append(f"To get it: call load_dataset({name!r}, download=True) on a machine with internet (e.g. Colab); "
-                 "torchvision then downloads it into the data root.")
+        lines.append(
+            f"{spec.title} images are not available offline: no snapshot of them exists (the offline "
+            "shared/datasets folder has only the CIFAR-100N noisy labels, not the images)."
+        )
+    lines.append(
+        f"To get it: call load_dataset({name!r}, download=True) on a machine with internet (e.g. Colab); "
+        "torchvision then downloads it into the data root."
+    )
     if spec.snapshots:
         files = ", ".join(f"{stem}.npz" for stem in spec.snapshots)
-        lines.append(f"Offline: put the snapshot file {files} (see shared/datasets/README.md) in the data root, "
-                     "or pass root= / set GCE_LAB_DATA to the folder holding it.")
+        lines.append(
+            f"Offline: put the snapshot file {files} (see shared/datasets/README.md) in the data root, "
+            "or pass root= / set GCE_LAB_DATA to the folder holding it."
+        )
     return "\n".join(lines)
 
 
@@ -410,9 +460,11 @@ def _parse_source(name: str, source: str) -> tuple[str, str | None]:
         raise ValueError(f"source must be one of {SOURCES} or 'snapshot:<file stem>', got {source!r}")
     snapshots = _SPECS[name].snapshots
     if kind == "snapshot" and not snapshots:
-        raise ValueError(f"source='snapshot' is not possible for {name!r}: {_SPECS[name].title} images are not "
-                         "available offline (no snapshot exists); use source='torchvision' with download=True on a "
-                         "machine with internet")
+        raise ValueError(
+            f"source='snapshot' is not possible for {name!r}: {_SPECS[name].title} images are not "
+            "available offline (no snapshot exists); use source='torchvision' with download=True on a "
+            "machine with internet"
+        )
     if stem:
         check_choice("source snapshot stem", stem, tuple(snapshots))
     return kind, stem or (next(iter(snapshots)) if snapshots else None)
@@ -420,8 +472,9 @@ def _parse_source(name: str, source: str) -> tuple[str, str | None]:
 
 def _check_synthetic_size(synthetic_size: Sequence[int]) -> tuple[int, int]:
     sizes = tuple(synthetic_size)
-    if len(sizes) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1
-                                  for v in sizes):
+    if len(sizes) != 2 or not all(
+        isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1 for v in sizes
+    ):
         raise ValueError(f"synthetic_size must be two integers >= 1 (train, test), got {synthetic_size!r}")
     return int(sizes[0]), int(sizes[1])
 
@@ -459,8 +512,7 @@ def load_dataset(
     if kind == "synthetic":
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
-        return _to_dataset(name, _synthetic_arrays(name, _check_synthetic_size(synthetic_size), int(seed)),
-                           "synthetic")
+        return _to_dataset(name, _synthetic_arrays(name, _check_synthetic_size(synthetic_size), int(seed)), "synthetic")
 
     data_root, reason = _root_and_reason(root)
     spec = _SPECS[name]

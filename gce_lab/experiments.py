@@ -88,38 +88,75 @@ class ExperimentSpec:
     skip: tuple[tuple[str, str], ...] = ()
 
 
-_TABLE1_NOISES = ("uniform0.2", "uniform0.4", "uniform0.6", "uniform0.8",
-                  "class_dependent0.1", "class_dependent0.2", "class_dependent0.3", "class_dependent0.4")
+_TABLE1_NOISES = (
+    "uniform0.2",
+    "uniform0.4",
+    "uniform0.6",
+    "uniform0.8",
+    "class_dependent0.1",
+    "class_dependent0.2",
+    "class_dependent0.3",
+    "class_dependent0.4",
+)
 
 EXPERIMENTS: dict[str, ExperimentSpec] = {
     "fig1ab": ExperimentSpec(
-        "fig1ab", "Fig. 1a/b: test accuracy of CCE and MAE on clean CIFAR-10 / CIFAR-100 (Adam)",
-        ("cifar10", "cifar100"), ("cce", "mae"), ("none0",), "adam"),
+        "fig1ab",
+        "Fig. 1a/b: test accuracy of CCE and MAE on clean CIFAR-10 / CIFAR-100 (Adam)",
+        ("cifar10", "cifar100"),
+        ("cce", "mae"),
+        ("none0",),
+        "adam",
+    ),
     "fig1c": ExperimentSpec(
-        "fig1c", "Fig. 1c: mean softmax of the given label, correct vs wrong labels, CCE vs L_q (q=0.7), "
+        "fig1c",
+        "Fig. 1c: mean softmax of the given label, correct vs wrong labels, CCE vs L_q (q=0.7), "
         "CIFAR-10, uniform noise 0.4 (Adam)",
-        ("cifar10",), ("cce", "lq"), ("uniform0.4",), "adam"),
+        ("cifar10",),
+        ("cce", "lq"),
+        ("uniform0.4",),
+        "adam",
+    ),
     "fig2": ExperimentSpec(
-        "fig2", "Fig. 2: test accuracy and validation loss of L_q for a sweep of q, CIFAR-10, "
+        "fig2",
+        "Fig. 2: test accuracy and validation loss of L_q for a sweep of q, CIFAR-10, "
         "uniform noise 0 / 0.2 / 0.6 (Adam)",
         # The q of the issue: 0 (CCE), 0.4, 0.7 (the paper's choice), 0.8 (its overfitting-free
         # example at eta = 0.2) and 1 (MAE / 2).
-        ("cifar10",), ("lq",), ("none0", "uniform0.2", "uniform0.6"), "adam",
-        q_values=(0.0, 0.4, 0.7, 0.8, 1.0)),
+        ("cifar10",),
+        ("lq",),
+        ("none0", "uniform0.2", "uniform0.6"),
+        "adam",
+        q_values=(0.0, 0.4, 0.7, 0.8, 1.0),
+    ),
     "table1": ExperimentSpec(
-        "table1", "Table 1: test accuracy at the best-validation epoch, closed-set noise",
-        ("fashion_mnist", "cifar10", "cifar100"), METHODS, _TABLE1_NOISES, "sgd"),
+        "table1",
+        "Table 1: test accuracy at the best-validation epoch, closed-set noise",
+        ("fashion_mnist", "cifar10", "cifar100"),
+        METHODS,
+        _TABLE1_NOISES,
+        "sgd",
+    ),
     "table2": ExperimentSpec(
-        "table2", "Table 2: last-epoch test accuracy on CIFAR-10, open-set and closed-set noise 0.4 "
+        "table2",
+        "Table 2: last-epoch test accuracy on CIFAR-10, open-set and closed-set noise 0.4 "
         "(Wang et al. 2018's setup: shallow CNN, no augmentation, 100 epochs)",
-        ("cifar10",), ("cce", "forward_t", "forward_t_hat", "mae", "lq", "truncated_lq"),
-        ("open_set0.4", "closed_set0.4"), "sgd", augment=False,
-        skip=(("forward_t", "open_set"),)),
+        ("cifar10",),
+        ("cce", "forward_t", "forward_t_hat", "mae", "lq", "truncated_lq"),
+        ("open_set0.4", "closed_set0.4"),
+        "sgd",
+        augment=False,
+        skip=(("forward_t", "open_set"),),
+    ),
     "human": ExperimentSpec(
-        "human", "Beyond the paper: Table 1's losses under real human label noise (CIFAR-10N, CIFAR-100N; "
+        "human",
+        "Beyond the paper: Table 1's losses under real human label noise (CIFAR-10N, CIFAR-100N; "
         "Wei et al. 2022), test accuracy at the best-validation epoch",
-        ("cifar10", "cifar100"), METHODS, ("human_aggregate", "human_random1", "human_worst", "human_noisy100"),
-        "sgd"),
+        ("cifar10", "cifar100"),
+        METHODS,
+        ("human_aggregate", "human_random1", "human_worst", "human_noisy100"),
+        "sgd",
+    ),
 }
 EXPERIMENT_NAMES: tuple[str, ...] = tuple(EXPERIMENTS)
 
@@ -168,8 +205,9 @@ def _selected(name: str, values: Sequence, wanted: Iterable | None, allowed_note
         raise ValueError(f"{name} must be a list of names (e.g. [{wanted!r}]), got the string {wanted!r}")
     wanted = list(wanted)
     if not wanted:
-        raise ValueError(f"{name} must name at least one of {', '.join(str(v) for v in values)} "
-                         f"({allowed_note}), got none")
+        raise ValueError(
+            f"{name} must name at least one of {', '.join(str(v) for v in values)} ({allowed_note}), got none"
+        )
     for value in wanted:
         if value not in values:
             listed = ", ".join(str(v) for v in values)
@@ -224,6 +262,16 @@ def plan_runs(
                         continue
                     q_values = spec.q_values if spec.q_values is not None else (settings["q"],)
                     for q in q_values:
-                        runs.append(RunSpec(experiment, label or profile, dataset, method, float(q),
-                                            float(settings["k"]), noise, seed))
+                        runs.append(
+                            RunSpec(
+                                experiment,
+                                label or profile,
+                                dataset,
+                                method,
+                                float(q),
+                                float(settings["k"]),
+                                noise,
+                                seed,
+                            )
+                        )
     return runs

@@ -26,8 +26,10 @@ class Findings:
     sentences: tuple[str, ...]
 
     def _lines(self) -> tuple[str, ...]:
-        return self.sentences or ("Nothing to compare yet: the runs a comparison needs are not all there "
-                                  "(the box at the top of the page names what is missing).",)
+        return self.sentences or (
+            "Nothing to compare yet: the runs a comparison needs are not all there "
+            "(the box at the top of the page names what is missing).",
+        )
 
     def _repr_markdown_(self) -> str:
         head = f"**What the `{self.label}` numbers show** (computed from them):"
@@ -58,7 +60,8 @@ def fig1ab_findings(runs: pd.DataFrame, epochs: pd.DataFrame) -> Findings:
             f"{dataset}: MAE learns {pace} CCE (90 % of its own best by epoch {int(mae[fast])}, CCE by epoch "
             f"{int(cce[fast])}) and its best test accuracy, {mae['best test acc (%)']:.2f} % (epoch "
             f"{int(mae['epoch of best'])}), is {level} CCE's {cce['best test acc (%)']:.2f} % (epoch "
-            f"{int(cce['epoch of best'])}).")
+            f"{int(cce['epoch of best'])})."
+        )
     return Findings(results_label(runs), tuple(sentences))
 
 
@@ -72,16 +75,20 @@ def fig1c_findings(runs: pd.DataFrame, epochs: pd.DataFrame) -> Findings:
         first = epochs.merge(runs[["run_id", "method"]], on="run_id")
         first = first[(first["method"] == "cce") & (first["epoch"] == 1)]["mean_softmax_noisy"].mean()
         trend = _compare(cce, first, "rises", "falls", "stays")
-        sentences.append(f"On the wrongly labelled samples, CCE's mean softmax of the given label {trend} from "
-                         f"{first:.3f} after the first epoch to {cce:.3f} after the last; L_q's ends at {lq:.3f}, "
-                         f"{lq / cce:.2f} times CCE's.")
+        sentences.append(
+            f"On the wrongly labelled samples, CCE's mean softmax of the given label {trend} from "
+            f"{first:.3f} after the first epoch to {cce:.3f} after the last; L_q's ends at {lq:.3f}, "
+            f"{lq / cce:.2f} times CCE's."
+        )
     for method, name in (("cce", "CCE"), ("lq", "L_q")):
         rows = runs[runs["method"] == method]
         if len(rows):
             best, last = rows["test_acc_best_val"].mean(), rows["test_acc_last"].mean()
             change = _compare(best, last, "falls", "rises", "stays")
-            sentences.append(f"{name}'s test accuracy {change} from {best:.2f} % at its best-validation epoch to "
-                             f"{last:.2f} % at the last ({last - best:+.2f} points).")
+            sentences.append(
+                f"{name}'s test accuracy {change} from {best:.2f} % at its best-validation epoch to "
+                f"{last:.2f} % at the last ({last - best:+.2f} points)."
+            )
     return Findings(results_label(runs), tuple(sentences))
 
 
@@ -93,9 +100,14 @@ def fig2_findings(runs: pd.DataFrame, epochs: pd.DataFrame) -> Findings:
     for eta in summary.index.get_level_values("η").unique():
         part = summary.xs(eta, level="η")
         top = part["last test acc (%)"].idxmax()
-        text = (f"η = {eta:g}: q = {top:g} ends most accurate ({part.loc[top, 'last test acc (%)']:.2f} % at the "
-                f"last epoch)")
-        losses = [f"q = {q:g} loses {part.loc[q, 'best − last']:.2f} points from its best epoch to the last"
-                  for q in (0.0, 0.7) if q in part.index]
+        text = (
+            f"η = {eta:g}: q = {top:g} ends most accurate ({part.loc[top, 'last test acc (%)']:.2f} % at the "
+            f"last epoch)"
+        )
+        losses = [
+            f"q = {q:g} loses {part.loc[q, 'best − last']:.2f} points from its best epoch to the last"
+            for q in (0.0, 0.7)
+            if q in part.index
+        ]
         sentences.append(text + ("; " + ", ".join(losses) if losses else "") + ".")
     return Findings(results_label(runs), tuple(sentences))

@@ -45,8 +45,13 @@ HUMAN_LABEL_SETS: dict[str, tuple[str, str, str]] = {
 LICENSE = "CIFAR-N labels: Wei et al. (ICLR 2022), CC BY-NC 4.0 (non-commercial use only)"
 _NUM_CLASSES = {"cifar10": 10, "cifar100": 100}
 # What a pickle of numpy integer arrays needs, under the name numpy 1 (the files) and numpy 2 give it.
-_SAFE = [(np._core.multiarray._reconstruct, "numpy.core.multiarray._reconstruct"), np._core.multiarray._reconstruct,
-         np.ndarray, np.dtype, type(np.dtype(np.int64))]
+_SAFE = [
+    (np._core.multiarray._reconstruct, "numpy.core.multiarray._reconstruct"),
+    np._core.multiarray._reconstruct,
+    np.ndarray,
+    np.dtype,
+    type(np.dtype(np.int64)),
+]
 
 
 def is_human(kind: str) -> bool:
@@ -87,16 +92,20 @@ class HumanLabels:
 
 def _read(path: Path) -> dict:
     if not path.is_file():
-        raise FileNotFoundError(f"human label file {path} not found: copy the cifar-n folder of the shared datasets "
-                                "(or github.com/UCSC-REAL/cifar-10-100n, data/) into the data root, or set "
-                                "GCE_LAB_DATA to the folder that holds cifar-n/")
+        raise FileNotFoundError(
+            f"human label file {path} not found: copy the cifar-n folder of the shared datasets "
+            "(or github.com/UCSC-REAL/cifar-10-100n, data/) into the data root, or set "
+            "GCE_LAB_DATA to the folder that holds cifar-n/"
+        )
     try:
         with torch.serialization.safe_globals(_SAFE):
             return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # a damaged zip, or a pickle that asks for more than numpy arrays
-        raise ValueError(f"human label file {path} cannot be read ({type(err).__name__}: "
-                         f"{str(err).splitlines()[0][:200]}); copy it again from the shared datasets folder "
-                         "(SHA256SUMS lists its checksum)") from err
+        raise ValueError(
+            f"human label file {path} cannot be read ({type(err).__name__}: "
+            f"{str(err).splitlines()[0][:200]}); copy it again from the shared datasets folder "
+            "(SHA256SUMS lists its checksum)"
+        ) from err
 
 
 def human_label_sets(dataset: str = "cifar10", root: str | os.PathLike[str] | None = None) -> dict[str, HumanLabels]:
@@ -110,8 +119,9 @@ def human_label_sets(dataset: str = "cifar10", root: str | os.PathLike[str] | No
     return {kind: load_human_labels(kind, np.asarray(stored["clean_label"]), root) for kind in kinds}
 
 
-def load_human_labels(kind: str, clean_labels: np.ndarray | torch.Tensor,
-                      root: str | os.PathLike[str] | None = None) -> HumanLabels:
+def load_human_labels(
+    kind: str, clean_labels: np.ndarray | torch.Tensor, root: str | os.PathLike[str] | None = None
+) -> HumanLabels:
     """The human labels of ``kind`` for the training images whose true labels are ``clean_labels``.
 
     The file's ``clean_label`` must equal ``clean_labels`` (the images in CIFAR's original order, as
@@ -129,11 +139,17 @@ def load_human_labels(kind: str, clean_labels: np.ndarray | torch.Tensor,
     labels = np.asarray(stored[key], dtype=np.int64)
     given = np.asarray(clean_labels.cpu() if isinstance(clean_labels, torch.Tensor) else clean_labels, np.int64)
     if given.shape != clean.shape or not np.array_equal(given, clean):
-        where = "of another length" if given.shape != clean.shape else \
-            f"different at {int((given != clean).sum())} of {clean.size} positions"
-        raise ValueError(f"the training labels must equal the clean_label of {path} (the images in CIFAR's original "
-                         f"order), got labels {where}: the human labels would belong to other images")
+        where = (
+            "of another length"
+            if given.shape != clean.shape
+            else f"different at {int((given != clean).sum())} of {clean.size} positions"
+        )
+        raise ValueError(
+            f"the training labels must equal the clean_label of {path} (the images in CIFAR's original "
+            f"order), got labels {where}: the human labels would belong to other images"
+        )
     if labels.shape != clean.shape or labels.min() < 0 or labels.max() >= _NUM_CLASSES[dataset]:
-        raise ValueError(f"human label file {path} holds {key} that are not {clean.size} labels in "
-                         f"[0, {_NUM_CLASSES[dataset]})")
+        raise ValueError(
+            f"human label file {path} holds {key} that are not {clean.size} labels in [0, {_NUM_CLASSES[dataset]})"
+        )
     return HumanLabels(kind, clean, labels, _NUM_CLASSES[dataset])

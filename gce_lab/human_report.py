@@ -17,8 +17,16 @@ from matplotlib.figure import Figure
 from gce_lab.human_noise import HUMAN_LABEL_SETS, HumanLabels
 from gce_lab.report import METHOD_LABELS, NOISE_LABELS, results_label
 
-__all__ = ["CIFAR10_SETS", "confused_pairs", "per_class_rates", "annotator_dependence", "plot_transition_matrices",
-           "synthetic_partners", "human_comparison", "ordering_agreement"]
+__all__ = [
+    "CIFAR10_SETS",
+    "confused_pairs",
+    "per_class_rates",
+    "annotator_dependence",
+    "plot_transition_matrices",
+    "synthetic_partners",
+    "human_comparison",
+    "ordering_agreement",
+]
 
 _ORDER = ("cce", "mae", "forward_t", "forward_t_hat", "lq", "truncated_lq")
 
@@ -26,11 +34,16 @@ _ORDER = ("cce", "mae", "forward_t", "forward_t_hat", "lq", "truncated_lq")
 def confused_pairs(human: HumanLabels, classes: list[str], top: int = 8) -> pd.DataFrame:
     """The ``top`` most frequent confusions: true class, the label people gave, the share of that
     class's images so labelled, and the count."""
-    counts = pd.crosstab(human.clean, human.labels).reindex(index=range(human.num_classes),
-                                                            columns=range(human.num_classes), fill_value=0)
+    counts = pd.crosstab(human.clean, human.labels).reindex(
+        index=range(human.num_classes), columns=range(human.num_classes), fill_value=0
+    )
     share = counts.div(counts.sum(axis=1), axis=0)
-    rows = [(classes[i], classes[j], share.iloc[i, j], int(counts.iloc[i, j]))
-            for i in range(human.num_classes) for j in range(human.num_classes) if i != j]
+    rows = [
+        (classes[i], classes[j], share.iloc[i, j], int(counts.iloc[i, j]))
+        for i in range(human.num_classes)
+        for j in range(human.num_classes)
+        if i != j
+    ]
     frame = pd.DataFrame(rows, columns=["true class", "labelled as", "share of the class", "images"])
     return frame.sort_values("images", ascending=False, ignore_index=True).head(top).round(3)
 
@@ -77,8 +90,9 @@ def annotator_dependence(labels: dict[str, HumanLabels], classes: list[str]) -> 
 
 def plot_transition_matrices(matrices: dict[str, np.ndarray], classes: list[str]) -> Figure:
     """One heatmap per transition matrix (``T[i, j]``: true class i labelled j), shared colour scale."""
-    fig, axes = plt.subplots(1, len(matrices), figsize=(3.6 * len(matrices) + 0.8, 3.9), layout="constrained",
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(matrices), figsize=(3.6 * len(matrices) + 0.8, 3.9), layout="constrained", squeeze=False
+    )
     for ax, (title, T) in zip(axes[0], matrices.items()):
         image = ax.imshow(T, cmap="Blues", vmin=0, vmax=1)
         ax.grid(False)
@@ -98,8 +112,10 @@ def synthetic_partners(human_runs: pd.DataFrame, table1_runs: pd.DataFrame) -> d
     for noise, group in human_runs.groupby("noise", sort=False):
         rate = float(group["realised_noise_rate"].mean())
         synthetic = table1_runs[table1_runs["dataset"].isin(group["dataset"])]
-        partners[noise] = {kind: float(min(part["eta"].unique(), key=lambda eta: (abs(eta - rate), eta)))
-                           for kind, part in synthetic.groupby("noise", sort=False)}
+        partners[noise] = {
+            kind: float(min(part["eta"].unique(), key=lambda eta: (abs(eta - rate), eta)))
+            for kind, part in synthetic.groupby("noise", sort=False)
+        }
     return partners
 
 
@@ -119,8 +135,11 @@ def human_comparison(human_runs: pd.DataFrame, table1_runs: pd.DataFrame) -> pd.
         columns[(f"human ({human_label})", f"{NOISE_LABELS[noise]} ({100 * rate:.1f} % wrong)")] = _means(group)
     used = dict.fromkeys((k, e) for p in partners.values() for k, e in p.items())
     for kind, eta in sorted(used, key=lambda ke: (ke[0], ke[1])):
-        part = table1_runs[(table1_runs["noise"] == kind) & np.isclose(table1_runs["eta"], eta)
-                           & table1_runs["dataset"].isin(human_runs["dataset"])]
+        part = table1_runs[
+            (table1_runs["noise"] == kind)
+            & np.isclose(table1_runs["eta"], eta)
+            & table1_runs["dataset"].isin(human_runs["dataset"])
+        ]
         columns[(f"synthetic ({synthetic_label})", f"{NOISE_LABELS[kind]} η = {eta:g}")] = _means(part)
     accuracy = pd.DataFrame(columns).reindex([m for m in _ORDER if m in human_runs["method"].unique()])
     ranks = accuracy.rank(ascending=False, method="min")
@@ -139,18 +158,24 @@ def ordering_agreement(human_runs: pd.DataFrame, table1_runs: pd.DataFrame) -> p
     rows = []
     for noise, group in human_runs.groupby("noise", sort=False):
         ours = _means(group)
-        row = {"label set": NOISE_LABELS[noise], "rate": round(float(group["realised_noise_rate"].mean()), 3),
-               "order (most accurate first)": " > ".join(METHOD_LABELS[m] for m in ours.sort_values(
-                   ascending=False).index)}
+        row = {
+            "label set": NOISE_LABELS[noise],
+            "rate": round(float(group["realised_noise_rate"].mean()), 3),
+            "order (most accurate first)": " > ".join(
+                METHOD_LABELS[m] for m in ours.sort_values(ascending=False).index
+            ),
+        }
         for kind, eta in partners[noise].items():
-            part = table1_runs[(table1_runs["noise"] == kind) & np.isclose(table1_runs["eta"], eta)
-                               & table1_runs["dataset"].isin(group["dataset"])]
+            part = table1_runs[
+                (table1_runs["noise"] == kind)
+                & np.isclose(table1_runs["eta"], eta)
+                & table1_runs["dataset"].isin(group["dataset"])
+            ]
             theirs = _means(part)
             common = [m for m in ours.index if m in theirs.index]
             pairs = list(itertools.combinations(common, 2))
             agree = sum(np.sign(ours[a] - ours[b]) == np.sign(theirs[a] - theirs[b]) for a, b in pairs)
-            row[f"same order as {NOISE_LABELS[kind]} η = {eta:g}"] = (
-                f"{agree} of {len(pairs)} pairs" if pairs else "—")
+            row[f"same order as {NOISE_LABELS[kind]} η = {eta:g}"] = f"{agree} of {len(pairs)} pairs" if pairs else "—"
         rows.append(row)
     return pd.DataFrame(rows).set_index("label set")
 

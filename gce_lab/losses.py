@@ -90,8 +90,13 @@ def _check_indices(name: str, values: Any, size: int, check_values: bool) -> Non
     """Check an integer index tensor; its range ``[0, size)`` only when ``check_values`` (a host sync)."""
     if check_values:
         check_labels(name, values, size)
-    elif not isinstance(values, Tensor) or values.dtype == torch.bool or values.is_floating_point() \
-            or values.is_complex() or values.ndim != 1:
+    elif (
+        not isinstance(values, Tensor)
+        or values.dtype == torch.bool
+        or values.is_floating_point()
+        or values.is_complex()
+        or values.ndim != 1
+    ):
         shape = tuple(values.shape) if isinstance(values, Tensor) else type(values).__name__
         raise ValueError(f"{name} must be a 1-D integer tensor of values in [0, {size}), got {shape}")
 
@@ -115,8 +120,9 @@ def _log_probs(logits: Tensor, target: Tensor, check_inputs: bool = True) -> tup
         raise ValueError(f"target must be a tensor of class indices, got {type(target).__name__}")
     _check_indices("target", target, logits.shape[1], check_inputs)
     if target.shape[0] != logits.shape[0]:
-        raise ValueError(f"target must have length N = {logits.shape[0]} (the batch size of logits), "
-                         f"got {target.shape[0]}")
+        raise ValueError(
+            f"target must have length N = {logits.shape[0]} (the batch size of logits), got {target.shape[0]}"
+        )
     if logits.dtype in (torch.float16, torch.bfloat16):
         logits = logits.float()
     return F.log_softmax(logits, dim=1), target.long()
@@ -178,8 +184,7 @@ def mae_loss(logits: Tensor, target: Tensor, reduction: str = "mean", *, check_i
     return _reduce(2.0 * _lq_from_log_prob(log_prob, 1.0), reduction)
 
 
-def lq_loss(logits: Tensor, target: Tensor, q: float, reduction: str = "mean", *,
-            check_inputs: bool = True) -> Tensor:
+def lq_loss(logits: Tensor, target: Tensor, q: float, reduction: str = "mean", *, check_inputs: bool = True) -> Tensor:
     """The L_q loss of Eq. 6, ``(1 - f_y^q) / q`` with ``q`` in ``[0, 1]``.
 
     ``q = 1`` gives MAE / 2 (Eq. 4); ``q = 0`` gives CCE, the limit ``q -> 0``. Its gradient
@@ -215,8 +220,10 @@ def _forward_corrected(log_probs: Tensor, target: Tensor, T: Tensor) -> Tensor:
     """Per-sample ``-log (T^T f)_y`` from ``log f`` (float32+) and a ``(C, C)`` tensor ``T``."""
     num_classes = log_probs.shape[1]
     if T.shape != (num_classes, num_classes):
-        raise ValueError(f"T must have shape ({num_classes}, {num_classes}) to match the logits' "
-                         f"{num_classes} classes, got {tuple(T.shape)}")
+        raise ValueError(
+            f"T must have shape ({num_classes}, {num_classes}) to match the logits' "
+            f"{num_classes} classes, got {tuple(T.shape)}"
+        )
     T = T.to(log_probs)
     T = T / T.sum(dim=1, keepdim=True)  # rows sum to 1 within ROW_SUM_ATOL when checked: make it exact
     log_t = torch.log(T)  # zero entries -> -inf, which logsumexp handles
@@ -224,8 +231,9 @@ def _forward_corrected(log_probs: Tensor, target: Tensor, T: Tensor) -> Tensor:
     return -torch.logsumexp(log_probs + log_t.t().index_select(0, target), dim=1)
 
 
-def forward_corrected_loss(logits: Tensor, target: Tensor, T: Any, reduction: str = "mean", *,
-                           check_inputs: bool = True) -> Tensor:
+def forward_corrected_loss(
+    logits: Tensor, target: Tensor, T: Any, reduction: str = "mean", *, check_inputs: bool = True
+) -> Tensor:
     """Forward-corrected CCE (Patrini et al. 2017; the paper's Eq. 1): ``-log (T^T f)_y``.
 
     ``T[i, j] = p(noisy = j | true = i)`` must be row-stochastic of shape ``(C, C)``; ``target``
@@ -242,15 +250,22 @@ def forward_corrected_loss(logits: Tensor, target: Tensor, T: Any, reduction: st
     return _reduce(_forward_corrected(log_probs, target, T), reduction)
 
 
-def _truncated_lq_per_sample(logits: Tensor, target: Tensor, weights: Tensor, q: float, lq_k: float,
-                             check_inputs: bool = True) -> Tensor:
+def _truncated_lq_per_sample(
+    logits: Tensor, target: Tensor, weights: Tensor, q: float, lq_k: float, check_inputs: bool = True
+) -> Tensor:
     lq = _lq_from_log_prob(_log_prob_of_target(logits, target, check_inputs), q)
     w = weights.to(device=lq.device, dtype=lq.dtype)
     return w * lq - w * lq_k
 
 
 def truncated_lq_loss(
-    logits: Tensor, target: Tensor, weights: Tensor, q: float, k: float, reduction: str = "mean", *,
+    logits: Tensor,
+    target: Tensor,
+    weights: Tensor,
+    q: float,
+    k: float,
+    reduction: str = "mean",
+    *,
     check_inputs: bool = True,
 ) -> Tensor:
     """Per-sample truncated-L_q objective of Eq. 12: ``w_i L_q(f(x_i), y_i) - w_i L_q(k)``.
@@ -364,7 +379,11 @@ class TruncatedLqLoss(_Loss):
     weights: Tensor
 
     def __init__(
-        self, q: float = 0.7, k: float = 0.5, num_samples: int | None = None, reduction: str = "mean",
+        self,
+        q: float = 0.7,
+        k: float = 0.5,
+        num_samples: int | None = None,
+        reduction: str = "mean",
         check_inputs: bool = True,
     ) -> None:
         super().__init__(reduction, check_inputs)
@@ -380,18 +399,19 @@ class TruncatedLqLoss(_Loss):
         if index is None:
             raise ValueError("index (the batch's sample ids in [0, num_samples)) is required by TruncatedLqLoss")
         if not isinstance(index, Tensor):
-            raise ValueError(f"index must be a tensor of sample ids in [0, {self.num_samples}), "
-                             f"got {type(index).__name__}")
+            raise ValueError(
+                f"index must be a tensor of sample ids in [0, {self.num_samples}), got {type(index).__name__}"
+            )
         _check_indices("index", index, self.num_samples, self.check_inputs)
         if isinstance(target, Tensor) and index.shape[0] != target.shape[0]:
-            raise ValueError(f"index must have one sample id per target (length {target.shape[0]}), "
-                             f"got length {index.shape[0]}")
+            raise ValueError(
+                f"index must have one sample id per target (length {target.shape[0]}), got length {index.shape[0]}"
+            )
         return index.to(self.weights.device)
 
     def forward(self, logits: Tensor, target: Tensor, index: Tensor | None = None) -> Tensor:
         idx = self._checked_index(index, target)
-        per_sample = _truncated_lq_per_sample(logits, target, self.weights[idx], self.q, self.lq_k,
-                                              self.check_inputs)
+        per_sample = _truncated_lq_per_sample(logits, target, self.weights[idx], self.q, self.lq_k, self.check_inputs)
         return _reduce(per_sample, self.reduction)
 
     @torch.no_grad()

@@ -23,8 +23,17 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
-__all__ = ["MODELS", "make_model", "resnet18", "resnet34", "wang_cnn", "small_net", "cpu_net", "tiny_net",
-           "count_parameters"]
+__all__ = [
+    "MODELS",
+    "make_model",
+    "resnet18",
+    "resnet34",
+    "wang_cnn",
+    "small_net",
+    "cpu_net",
+    "tiny_net",
+    "count_parameters",
+]
 
 
 def _conv_bn_relu(c_in: int, c_out: int) -> list[nn.Module]:
@@ -51,9 +60,11 @@ class BasicBlock(nn.Module):
     def __init__(self, c_in: int, c_out: int, stride: int) -> None:
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(c_out),
+            nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False),
+            nn.BatchNorm2d(c_out),
             nn.ReLU(inplace=True),
-            nn.Conv2d(c_out, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out),
+            nn.Conv2d(c_out, c_out, 3, padding=1, bias=False),
+            nn.BatchNorm2d(c_out),
         )
         self.shortcut: nn.Module = nn.Identity()
         if stride != 1 or c_in != c_out:
@@ -66,8 +77,9 @@ class BasicBlock(nn.Module):
 class CifarResNet(nn.Module):
     """ResNet in the CIFAR form: 3x3 stride-1 stem, no max-pool, stages of :class:`BasicBlock`."""
 
-    def __init__(self, blocks: Sequence[int], num_classes: int, in_channels: int = 3,
-                 widths: Sequence[int] = (64, 128, 256, 512)) -> None:
+    def __init__(
+        self, blocks: Sequence[int], num_classes: int, in_channels: int = 3, widths: Sequence[int] = (64, 128, 256, 512)
+    ) -> None:
         super().__init__()
         _check_sizes(num_classes, in_channels)
         layers: list[nn.Module] = _conv_bn_relu(in_channels, widths[0])
@@ -114,18 +126,32 @@ def wang_cnn(num_classes: int, in_channels: int = 3) -> nn.Sequential:
     """
     _check_sizes(num_classes, in_channels)
     return nn.Sequential(
-        *_conv_bn_relu(in_channels, 64), *_conv_bn_relu(64, 64), nn.MaxPool2d(2),
-        *_conv_bn_relu(64, 128), *_conv_bn_relu(128, 128), nn.MaxPool2d(2),
-        *_conv_bn_relu(128, 196), *_conv_bn_relu(196, 196), nn.AdaptiveMaxPool2d(4),
-        nn.Flatten(), nn.Linear(196 * 4 * 4, 256), nn.BatchNorm1d(256), nn.ReLU(inplace=True),
+        *_conv_bn_relu(in_channels, 64),
+        *_conv_bn_relu(64, 64),
+        nn.MaxPool2d(2),
+        *_conv_bn_relu(64, 128),
+        *_conv_bn_relu(128, 128),
+        nn.MaxPool2d(2),
+        *_conv_bn_relu(128, 196),
+        *_conv_bn_relu(196, 196),
+        nn.AdaptiveMaxPool2d(4),
+        nn.Flatten(),
+        nn.Linear(196 * 4 * 4, 256),
+        nn.BatchNorm1d(256),
+        nn.ReLU(inplace=True),
         nn.Linear(256, num_classes),
     )
 
 
 def _pooled_block(c_in: int, c_out: int) -> list[nn.Module]:
     """conv -> 2x2 max-pool -> BN -> ReLU -> conv -> BN -> ReLU (the airbench ConvGroup order)."""
-    return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.MaxPool2d(2), nn.BatchNorm2d(c_out),
-            nn.ReLU(inplace=True), *_conv_bn_relu(c_out, c_out)]
+    return [
+        nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
+        nn.MaxPool2d(2),
+        nn.BatchNorm2d(c_out),
+        nn.ReLU(inplace=True),
+        *_conv_bn_relu(c_out, c_out),
+    ]
 
 
 def small_net(num_classes: int, in_channels: int = 3) -> nn.Sequential:
@@ -140,8 +166,12 @@ def small_net(num_classes: int, in_channels: int = 3) -> nn.Sequential:
     _check_sizes(num_classes, in_channels)
     return nn.Sequential(
         *_conv_bn_relu(in_channels, 32),
-        *_pooled_block(32, 64), *_pooled_block(64, 256), *_pooled_block(256, 256),
-        nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Linear(256, num_classes),
+        *_pooled_block(32, 64),
+        *_pooled_block(64, 256),
+        *_pooled_block(256, 256),
+        nn.AdaptiveMaxPool2d(1),
+        nn.Flatten(),
+        nn.Linear(256, num_classes),
     )
 
 
@@ -166,7 +196,11 @@ def cpu_net(num_classes: int, in_channels: int = 3) -> nn.Sequential:
         layers += [*_conv_bn_relu(c_in, width), nn.MaxPool2d(2)]
         c_in = width
     return nn.Sequential(
-        *layers, nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(c_in * 16, CPU_NET_HIDDEN), nn.ReLU(inplace=True),
+        *layers,
+        nn.AdaptiveAvgPool2d(4),
+        nn.Flatten(),
+        nn.Linear(c_in * 16, CPU_NET_HIDDEN),
+        nn.ReLU(inplace=True),
         nn.Linear(CPU_NET_HIDDEN, num_classes),
     )
 
@@ -176,13 +210,21 @@ def tiny_net(num_classes: int, in_channels: int = 3) -> nn.Sequential:
     (16, 32 channels, a 2x2 max-pool between), global average pooling, one linear layer."""
     _check_sizes(num_classes, in_channels)
     return nn.Sequential(
-        *_conv_bn_relu(in_channels, 16), nn.MaxPool2d(2), *_conv_bn_relu(16, 32),
-        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, num_classes),
+        *_conv_bn_relu(in_channels, 16),
+        nn.MaxPool2d(2),
+        *_conv_bn_relu(16, 32),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(32, num_classes),
     )
 
 
 _BUILDERS: dict[str, Callable[[int, int], nn.Module]] = {
-    "resnet34": resnet34, "resnet18": resnet18, "wang_cnn": wang_cnn, "small_net": small_net, "cpu_net": cpu_net,
+    "resnet34": resnet34,
+    "resnet18": resnet18,
+    "wang_cnn": wang_cnn,
+    "small_net": small_net,
+    "cpu_net": cpu_net,
     "tiny_net": tiny_net,
 }
 #: Names accepted by :func:`make_model`.

@@ -122,8 +122,7 @@ class NoiseModel:
             check_choice("dataset", self.dataset, DATASETS)
             if num_classes != NUM_CLASSES[self.dataset]:
                 raise ValueError(
-                    f"num_classes must be {NUM_CLASSES[self.dataset]} for dataset "
-                    f"{self.dataset!r}, got {num_classes}"
+                    f"num_classes must be {NUM_CLASSES[self.dataset]} for dataset {self.dataset!r}, got {num_classes}"
                 )
         if self.kind == "none":
             eta = check_in_range("eta (noise kind 'none')", self.eta, 0.0, 0.0)
@@ -134,7 +133,10 @@ class NoiseModel:
             if self.dataset is None:
                 check_choice("dataset (class_dependent noise)", None, DATASETS)
             eta = check_in_range(
-                "eta (class_dependent noise)", self.eta, 0.0, _CLASS_DEPENDENT_MAX_ETA,
+                "eta (class_dependent noise)",
+                self.eta,
+                0.0,
+                _CLASS_DEPENDENT_MAX_ETA,
                 high_open=True,
             )
         object.__setattr__(self, "eta", eta)
@@ -194,9 +196,7 @@ class NoiseModel:
         return NoisyLabels(labels=noisy, is_noisy=is_noisy, realised_rate=rate)
 
 
-def make_noise(
-    kind: str, eta: float, dataset: str | None = None, *, num_classes: int | None = None
-) -> NoiseModel:
+def make_noise(kind: str, eta: float, dataset: str | None = None, *, num_classes: int | None = None) -> NoiseModel:
     """Build a validated :class:`NoiseModel`.
 
     Args:
@@ -234,18 +234,14 @@ def empirical_transition(
     true = _labels_array("true_labels", true_labels, num_classes)
     noisy = _labels_array("noisy_labels", noisy_labels, num_classes)
     if true.shape != noisy.shape:
-        raise ValueError(
-            f"noisy_labels must have the same length as true_labels ({true.size}), got {noisy.size}"
-        )
+        raise ValueError(f"noisy_labels must have the same length as true_labels ({true.size}), got {noisy.size}")
     counts = np.bincount(true * num_classes + noisy, minlength=num_classes**2)
     counts = counts.reshape(num_classes, num_classes).astype(np.float64)
     totals = counts.sum(axis=1, keepdims=True)
     return np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
 
 
-def train_val_split(
-    num_samples: int, val_fraction: float = 0.1, seed: int = 0
-) -> tuple[np.ndarray, np.ndarray]:
+def train_val_split(num_samples: int, val_fraction: float = 0.1, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Random train/validation split of the training set (Sec. 4: 10 % held out).
 
     Both parts keep *noisy* labels in the paper; corrupt the full training label vector once and
@@ -265,8 +261,7 @@ def train_val_split(
     num_val = int(math.floor(fraction * num_samples + 0.5))
     if num_val >= num_samples:
         raise ValueError(
-            f"val_fraction must leave at least one of {num_samples} samples for training, "
-            f"got {val_fraction}"
+            f"val_fraction must leave at least one of {num_samples} samples for training, got {val_fraction}"
         )
     order = np.random.default_rng(seed).permutation(num_samples)
     return np.sort(order[num_val:]).astype(np.int64), np.sort(order[:num_val]).astype(np.int64)
@@ -359,9 +354,7 @@ def open_set_replace(
     eta = check_in_range("eta (open-set noise)", eta, 0.0, 1.0)
     seed = check_int("seed", seed, 0)
     if not isinstance(images, (np.ndarray, torch.Tensor)):
-        raise ValueError(
-            f"images must be a numpy array or torch tensor, got {type(images).__name__}"
-        )
+        raise ValueError(f"images must be a numpy array or torch tensor, got {type(images).__name__}")
     if isinstance(images, torch.Tensor):
         other = torch.as_tensor(other_images).to(images.device)
     elif isinstance(other_images, torch.Tensor):
@@ -369,18 +362,14 @@ def open_set_replace(
     else:
         other = np.asarray(other_images)
     if images.ndim < 1 or images.shape[0] != y.size:
-        raise ValueError(
-            f"images must have one row per label ({y.size}), got shape {tuple(images.shape)}"
-        )
+        raise ValueError(f"images must have one row per label ({y.size}), got shape {tuple(images.shape)}")
     if tuple(other.shape[1:]) != tuple(images.shape[1:]):
         raise ValueError(
             f"other_images must have per-sample shape {tuple(images.shape[1:])} like images, "
             f"got {tuple(other.shape[1:])}"
         )
     if other.dtype != images.dtype:
-        raise ValueError(
-            f"other_images must have dtype {images.dtype} like images, got {other.dtype}"
-        )
+        raise ValueError(f"other_images must have dtype {images.dtype} like images, got {other.dtype}")
 
     rng = np.random.default_rng(seed)
     chosen = []
@@ -390,10 +379,7 @@ def open_set_replace(
         chosen.append(rng.choice(members, size=count, replace=False))
     replaced = np.sort(np.concatenate(chosen)).astype(np.int64)
     if replaced.size > other.shape[0]:
-        raise ValueError(
-            f"other_images must hold at least {replaced.size} images for eta={eta}, "
-            f"got {other.shape[0]}"
-        )
+        raise ValueError(f"other_images must hold at least {replaced.size} images for eta={eta}, got {other.shape[0]}")
     source = rng.choice(other.shape[0], size=replaced.size, replace=False).astype(np.int64)
 
     if isinstance(images, torch.Tensor):

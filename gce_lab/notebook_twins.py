@@ -68,10 +68,7 @@ def input_cells(notebook: NotebookNode) -> list[tuple[str, str, tuple[str, ...]]
 
     A twin is up to date when this equals the same for its parsed source.
     """
-    return [
-        (cell.cell_type, cell.source, tuple(cell.get("metadata", {}).get("tags", ())))
-        for cell in notebook.cells
-    ]
+    return [(cell.cell_type, cell.source, tuple(cell.get("metadata", {}).get("tags", ()))) for cell in notebook.cells]
 
 
 def _coalesce_streams(outputs: list[NotebookNode]) -> list[NotebookNode]:
@@ -79,8 +76,12 @@ def _coalesce_streams(outputs: list[NotebookNode]) -> list[NotebookNode]:
     merged: list[NotebookNode] = []
     for output in outputs:
         previous = merged[-1] if merged else None
-        if (output.output_type == "stream" and previous is not None
-                and previous.output_type == "stream" and previous.name == output.name):
+        if (
+            output.output_type == "stream"
+            and previous is not None
+            and previous.output_type == "stream"
+            and previous.name == output.name
+        ):
             previous.text += output.text
         else:
             merged.append(output)

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.ticker import MaxNLocator
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from gce_lab.report import DATASET_LABELS, METHOD_LABELS, NOISE_LABELS, results_label
 from gce_lab.results import TABLE_METRIC, compare_with_paper
@@ -89,11 +89,19 @@ def _summary(runs: pd.DataFrame, epochs: pd.DataFrame, metric: str, by: list[str
     for key, curve in curves.groupby(by, sort=False):
         values, epochs_ = curve["mean"].to_numpy(), curve["epoch"].to_numpy()
         best = int(np.nanargmax(values))
-        rows.append((*np.atleast_1d(key), int(epochs_[-1]), values[best], int(epochs_[best]), values[-1],
-                     values[best] - values[-1], int(epochs_[np.argmax(values >= 0.9 * values[best])]),
-                     int(curve["n"].max())))
-    columns = [*by, "epochs", "best", "epoch of best", "last", "best − last", "first epoch ≥ 90 % of best",
-               "seeds"]
+        rows.append(
+            (
+                *np.atleast_1d(key),
+                int(epochs_[-1]),
+                values[best],
+                int(epochs_[best]),
+                values[-1],
+                values[best] - values[-1],
+                int(epochs_[np.argmax(values >= 0.9 * values[best])]),
+                int(curve["n"].max()),
+            )
+        )
+    columns = [*by, "epochs", "best", "epoch of best", "last", "best − last", "first epoch ≥ 90 % of best", "seeds"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -113,8 +121,14 @@ def accuracy_at_epoch(runs: pd.DataFrame, epochs: pd.DataFrame, epoch: int) -> p
     rows = []
     for (dataset, method), curve in curves.groupby(["dataset", "method"], sort=False):
         at = curve.loc[curve["epoch"] == epoch, "mean"]
-        rows.append((DATASET_LABELS[dataset], METHOD_LABELS[method], int(curve["epoch"].max()),
-                     at.iloc[0] if len(at) else np.nan))
+        rows.append(
+            (
+                DATASET_LABELS[dataset],
+                METHOD_LABELS[method],
+                int(curve["epoch"].max()),
+                at.iloc[0] if len(at) else np.nan,
+            )
+        )
     frame = pd.DataFrame(rows, columns=["dataset", "method", "epochs", f"test acc (%) at epoch {epoch}"])
     return _with_profile(frame.round(2), label, ["dataset", "method"])
 
@@ -140,10 +154,27 @@ def fig1c_summary(runs: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
     for method in _ordered(runs["method"], tuple(METHOD_LABELS)):
         c, w = clean[clean["method"] == method], noisy[noisy["method"] == method]
         peak = int(np.nanargmax(w["mean"].to_numpy()))
-        rows.append((METHOD_LABELS[method], int(c["epoch"].iloc[-1]), c["mean"].iloc[-1], w["mean"].iloc[-1],
-                     w["mean"].iloc[peak], int(w["epoch"].iloc[peak])))
-    frame = pd.DataFrame(rows, columns=["method", "epochs", "correct labels, last epoch",
-                                        "wrong labels, last epoch", "wrong labels, highest", "epoch of highest"])
+        rows.append(
+            (
+                METHOD_LABELS[method],
+                int(c["epoch"].iloc[-1]),
+                c["mean"].iloc[-1],
+                w["mean"].iloc[-1],
+                w["mean"].iloc[peak],
+                int(w["epoch"].iloc[peak]),
+            )
+        )
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "method",
+            "epochs",
+            "correct labels, last epoch",
+            "wrong labels, last epoch",
+            "wrong labels, highest",
+            "epoch of highest",
+        ],
+    )
     return _with_profile(frame.round(3), label, ["method"])
 
 
@@ -158,8 +189,19 @@ def fig2_summary(runs: pd.DataFrame, epochs: pd.DataFrame, loss: str = "val_loss
     lowest_name = f"epoch of lowest {_LOSS_COLUMNS[loss]}"
     frame = frame.merge(lowest.rename(columns={"epoch": lowest_name}), on=["eta", "q"])
     frame = frame.rename(columns={"eta": "η", "best": "best test acc (%)", "last": "last test acc (%)"})
-    frame = frame[["η", "q", "epochs", "best test acc (%)", "epoch of best", "last test acc (%)", "best − last",
-                   lowest_name, "seeds"]]
+    frame = frame[
+        [
+            "η",
+            "q",
+            "epochs",
+            "best test acc (%)",
+            "epoch of best",
+            "last test acc (%)",
+            "best − last",
+            lowest_name,
+            "seeds",
+        ]
+    ]
     return _with_profile(frame.round(2), label, ["η", "q"])
 
 
@@ -168,15 +210,13 @@ def plot_fig1ab(runs: pd.DataFrame, epochs: pd.DataFrame) -> Figure:
     label = results_label(runs)
     curves = mean_curves(runs, epochs, "test_acc", ["dataset", "method"])
     datasets = _ordered(curves["dataset"], _DATASET_ORDER)
-    fig, axes = plt.subplots(1, len(datasets), figsize=(4.8 * len(datasets), 4.2), layout="constrained",
-                             squeeze=False)
+    fig, axes = plt.subplots(1, len(datasets), figsize=(4.8 * len(datasets), 4.2), layout="constrained", squeeze=False)
     for letter, ax, dataset in zip("ab", axes[0], datasets):
         for method in _ordered(curves["method"], tuple(METHOD_LABELS)):
             curve = curves[(curves["dataset"] == dataset) & (curves["method"] == method)]
             if len(curve):
                 _band(ax, curve, color=METHOD_COLORS.get(method), label=METHOD_LABELS[method])
-        ax.set(title=f"({letter}) {DATASET_LABELS[dataset]}, clean labels", xlabel="epoch",
-               ylabel="test accuracy (%)")
+        ax.set(title=f"({letter}) {DATASET_LABELS[dataset]}, clean labels", xlabel="epoch", ylabel="test accuracy (%)")
         ax.legend()
     fig.suptitle(f"Fig. 1a/b re-run, {label} profile: CCE vs MAE")
     return fig
@@ -192,13 +232,19 @@ def plot_fig1c(runs: pd.DataFrame, epochs: pd.DataFrame) -> Figure:
         name = METHOD_LABELS[method]
         if method == "lq":
             name += f" (q = {runs.loc[runs['method'] == 'lq', 'q'].iloc[0]:g})"
-        for column, style, which in (("mean_softmax_clean", "-", "correct labels"),
-                                     ("mean_softmax_noisy", "--", "wrong labels")):
+        for column, style, which in (
+            ("mean_softmax_clean", "-", "correct labels"),
+            ("mean_softmax_noisy", "--", "wrong labels"),
+        ):
             curve = mean_curves(runs[runs["method"] == method], epochs, column, ["method"])
             _band(ax, curve, color=METHOD_COLORS.get(method), linestyle=style, label=f"{name}, {which}")
     where = ", ".join(f"{noise} noise η = {eta:g}" for noise, eta in settings)
-    ax.set(title=f"Fig. 1c re-run, {label} profile: {_datasets_named(runs)}, {where}", xlabel="epoch",
-           ylabel="mean softmax of the given label\n(training samples)", ylim=(0, 1))
+    ax.set(
+        title=f"Fig. 1c re-run, {label} profile: {_datasets_named(runs)}, {where}",
+        xlabel="epoch",
+        ylabel="mean softmax of the given label\n(training samples)",
+        ylim=(0, 1),
+    )
     ax.legend(fontsize="small")
     return fig
 
@@ -233,15 +279,14 @@ def plot_fig2(runs: pd.DataFrame, epochs: pd.DataFrame) -> Figure:
     accuracy = mean_curves(runs, epochs, "test_acc", ["eta", "q"])
     losses = mean_curves(runs, epochs, "val_loss", ["eta", "q"])
     etas, qs = sorted(accuracy["eta"].unique()), sorted(accuracy["q"].unique())
-    fig, axes = plt.subplots(2, len(etas), figsize=(3.3 * len(etas) + 1.6, 7.4), layout="constrained",
-                             squeeze=False)
+    fig, axes = plt.subplots(2, len(etas), figsize=(3.3 * len(etas) + 1.6, 7.4), layout="constrained", squeeze=False)
     letters = "abcdefghijkl"
-    _q_curves(axes[0], accuracy, etas, qs, "test accuracy (%)", letters[:len(etas)])
-    _q_curves(axes[1], losses, etas, qs, "validation loss (each run's own $\\mathcal{L}_q$)",
-              letters[len(etas):])
+    _q_curves(axes[0], accuracy, etas, qs, "test accuracy (%)", letters[: len(etas)])
+    _q_curves(axes[1], losses, etas, qs, "validation loss (each run's own $\\mathcal{L}_q$)", letters[len(etas) :])
     _q_legend(fig, axes[0, 0])
-    fig.suptitle(f"Fig. 2 re-run, {label} profile: $\\mathcal{{L}}_q$ for several q, {_datasets_named(runs)}, "
-                 "uniform noise")
+    fig.suptitle(
+        f"Fig. 2 re-run, {label} profile: $\\mathcal{{L}}_q$ for several q, {_datasets_named(runs)}, uniform noise"
+    )
     return fig
 
 
@@ -252,13 +297,14 @@ def plot_validation_loss(runs: pd.DataFrame, epochs: pd.DataFrame, loss: str = "
     label = results_label(runs)
     curves = mean_curves(runs, epochs, loss, ["eta", "q"])
     etas, qs = sorted(curves["eta"].unique()), sorted(curves["q"].unique())
-    fig, axes = plt.subplots(1, len(etas), figsize=(3.3 * len(etas) + 1.6, 3.9), layout="constrained",
-                             squeeze=False)
+    fig, axes = plt.subplots(1, len(etas), figsize=(3.3 * len(etas) + 1.6, 3.9), layout="constrained", squeeze=False)
     _q_curves(axes[0], curves, etas, qs, _LOSS_COLUMNS[loss], None)
     _q_legend(fig, axes[0, 0])
     name = _LOSS_COLUMNS[loss]
-    fig.suptitle(f"{name[0].upper()}{name[1:]} of the $\\mathcal{{L}}_q$ runs, {label} profile, "
-                 f"{_datasets_named(runs)}, uniform noise")
+    fig.suptitle(
+        f"{name[0].upper()}{name[1:]} of the $\\mathcal{{L}}_q$ runs, {label} profile, "
+        f"{_datasets_named(runs)}, uniform noise"
+    )
     return fig
 
 
@@ -270,8 +316,13 @@ def plot_difference_heatmap(runs: pd.DataFrame, table: str) -> Figure:
     comparison = compare_with_paper(runs, table)
     datasets = _ordered(comparison["dataset"], _DATASET_ORDER)
     width = comparison.groupby("dataset")[["noise", "eta"]].apply(lambda g: len(g.drop_duplicates())).max()
-    fig, axes = plt.subplots(len(datasets), 1, figsize=(max(6.0, 0.9 * width + 2.2), 3.3 * len(datasets)),
-                             layout="constrained", squeeze=False)
+    fig, axes = plt.subplots(
+        len(datasets),
+        1,
+        figsize=(max(6.0, 0.9 * width + 2.2), 3.3 * len(datasets)),
+        layout="constrained",
+        squeeze=False,
+    )
     limit = float(np.nanmax(np.abs(comparison["diff"]))) if comparison["diff"].notna().any() else 1.0
     for ax, dataset in zip(axes[:, 0], datasets):
         part = comparison[comparison["dataset"] == dataset]
@@ -285,11 +336,19 @@ def plot_difference_heatmap(runs: pd.DataFrame, table: str) -> Figure:
         ax.grid(False)
         for (i, j), value in np.ndenumerate(grid):
             text = "—" if np.isnan(value) else f"{value:+.1f}"
-            ax.text(j, i, text, ha="center", va="center", fontsize=9,
-                    color="white" if abs(np.nan_to_num(value)) > 0.6 * limit else "black")
+            ax.text(
+                j,
+                i,
+                text,
+                ha="center",
+                va="center",
+                fontsize=9,
+                color="white" if abs(np.nan_to_num(value)) > 0.6 * limit else "black",
+            )
         noise_names = [NOISE_LABELS[n].replace("class-", "class-\n") for n, _ in columns]  # narrow columns
-        ax.set_xticks(range(len(columns)), [f"{name}\nη = {e:g}" for name, (_, e) in zip(noise_names, columns)],
-                      fontsize=8)
+        ax.set_xticks(
+            range(len(columns)), [f"{name}\nη = {e:g}" for name, (_, e) in zip(noise_names, columns)], fontsize=8
+        )
         ax.set_yticks(range(len(methods)), [METHOD_LABELS[m] for m in methods])
         ax.set_title(f"{DATASET_LABELS[dataset]}: ours ({label} profile) − paper, percentage points")
         fig.colorbar(image, ax=ax, label="ours − paper")

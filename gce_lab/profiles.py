@@ -111,7 +111,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     },
     "cpu": {
         "description": "real images on a laptop's CPU: cpu_net on a 15,000-image subset, 15 epochs, "
-                       "about an hour per Table 1 block on 2 cores",
+        "about an hour per Table 1 block on 2 cores",
         "default": {
             **_PAPER_CONSTANTS,
             "cpu_threads": None,  # torch's default: one per core
@@ -178,8 +178,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "table1/fashion_mnist": {"model": "resnet18"},
         "table1/cifar100": {"epochs": 150, "milestones": (80, 120), "prune_start": 80},
         "fig1ab/cifar100": {"epochs": 150},
-        "table2": {"model": "wang_cnn", "epochs": 100, "milestones": (40, 80), "prune_start": 10,
-                   "prune_every": 10},
+        "table2": {"model": "wang_cnn", "epochs": 100, "milestones": (40, 80), "prune_start": 10, "prune_every": 10},
     },
 }
 

@@ -72,8 +72,9 @@ def job_id() -> str:
     return os.environ.get("SLURM_JOB_ID") or os.environ.get("SUBMITIT_LOCAL_JOB_ID") or ""
 
 
-def provenance(device: torch.device | str, *, profile: str, seed: int, wall_time_s: float,
-               command: str | None = None) -> dict[str, object]:
+def provenance(
+    device: torch.device | str, *, profile: str, seed: int, wall_time_s: float, command: str | None = None
+) -> dict[str, object]:
     """The provenance columns of a run row (git commit, profile, seed, device, torch, wall time,
     command, host and cluster job id)."""
     return {

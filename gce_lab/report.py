@@ -30,8 +30,7 @@ import pandas as pd
 
 from gce_lab.experiments import check_experiment, plan_runs
 from gce_lab.profiles import PROFILE_NAMES, base_profile
-from gce_lab.results import (TABLE_METRIC, compare_with_paper, load_results, pairwise_order_agreement,
-                             per_column_ranking)
+from gce_lab.results import TABLE_METRIC, compare_with_paper, load_results, pairwise_order_agreement, per_column_ranking
 from gce_lab.validation import check_choice
 
 __all__ = [
@@ -56,27 +55,54 @@ __all__ = [
 CHAPTER_PROFILES: tuple[str, ...] = ("cached", *PROFILE_NAMES)
 
 DATASET_LABELS = {"fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10", "cifar100": "CIFAR-100"}
-METHOD_LABELS = {"cce": "CCE", "mae": "MAE", "forward_t": "Forward T", "forward_t_hat": "Forward T-hat",
-                 "wang2018": "Wang et al.", "lq": "Lq", "truncated_lq": "Trunc Lq"}
-NOISE_LABELS = {"none": "none", "uniform": "uniform", "class_dependent": "class-dependent",
-                "open_set": "open-set", "closed_set": "closed-set", "human_aggregate": "human, aggregate",
-                "human_random1": "human, random 1", "human_random2": "human, random 2",
-                "human_random3": "human, random 3", "human_worst": "human, worst", "human_noisy100": "human, CIFAR-100N"}
+METHOD_LABELS = {
+    "cce": "CCE",
+    "mae": "MAE",
+    "forward_t": "Forward T",
+    "forward_t_hat": "Forward T-hat",
+    "wang2018": "Wang et al.",
+    "lq": "Lq",
+    "truncated_lq": "Trunc Lq",
+}
+NOISE_LABELS = {
+    "none": "none",
+    "uniform": "uniform",
+    "class_dependent": "class-dependent",
+    "open_set": "open-set",
+    "closed_set": "closed-set",
+    "human_aggregate": "human, aggregate",
+    "human_random1": "human, random 1",
+    "human_random2": "human, random 2",
+    "human_random3": "human, random 3",
+    "human_worst": "human, worst",
+    "human_noisy100": "human, CIFAR-100N",
+}
 
 _ABOUT = {
-    "smoke": ("Smoke-test numbers", "They test the pipeline and say nothing about the paper's claims. "
-              'Set `PROFILE = "cpu"` at the top of this page to train on the real images on a CPU (about an hour per '
-              'Table 1 block), `PROFILE = "lab"` on a GPU (minutes), or '
-              '`PROFILE = "paper"` (hours), to put the claims to a test.'),
-    "cpu": ("CPU-profile numbers", "Real images, but a small network (cpu_net) on a 12,500-image subset for 15 "
-            "epochs with Adam and no augmentation, so that a laptop's two cores train a Table 1 block in about "
-            "an hour: expect the paper's effects at far lower accuracies, not its numbers "
-            '(`PROFILE = "lab"` or `"paper"` on a GPU come closer to the protocol).'),
-    "lab": ("Lab-profile numbers", "They show trends with a small network and a shortened schedule; "
-            "they are not the paper's protocol, so expect lower accuracies than the paper's "
-            '(`PROFILE = "paper"` runs the full protocol).'),
-    "paper": ("Paper-protocol numbers", "This is our re-run of the protocol of Sec. 4, not the numbers "
-              "printed in the paper."),
+    "smoke": (
+        "Smoke-test numbers",
+        "They test the pipeline and say nothing about the paper's claims. "
+        'Set `PROFILE = "cpu"` at the top of this page to train on the real images on a CPU (about an hour per '
+        'Table 1 block), `PROFILE = "lab"` on a GPU (minutes), or '
+        '`PROFILE = "paper"` (hours), to put the claims to a test.',
+    ),
+    "cpu": (
+        "CPU-profile numbers",
+        "Real images, but a small network (cpu_net) on a 12,500-image subset for 15 "
+        "epochs with Adam and no augmentation, so that a laptop's two cores train a Table 1 block in about "
+        "an hour: expect the paper's effects at far lower accuracies, not its numbers "
+        '(`PROFILE = "lab"` or `"paper"` on a GPU come closer to the protocol).',
+    ),
+    "lab": (
+        "Lab-profile numbers",
+        "They show trends with a small network and a shortened schedule; "
+        "they are not the paper's protocol, so expect lower accuracies than the paper's "
+        '(`PROFILE = "paper"` runs the full protocol).',
+    ),
+    "paper": (
+        "Paper-protocol numbers",
+        "This is our re-run of the protocol of Sec. 4, not the numbers printed in the paper.",
+    ),
 }
 
 
@@ -115,8 +141,9 @@ def _run_cells(experiment: str, profile: str, root, device: str, progress: bool)
     for dataset in spec.datasets:
         for noise in spec.noises:
             try:
-                runner.run_experiment(experiment, profile, datasets=[dataset], noises=[noise], root=root,
-                                      device=device, progress=progress)
+                runner.run_experiment(
+                    experiment, profile, datasets=[dataset], noises=[noise], root=root, device=device, progress=progress
+                )
             except FileNotFoundError as err:
                 reason = " ".join(str(err).split())  # the whole message (it says how to get the data), one line
                 failed.setdefault((dataset, reason), []).append(noise)
@@ -127,8 +154,14 @@ def _run_cells(experiment: str, profile: str, root, device: str, progress: bool)
     return notes
 
 
-def chapter_results(experiment: str, profile: str = "cached", *, root: str | os.PathLike[str] | None = None,
-                    device: str = "auto", progress: bool | None = None) -> ChapterResults:
+def chapter_results(
+    experiment: str,
+    profile: str = "cached",
+    *,
+    root: str | os.PathLike[str] | None = None,
+    device: str = "auto",
+    progress: bool | None = None,
+) -> ChapterResults:
     """The results of ``experiment`` for a chapter whose ``PROFILE`` parameter is ``profile``.
 
     ``cached`` reads what is committed (paper, else lab, else cpu, else smoke) and, when nothing is,
@@ -149,9 +182,11 @@ def chapter_results(experiment: str, profile: str = "cached", *, root: str | os.
         try:
             runs, epochs = load_results(experiment, "cached", root)
         except FileNotFoundError:
-            notes.append(f"No results of {experiment} are committed where this page runs, so it ran the "
-                         "smoke profile just now (seconds on a CPU; kept in a temporary folder, not in "
-                         "results/).")
+            notes.append(
+                f"No results of {experiment} are committed where this page runs, so it ran the "
+                "smoke profile just now (seconds on a CPU; kept in a temporary folder, not in "
+                "results/)."
+            )
             label, root = "smoke", tempfile.mkdtemp(prefix=f"gce_lab_{experiment}_smoke_")
     if label != "cached":
         show = label in ("cpu", "lab", "paper") if progress is None else progress
@@ -170,8 +205,11 @@ def missing_runs(experiment: str, label: str, runs: pd.DataFrame) -> pd.DataFram
     """
     profile, _ = base_profile(label)
     have = set(runs["run_id"].astype(str))
-    rows = [{"run_id": r.run_id, "dataset": r.dataset, "method": r.method, "noise": r.noise, "seed": r.seed}
-            for r in plan_runs(experiment, profile, label=label) if r.run_id not in have]
+    rows = [
+        {"run_id": r.run_id, "dataset": r.dataset, "method": r.method, "noise": r.noise, "seed": r.seed}
+        for r in plan_runs(experiment, profile, label=label)
+        if r.run_id not in have
+    ]
     return pd.DataFrame(rows, columns=["run_id", "dataset", "method", "noise", "seed"])
 
 
@@ -207,11 +245,15 @@ def _describe_missing(experiment: str, missing: pd.DataFrame, planned: int) -> s
         noises = list(dict.fromkeys(group["noise"]))
         where = "" if set(noises) == set(check_experiment(experiment).noises) else f", noise {', '.join(noises)}"
         parts.append(f"{DATASET_LABELS.get(dataset, dataset)}: {len(group)} runs{where}")
-    text = (f"Not run yet under this profile: {len(missing)} of {planned} planned runs "
-            f"({'; '.join(parts)}); tables and figures leave them out.")
+    text = (
+        f"Not run yet under this profile: {len(missing)} of {planned} planned runs "
+        f"({'; '.join(parts)}); tables and figures leave them out."
+    )
     if "cifar100" in set(missing["dataset"]) or missing["noise"].str.startswith("open_set").any():
-        text += (" CIFAR-100 images (needed for CIFAR-100 and for open-set noise) are only available where "
-                 "torchvision can download them, not on an offline machine; run them e.g. on Colab.")
+        text += (
+            " CIFAR-100 images (needed for CIFAR-100 and for open-set noise) are only available where "
+            "torchvision can download them, not on an offline machine; run them e.g. on Colab."
+        )
     return text
 
 
@@ -235,16 +277,22 @@ def notice(results: ChapterResults) -> Notice:
     title, caveat = _ABOUT[results.profile]
     profile, epochs_override = base_profile(results.label)
     seeds = sorted({int(s) for s in runs["seed"]})
-    facts = (f"{_describe_sources(runs)}; network {', '.join(sorted(set(runs['model'].astype(str))))}; "
-             f"{_span(runs['epochs'])} epochs; {len(seeds)} seed{'s' if len(seeds) > 1 else ''}; "
-             f"{len(runs)} run{'s' if len(runs) != 1 else ''}")
+    facts = (
+        f"{_describe_sources(runs)}; network {', '.join(sorted(set(runs['model'].astype(str))))}; "
+        f"{_span(runs['epochs'])} epochs; {len(seeds)} seed{'s' if len(seeds) > 1 else ''}; "
+        f"{len(runs)} run{'s' if len(runs) != 1 else ''}"
+    )
     body = f"These numbers come from the `{results.label}` profile ({facts}). {caveat}"
     if epochs_override is not None:
-        body += (f" The epoch count was overridden ({epochs_override} epochs), so they are not even the "
-                 f"`{profile}` profile's numbers.")
+        body += (
+            f" The epoch count was overridden ({epochs_override} epochs), so they are not even the "
+            f"`{profile}` profile's numbers."
+        )
     if results.requested == "cached" and results.label != "paper":
-        body += (f" `{results.label}` is the most faithful profile committed for this experiment "
-                 "(the book shows paper, else lab, else cpu, else smoke results).")
+        body += (
+            f" `{results.label}` is the most faithful profile committed for this experiment "
+            "(the book shows paper, else lab, else cpu, else smoke results)."
+        )
     planned = len(plan_runs(results.experiment, profile, label=results.label))
     body += " " + _describe_missing(results.experiment, missing_runs(results.experiment, results.label, runs), planned)
     for note in results.notes:
@@ -252,10 +300,22 @@ def notice(results: ChapterResults) -> Notice:
     return Notice(title, body)
 
 
-_SETTINGS = {"data_source": "images", "model": "network", "optimizer": "optimizer", "lr": "lr",
-             "milestones": "lr drops after epoch", "batch_size": "batch", "epochs": "epochs", "augment": "augment",
-             "prune_start": "pruning from epoch", "prune_every": "prune every",
-             "n_train": "train", "n_val": "val", "n_test": "test", "device": "device"}
+_SETTINGS = {
+    "data_source": "images",
+    "model": "network",
+    "optimizer": "optimizer",
+    "lr": "lr",
+    "milestones": "lr drops after epoch",
+    "batch_size": "batch",
+    "epochs": "epochs",
+    "augment": "augment",
+    "prune_start": "pruning from epoch",
+    "prune_every": "prune every",
+    "n_train": "train",
+    "n_val": "val",
+    "n_test": "test",
+    "device": "device",
+}
 
 
 def settings_table(runs: pd.DataFrame) -> pd.DataFrame:
@@ -292,17 +352,27 @@ def _paper_protocol(experiment: str, dataset: str) -> dict[str, str]:
     from gce_lab.runner import run_config  # imported here: it pulls in torch, which reading does not need
 
     settings = run_settings("paper", experiment, dataset)
-    config = run_config(RunSpec(experiment, "paper", dataset, "truncated_lq", settings["q"], settings["k"],
-                                "uniform0.4", 0), settings)
+    config = run_config(
+        RunSpec(experiment, "paper", dataset, "truncated_lq", settings["q"], settings["k"], "uniform0.4", 0), settings
+    )
     n_train, n_test = _FULL_SIZES[dataset]
     n_val = round(settings["val_fraction"] * n_train)
-    return {"images": "real images (the original files)", "network": settings["model"],
-            "optimizer": config.optimizer, "lr": f"{config.lr:g}",
-            "lr drops after epoch": ";".join(map(str, config.milestones)) or "—", "batch": str(config.batch_size),
-            "epochs": str(config.epochs), "augment": str(config.augment),
-            "pruning from epoch": str(config.prune_start), "prune every": str(config.prune_every),
-            "train": str(n_train - n_val), "val": str(n_val), "test": str(n_test),
-            "seeds": str(len(settings["seeds"]))}
+    return {
+        "images": "real images (the original files)",
+        "network": settings["model"],
+        "optimizer": config.optimizer,
+        "lr": f"{config.lr:g}",
+        "lr drops after epoch": ";".join(map(str, config.milestones)) or "—",
+        "batch": str(config.batch_size),
+        "epochs": str(config.epochs),
+        "augment": str(config.augment),
+        "pruning from epoch": str(config.prune_start),
+        "prune every": str(config.prune_every),
+        "train": str(n_train - n_val),
+        "val": str(n_val),
+        "test": str(n_test),
+        "seeds": str(len(settings["seeds"])),
+    }
 
 
 def protocol_differences(runs: pd.DataFrame) -> pd.DataFrame:
@@ -376,21 +446,26 @@ def comparison_table(runs: pd.DataFrame, table: str, dataset: str | None = None)
         return "—" if pd.isna(value) else str(int(value))
 
     ours = f"ours ({label} profile)"
-    frame = pd.DataFrame({
-        ("data set", ""): comparison["dataset"].map(DATASET_LABELS),
-        ("noise", ""): comparison["noise"].map(NOISE_LABELS),
-        ("η", ""): comparison["eta"].map(lambda eta: f"{eta:g}"),
-        ("method", ""): comparison["method"].map(METHOD_LABELS).str.replace(" ", _NBSP).str.replace("-", "\u2011"),
-        (ours, "accuracy (%)"): [format_mean_std(m, s)
-                                 for m, s in zip(comparison["ours_mean"], comparison["ours_std"])],
-        (ours, "runs"): comparison["n_runs"].astype(int),
-        (ours, "rank"): comparison["ours_rank"].map(rank),
-        ("paper", "accuracy (%)"): [format_mean_std(m, s)
-                                    for m, s in zip(comparison["paper_mean"], comparison["paper_std"])],
-        ("paper", "rank"): comparison["paper_rank"].map(rank),
-        (f"ours ({label}) − paper", ""): [format_mean_std(d) if pd.isna(d) else f"{d:+.2f}"
-                                          for d in comparison["diff"]],
-    })
+    frame = pd.DataFrame(
+        {
+            ("data set", ""): comparison["dataset"].map(DATASET_LABELS),
+            ("noise", ""): comparison["noise"].map(NOISE_LABELS),
+            ("η", ""): comparison["eta"].map(lambda eta: f"{eta:g}"),
+            ("method", ""): comparison["method"].map(METHOD_LABELS).str.replace(" ", _NBSP).str.replace("-", "\u2011"),
+            (ours, "accuracy (%)"): [
+                format_mean_std(m, s) for m, s in zip(comparison["ours_mean"], comparison["ours_std"])
+            ],
+            (ours, "runs"): comparison["n_runs"].astype(int),
+            (ours, "rank"): comparison["ours_rank"].map(rank),
+            ("paper", "accuracy (%)"): [
+                format_mean_std(m, s) for m, s in zip(comparison["paper_mean"], comparison["paper_std"])
+            ],
+            ("paper", "rank"): comparison["paper_rank"].map(rank),
+            (f"ours ({label}) − paper", ""): [
+                format_mean_std(d) if pd.isna(d) else f"{d:+.2f}" for d in comparison["diff"]
+            ],
+        }
+    )
     index = [("noise", ""), ("η", ""), ("method", "")]
     if dataset is None:
         index.insert(0, ("data set", ""))
@@ -415,14 +490,21 @@ def agreement_table(runs: pd.DataFrame, table: str) -> pd.DataFrame:
     per_column = per_column[per_column["n_pairs"] > 0]
     rows = []
     for _, row in per_column.iterrows():
-        rows.append((DATASET_LABELS[row["dataset"]], NOISE_LABELS[row["noise"]], f"{row['eta']:g}",
-                     int(row["n_methods"]), int(row["n_pairs"]), int(row["n_agree"])))
+        rows.append(
+            (
+                DATASET_LABELS[row["dataset"]],
+                NOISE_LABELS[row["noise"]],
+                f"{row['eta']:g}",
+                int(row["n_methods"]),
+                int(row["n_pairs"]),
+                int(row["n_agree"]),
+            )
+        )
     for dataset, group in per_column.groupby("dataset", sort=False):
         rows.append((DATASET_LABELS[dataset], "all", "", "", int(group["n_pairs"].sum()), int(group["n_agree"].sum())))
     if per_column["dataset"].nunique() > 1:
         rows.append(("all", "all", "", "", int(per_column["n_pairs"].sum()), int(per_column["n_agree"].sum())))
     frame = pd.DataFrame(rows, columns=["data set", "noise", "η", "methods", "pairs", "same order"])
-    frame["same order (%)"] = [f"{100 * a / p:.1f}" if p else "—"
-                               for a, p in zip(frame["same order"], frame["pairs"])]
+    frame["same order (%)"] = [f"{100 * a / p:.1f}" if p else "—" for a, p in zip(frame["same order"], frame["pairs"])]
     frame = frame.set_index(["data set", "noise", "η"])
     return pd.concat({f"ours ({label} profile) vs paper": frame}, axis=1)

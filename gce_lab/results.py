@@ -62,17 +62,69 @@ __all__ = [
 RESULTS_ENV = "GCE_LAB_RESULTS"
 
 RUN_COLUMNS: tuple[str, ...] = (
-    "experiment", "profile", "run_id", "dataset", "data_source", "model", "method", "q", "k", "noise", "eta",
-    "realised_noise_rate", "seed", "epochs", "best_epoch", "best_val_acc", "test_acc_best_val", "test_acc_last",
-    "t_hat_error", "n_pruned_final", "pruning_precision", "pruning_recall",
-    "optimizer", "lr", "milestones", "batch_size", "prune_start", "prune_every", "augment",
-    "n_train", "n_val", "n_test", "amp_dtype", "compiled", "channels_last",
-    "wall_time_s", "device", "torch_version", "git_commit", "command", "host", "job_id", "finished_at",
+    "experiment",
+    "profile",
+    "run_id",
+    "dataset",
+    "data_source",
+    "model",
+    "method",
+    "q",
+    "k",
+    "noise",
+    "eta",
+    "realised_noise_rate",
+    "seed",
+    "epochs",
+    "best_epoch",
+    "best_val_acc",
+    "test_acc_best_val",
+    "test_acc_last",
+    "t_hat_error",
+    "n_pruned_final",
+    "pruning_precision",
+    "pruning_recall",
+    "optimizer",
+    "lr",
+    "milestones",
+    "batch_size",
+    "prune_start",
+    "prune_every",
+    "augment",
+    "n_train",
+    "n_val",
+    "n_test",
+    "amp_dtype",
+    "compiled",
+    "channels_last",
+    "wall_time_s",
+    "device",
+    "torch_version",
+    "git_commit",
+    "command",
+    "host",
+    "job_id",
+    "finished_at",
 )
 EPOCH_COLUMNS: tuple[str, ...] = (
-    "experiment", "profile", "run_id", "epoch", "lr", "train_loss", "val_loss", "val_cce", "val_acc", "test_acc",
-    "mean_softmax_clean", "mean_softmax_noisy", "prune_step", "n_pruned", "prune_precision", "prune_recall",
-    "train_time_s", "epoch_time_s",
+    "experiment",
+    "profile",
+    "run_id",
+    "epoch",
+    "lr",
+    "train_loss",
+    "val_loss",
+    "val_cce",
+    "val_acc",
+    "test_acc",
+    "mean_softmax_clean",
+    "mean_softmax_noisy",
+    "prune_step",
+    "n_pruned",
+    "prune_precision",
+    "prune_recall",
+    "train_time_s",
+    "epoch_time_s",
 )
 
 #: The accuracy each table of the paper reports (Table 1 caption; Table 2 caption).
@@ -130,13 +182,14 @@ def _read_csv(path: Path, columns: Iterable[str]) -> pd.DataFrame:
     columns = list(columns)
     if not path.is_file():
         return pd.DataFrame(columns=columns)
-    repair = (f"restore it (`git checkout -- {path}` for committed results) or move it away to train its "
-              "runs again")
+    repair = f"restore it (`git checkout -- {path}` for committed results) or move it away to train its runs again"
     try:
         frame = pd.read_csv(path)
     except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError, OSError) as err:
-        raise ResultsFileError(f"results file {path} cannot be read ({type(err).__name__}: "
-                               f"{str(err).splitlines()[0] if str(err) else 'empty'}); {repair}") from err
+        raise ResultsFileError(
+            f"results file {path} cannot be read ({type(err).__name__}: "
+            f"{str(err).splitlines()[0] if str(err) else 'empty'}); {repair}"
+        ) from err
     missing = [c for c in ("run_id", *columns[:3]) if c not in frame.columns]
     if missing:
         raise ResultsFileError(f"results file {path} lacks the columns {sorted(set(missing))}; {repair}")
@@ -155,8 +208,11 @@ def _finished_rows(path: Path) -> pd.DataFrame:
             whole &= pd.to_numeric(runs[column], errors="coerce").notna()
     if not whole.all():
         cut = ", ".join(map(str, runs.loc[~whole, "run_id"]))
-        warnings.warn(f"{path}: {int((~whole).sum())} incomplete row(s) left out and counted as not finished "
-                      f"(their runs will be trained again): {cut}", stacklevel=3)
+        warnings.warn(
+            f"{path}: {int((~whole).sum())} incomplete row(s) left out and counted as not finished "
+            f"(their runs will be trained again): {cut}",
+            stacklevel=3,
+        )
     return runs[whole].reset_index(drop=True)
 
 
@@ -187,8 +243,13 @@ def check_writable(directory: str | os.PathLike[str]) -> Path:
     return path
 
 
-def write_run(experiment: str, profile: str, run_row: Mapping, epoch_rows: list[Mapping],
-              root: str | os.PathLike[str] | None = None) -> None:
+def write_run(
+    experiment: str,
+    profile: str,
+    run_row: Mapping,
+    epoch_rows: list[Mapping],
+    root: str | os.PathLike[str] | None = None,
+) -> None:
     """Record a finished run: its epoch rows, then its run row (which marks it finished).
 
     Rows of an earlier attempt of the same ``run_id`` are replaced.
@@ -212,8 +273,9 @@ def finished_run_ids(experiment: str, profile: str, root: str | os.PathLike[str]
     return set(runs["run_id"].astype(str))
 
 
-def save_t_hat(experiment: str, profile: str, run_id: str, t_hat: np.ndarray,
-               root: str | os.PathLike[str] | None = None) -> Path:
+def save_t_hat(
+    experiment: str, profile: str, run_id: str, t_hat: np.ndarray, root: str | os.PathLike[str] | None = None
+) -> Path:
     """Store the T̂ estimated from CCE run ``run_id`` as a CSV matrix (row i: true class i)."""
     path = results_dir(experiment, profile, root) / "t_hat" / f"{run_id}.csv"
     frame = pd.DataFrame(np.asarray(t_hat, dtype=np.float64))
@@ -222,8 +284,9 @@ def save_t_hat(experiment: str, profile: str, run_id: str, t_hat: np.ndarray,
     return path
 
 
-def load_t_hat(experiment: str, profile: str, run_id: str,
-               root: str | os.PathLike[str] | None = None) -> np.ndarray | None:
+def load_t_hat(
+    experiment: str, profile: str, run_id: str, root: str | os.PathLike[str] | None = None
+) -> np.ndarray | None:
     """The stored T̂ of CCE run ``run_id``, or None when there is none."""
     path = results_dir(experiment, profile, root) / "t_hat" / f"{run_id}.csv"
     return pd.read_csv(path).to_numpy(dtype=np.float64) if path.is_file() else None
@@ -240,11 +303,13 @@ def _profile_for_reading(experiment: str, profile: str, root: str | os.PathLike[
     raise FileNotFoundError(
         f"no committed results for {experiment!r} under {results_root(root) / experiment} "
         f"(looked for {', '.join(reversed(PROFILE_NAMES))}); produce some with "
-        f"`python -m gce_lab run {experiment} --profile smoke`")
+        f"`python -m gce_lab run {experiment} --profile smoke`"
+    )
 
 
-def load_results(experiment: str, profile: str, root: str | os.PathLike[str] | None = None
-                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def load_results(
+    experiment: str, profile: str, root: str | os.PathLike[str] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The (runs, epochs) DataFrames of ``experiment`` under ``profile``.
 
     ``profile`` is ``smoke``, ``lab``, ``paper``, a label such as ``lab_epochs3``, or ``cached``:
@@ -256,8 +321,10 @@ def load_results(experiment: str, profile: str, root: str | os.PathLike[str] | N
     directory = results_root(root) / experiment / label
     runs_path = directory / "runs.csv"
     if not runs_path.is_file():
-        raise FileNotFoundError(f"no results at {runs_path}; produce them with "
-                                f"`python -m gce_lab run {experiment} --profile {base_profile(label)[0]}`")
+        raise FileNotFoundError(
+            f"no results at {runs_path}; produce them with "
+            f"`python -m gce_lab run {experiment} --profile {base_profile(label)[0]}`"
+        )
     runs = _finished_rows(runs_path)
     epochs = _read_csv(directory / "epochs.csv", EPOCH_COLUMNS)
     epochs = epochs[epochs["run_id"].isin(runs["run_id"])].reset_index(drop=True)
@@ -288,8 +355,10 @@ def _sort(frame: pd.DataFrame) -> pd.DataFrame:
         if order is None:
             return column
         return column.map(lambda v: order.index(v) if v in order else len(order))
-    return frame.sort_values([c for c in ("dataset", "noise", "eta", "method") if c in frame], key=key,
-                             ignore_index=True)
+
+    return frame.sort_values(
+        [c for c in ("dataset", "noise", "eta", "method") if c in frame], key=key, ignore_index=True
+    )
 
 
 def compare_with_paper(runs: pd.DataFrame, table: str = "table1") -> pd.DataFrame:
@@ -308,10 +377,16 @@ def compare_with_paper(runs: pd.DataFrame, table: str = "table1") -> pd.DataFram
         raise ValueError(f"runs must have the columns {sorted(needed)}; missing {sorted(needed - set(runs.columns))}")
     ours = runs[runs["experiment"] == table] if "experiment" in runs.columns else runs
     ours = ours.assign(eta=ours["eta"].astype(float).round(4))
-    grouped = ours.groupby(_KEYS, sort=False).agg(
-        ours_mean=(metric, "mean"), ours_std=(metric, "std"), n_runs=(metric, "size"),
-        profile=("profile", lambda s: "+".join(sorted(set(map(str, s))))),
-    ).reset_index()
+    grouped = (
+        ours.groupby(_KEYS, sort=False)
+        .agg(
+            ours_mean=(metric, "mean"),
+            ours_std=(metric, "std"),
+            n_runs=(metric, "size"),
+            profile=("profile", lambda s: "+".join(sorted(set(map(str, s))))),
+        )
+        .reset_index()
+    )
     paper = reported_results(table).rename(columns={"mean": "paper_mean", "std": "paper_std"}).drop(columns="table")
     paper = paper.assign(eta=paper["eta"].round(4))
     merged = grouped.merge(paper, on=_KEYS, how="outer")
@@ -348,7 +423,14 @@ def pairwise_order_agreement(comparison: pd.DataFrame) -> pd.DataFrame:
         ours, paper = group["ours_mean"].to_numpy(), group["paper_mean"].to_numpy()
         pairs = list(itertools.combinations(range(len(group)), 2))
         agree = sum(np.sign(ours[a] - ours[b]) == np.sign(paper[a] - paper[b]) for a, b in pairs)
-        rows.append({**dict(zip(_COLUMN_KEYS, key)), "n_methods": len(group), "n_pairs": len(pairs),
-                     "n_agree": int(agree), "agreement": agree / len(pairs) if pairs else np.nan})
+        rows.append(
+            {
+                **dict(zip(_COLUMN_KEYS, key)),
+                "n_methods": len(group),
+                "n_pairs": len(pairs),
+                "n_agree": int(agree),
+                "agreement": agree / len(pairs) if pairs else np.nan,
+            }
+        )
     columns = [*_COLUMN_KEYS, "n_methods", "n_pairs", "n_agree", "agreement"]
     return _sort(pd.DataFrame(rows, columns=columns))

@@ -34,14 +34,29 @@ from gce_lab.models import make_model
 from gce_lab.noise import make_noise, open_set_replace, train_val_split, training_subset
 from gce_lab.profiles import check_profile, profile_label, run_settings
 from gce_lab.provenance import REPO_ROOT, command_line, git_commit, provenance
-from gce_lab.results import (check_writable, finished_run_ids, load_results, load_t_hat, results_dir,
-                             save_t_hat, write_run)
+from gce_lab.results import (
+    check_writable,
+    finished_run_ids,
+    load_results,
+    load_t_hat,
+    results_dir,
+    save_t_hat,
+    write_run,
+)
 from gce_lab.seeds import derived_seed
 from gce_lab.train import TrainConfig, TrainData, TrainResult, train
 from gce_lab.transition import estimate_transition
 
-__all__ = ["CHECKPOINTS_ENV", "checkpoint_root", "checkpoint_path", "build_run_data", "run_config",
-           "planned_runs", "run_experiment", "experiment_status"]
+__all__ = [
+    "CHECKPOINTS_ENV",
+    "checkpoint_root",
+    "checkpoint_path",
+    "build_run_data",
+    "run_config",
+    "planned_runs",
+    "run_experiment",
+    "experiment_status",
+]
 
 CHECKPOINTS_ENV = "GCE_LAB_CHECKPOINTS"
 _datasets: dict[tuple, ImageDataset] = {}
@@ -79,13 +94,16 @@ def _open_set_images(settings: dict[str, Any]) -> torch.Tensor:
             "Table 2's open-set noise replaces CIFAR-10 training images by CIFAR-100 images, which are not "
             "available here. Run it where torchvision can download CIFAR-100 (e.g. Colab: "
             "gce_lab.data.load_dataset('cifar100', download=True) first), or use --profile smoke "
-            f"(synthetic images).\n{err}") from err
+            f"(synthetic images).\n{err}"
+        ) from err
 
 
 def _human_labels(kind: str, ds: ImageDataset) -> HumanLabels:
     if ds.source == "synthetic":
-        raise FileNotFoundError(f"human label noise ({kind}) exists only for the real CIFAR training images, not for "
-                                "synthetic ones: run it under the cpu, lab or paper profile")
+        raise FileNotFoundError(
+            f"human label noise ({kind}) exists only for the real CIFAR training images, not for "
+            "synthetic ones: run it under the cpu, lab or paper profile"
+        )
     return load_human_labels(kind, ds.y_train)
 
 
@@ -107,8 +125,9 @@ def build_run_data(run: RunSpec, settings: dict[str, Any]) -> tuple[TrainData, d
     if human is not None:  # the people's labels of the same images
         labels, is_noisy, true_T = human.labels[subset], human.is_noisy[subset], human.transition_matrix()
     elif kind == "open_set":
-        replaced = open_set_replace(images, y_true, _open_set_images(settings), eta,
-                                    derived_seed(run.seed, "open_set"), ds.num_classes)
+        replaced = open_set_replace(
+            images, y_true, _open_set_images(settings), eta, derived_seed(run.seed, "open_set"), ds.num_classes
+        )
         images, labels, is_noisy, true_T = replaced.images, replaced.labels, replaced.is_open_set, None
     else:
         noise = make_noise("uniform" if kind == "closed_set" else kind, eta, run.dataset)
@@ -117,37 +136,55 @@ def build_run_data(run: RunSpec, settings: dict[str, Any]) -> tuple[TrainData, d
     train_idx, val_idx = train_val_split(len(y_true), settings["val_fraction"], derived_seed(run.seed, "split"))
     labels_t, noisy_t = torch.from_numpy(labels), torch.from_numpy(is_noisy)
     data = TrainData(
-        x_train=images[train_idx], y_train=labels_t[train_idx], is_noisy=noisy_t[train_idx],
-        x_val=images[val_idx], y_val=labels_t[val_idx], x_test=ds.x_test, y_test=ds.y_test,
+        x_train=images[train_idx],
+        y_train=labels_t[train_idx],
+        is_noisy=noisy_t[train_idx],
+        x_val=images[val_idx],
+        y_val=labels_t[val_idx],
+        x_test=ds.x_test,
+        y_test=ds.y_test,
         num_classes=ds.num_classes,
     )
     meta = {"data_source": ds.source, "realised_noise_rate": float(is_noisy[train_idx].mean()), "true_T": true_T}
     return data, meta
 
 
-def run_config(run: RunSpec, settings: dict[str, Any], *, device: str = "auto",
-               compile: bool | None = None) -> TrainConfig:
+def run_config(
+    run: RunSpec, settings: dict[str, Any], *, device: str = "auto", compile: bool | None = None
+) -> TrainConfig:
     """The :class:`TrainConfig` of ``run`` from its profile settings and experiment spec."""
     spec = check_experiment(run.experiment)
     optimizer = spec.optimizer if settings["optimizer"] is None else settings["optimizer"]
     sgd = optimizer == "sgd"
     prune = run.method == "truncated_lq"
     return TrainConfig(
-        method=run.method, epochs=settings["epochs"], optimizer=optimizer,
-        lr=settings["sgd_lr"] if sgd else settings["adam_lr"], momentum=settings["sgd_momentum"],
-        weight_decay=settings["sgd_weight_decay"], milestones=tuple(settings["milestones"]) if sgd else (),
-        lr_decay=settings["lr_decay"], batch_size=settings["batch_size"],
-        eval_batch_size=settings["eval_batch_size"], q=run.q, k=run.k,
-        prune_start=settings["prune_start"] if prune else None, prune_every=settings["prune_every"] if prune else None,
+        method=run.method,
+        epochs=settings["epochs"],
+        optimizer=optimizer,
+        lr=settings["sgd_lr"] if sgd else settings["adam_lr"],
+        momentum=settings["sgd_momentum"],
+        weight_decay=settings["sgd_weight_decay"],
+        milestones=tuple(settings["milestones"]) if sgd else (),
+        lr_decay=settings["lr_decay"],
+        batch_size=settings["batch_size"],
+        eval_batch_size=settings["eval_batch_size"],
+        q=run.q,
+        k=run.k,
+        prune_start=settings["prune_start"] if prune else None,
+        prune_every=settings["prune_every"] if prune else None,
         augment=spec.augment if settings["augment"] is None else settings["augment"],
-        test_every_epoch=settings["test_every_epoch"], seed=run.seed,
-        compile=settings["compile"] if compile is None else compile, channels_last=settings["channels_last"],
-        amp_dtype=settings["amp_dtype"], device=device,
+        test_every_epoch=settings["test_every_epoch"],
+        seed=run.seed,
+        compile=settings["compile"] if compile is None else compile,
+        channels_last=settings["channels_last"],
+        amp_dtype=settings["amp_dtype"],
+        device=device,
     )
 
 
-def _transition_for(run: RunSpec, meta: dict[str, Any], root: str | os.PathLike[str] | None
-                    ) -> tuple[np.ndarray | None, float]:
+def _transition_for(
+    run: RunSpec, meta: dict[str, Any], root: str | os.PathLike[str] | None
+) -> tuple[np.ndarray | None, float]:
     """(T for the loss, T̂ error) of a forward-correction run; (None, NaN) for other methods."""
     if run.method == "forward_t":
         return meta["true_T"], float("nan")
@@ -156,33 +193,63 @@ def _transition_for(run: RunSpec, meta: dict[str, Any], root: str | os.PathLike[
     dependency = run.cce_dependency()
     t_hat = load_t_hat(run.experiment, run.profile, dependency.run_id, root)
     if t_hat is None:
-        raise RuntimeError(f"{run.run_id} needs T̂ from the CCE run {dependency.run_id}, which has not been saved; "
-                           "run the CCE run first (plan_runs orders it before)")
+        raise RuntimeError(
+            f"{run.run_id} needs T̂ from the CCE run {dependency.run_id}, which has not been saved; "
+            "run the CCE run first (plan_runs orders it before)"
+        )
     true_T = meta["true_T"]
     error = float(np.abs(t_hat - true_T).mean()) if true_T is not None else float("nan")
     return t_hat, error
 
 
-def _run_row(run: RunSpec, settings: dict[str, Any], config: TrainConfig, result: TrainResult,
-             meta: dict[str, Any], data: TrainData, t_hat_error: float, command: str) -> dict[str, Any]:
+def _run_row(
+    run: RunSpec,
+    settings: dict[str, Any],
+    config: TrainConfig,
+    result: TrainResult,
+    meta: dict[str, Any],
+    data: TrainData,
+    t_hat_error: float,
+    command: str,
+) -> dict[str, Any]:
     uses_q = run.method in ("lq", "truncated_lq")
     return {
-        "experiment": run.experiment, "run_id": run.run_id, "dataset": run.dataset,
-        "data_source": meta["data_source"], "model": settings["model"], "method": run.method,
-        "q": run.q if uses_q else float("nan"), "k": run.k if run.method == "truncated_lq" else float("nan"),
-        "noise": run.noise_kind, "eta": run.eta, "realised_noise_rate": round(meta["realised_noise_rate"], 6),
-        "epochs": config.epochs, "best_epoch": result.best_epoch, "best_val_acc": result.best_val_acc,
-        "test_acc_best_val": result.test_acc_best_val, "test_acc_last": result.test_acc_last,
-        "t_hat_error": t_hat_error, "n_pruned_final": result.n_pruned_final,
-        "pruning_precision": result.pruning_precision, "pruning_recall": result.pruning_recall,
-        "optimizer": config.optimizer, "lr": config.lr, "milestones": ";".join(map(str, config.milestones)),
-        "batch_size": config.batch_size, "prune_start": config.prune_start, "prune_every": config.prune_every,
-        "augment": config.augment, "n_train": data.x_train.shape[0], "n_val": data.x_val.shape[0],
+        "experiment": run.experiment,
+        "run_id": run.run_id,
+        "dataset": run.dataset,
+        "data_source": meta["data_source"],
+        "model": settings["model"],
+        "method": run.method,
+        "q": run.q if uses_q else float("nan"),
+        "k": run.k if run.method == "truncated_lq" else float("nan"),
+        "noise": run.noise_kind,
+        "eta": run.eta,
+        "realised_noise_rate": round(meta["realised_noise_rate"], 6),
+        "epochs": config.epochs,
+        "best_epoch": result.best_epoch,
+        "best_val_acc": result.best_val_acc,
+        "test_acc_best_val": result.test_acc_best_val,
+        "test_acc_last": result.test_acc_last,
+        "t_hat_error": t_hat_error,
+        "n_pruned_final": result.n_pruned_final,
+        "pruning_precision": result.pruning_precision,
+        "pruning_recall": result.pruning_recall,
+        "optimizer": config.optimizer,
+        "lr": config.lr,
+        "milestones": ";".join(map(str, config.milestones)),
+        "batch_size": config.batch_size,
+        "prune_start": config.prune_start,
+        "prune_every": config.prune_every,
+        "augment": config.augment,
+        "n_train": data.x_train.shape[0],
+        "n_val": data.x_val.shape[0],
         "n_test": data.x_test.shape[0],
         "amp_dtype": "none" if result.amp_dtype is None else str(result.amp_dtype).replace("torch.", ""),
-        "compiled": result.compiled, "channels_last": config.channels_last,
-        **provenance(result.device, profile=run.profile, seed=run.seed, wall_time_s=result.wall_time_s,
-                     command=command),
+        "compiled": result.compiled,
+        "channels_last": config.channels_last,
+        **provenance(
+            result.device, profile=run.profile, seed=run.seed, wall_time_s=result.wall_time_s, command=command
+        ),
     }
 
 
@@ -198,15 +265,41 @@ def _cpu_threads(count: int | None):
         torch.set_num_threads(before)
 
 
-def _train_run(run: RunSpec, settings: dict[str, Any], *, root, checkpoints, progress: bool, device: str,
-               compile: bool | None, command: str) -> None:
+def _train_run(
+    run: RunSpec,
+    settings: dict[str, Any],
+    *,
+    root,
+    checkpoints,
+    progress: bool,
+    device: str,
+    compile: bool | None,
+    command: str,
+) -> None:
     with _cpu_threads(settings["cpu_threads"]):
-        _train_and_record(run, settings, root=root, checkpoints=checkpoints, progress=progress, device=device,
-                          compile=compile, command=command)
+        _train_and_record(
+            run,
+            settings,
+            root=root,
+            checkpoints=checkpoints,
+            progress=progress,
+            device=device,
+            compile=compile,
+            command=command,
+        )
 
 
-def _train_and_record(run: RunSpec, settings: dict[str, Any], *, root, checkpoints, progress: bool, device: str,
-                      compile: bool | None, command: str) -> None:
+def _train_and_record(
+    run: RunSpec,
+    settings: dict[str, Any],
+    *,
+    root,
+    checkpoints,
+    progress: bool,
+    device: str,
+    compile: bool | None,
+    command: str,
+) -> None:
     data, meta = build_run_data(run, settings)
     config = run_config(run, settings, device=device, compile=compile)
     T, t_hat_error = _transition_for(run, meta, root)
@@ -220,8 +313,10 @@ def _train_and_record(run: RunSpec, settings: dict[str, Any], *, root, checkpoin
         t_hat = estimate_transition(probs, filter_outlier=run.dataset != "cifar100")
         save_t_hat(run.experiment, run.profile, run.run_id, t_hat, root)
     row = _run_row(run, settings, config, result, meta, data, t_hat_error, command)
-    epochs = [{"experiment": run.experiment, "profile": run.profile, "run_id": run.run_id, **record}
-              for record in result.history]
+    epochs = [
+        {"experiment": run.experiment, "profile": run.profile, "run_id": run.run_id, **record}
+        for record in result.history
+    ]
     write_run(run.experiment, run.profile, row, epochs, root)
     ckpt.unlink(missing_ok=True)
 
@@ -234,8 +329,10 @@ def planned_runs(experiment: str, profile: str, epochs: int | None, **filters: A
     runs = plan_runs(experiment, profile, label=label, **filters)
     if not runs:
         chosen = ", ".join(f"{k}={list(v)}" for k, v in filters.items() if v is not None) or "none"
-        raise ValueError(f"the selection must match at least one run of {experiment!r}; filters {chosen} match none "
-                         f"(`python -m gce_lab status {experiment} --profile {profile} --runs` lists them)")
+        raise ValueError(
+            f"the selection must match at least one run of {experiment!r}; filters {chosen} match none "
+            f"(`python -m gce_lab status {experiment} --profile {profile} --runs` lists them)"
+        )
     return label, runs
 
 
@@ -274,8 +371,9 @@ def run_experiment(
     Returns:
         The ``runs.csv`` rows of the planned runs.
     """
-    label, runs = planned_runs(experiment, profile, epochs, datasets=datasets, methods=methods, noises=noises,
-                        seeds=seeds)
+    label, runs = planned_runs(
+        experiment, profile, epochs, datasets=datasets, methods=methods, noises=noises, seeds=seeds
+    )
     pick_device(device)  # an unknown or absent device is refused before anything starts
     done = finished_run_ids(experiment, label, root)
     todo = [run for run in runs if run.run_id not in done]
@@ -285,8 +383,16 @@ def run_experiment(
     git_commit()  # read (and cache) the commit now: the code that runs, not what is checked in later
     for run in tqdm(todo, desc=f"{experiment}/{label}", disable=not progress, dynamic_ncols=True):
         settings = run_settings(profile, experiment, run.dataset, epochs=epochs)
-        _train_run(run, settings, root=root, checkpoints=checkpoints, progress=progress, device=device,
-                   compile=compile, command=command)
+        _train_run(
+            run,
+            settings,
+            root=root,
+            checkpoints=checkpoints,
+            progress=progress,
+            device=device,
+            compile=compile,
+            command=command,
+        )
     if not runs:
         return pd.DataFrame()
     finished = load_results(experiment, label, root)[0]
@@ -307,8 +413,9 @@ def experiment_status(
 ) -> pd.DataFrame:
     """One row per planned run: run_id, dataset, method, q, noise, seed, state (``done``,
     ``partial`` with a checkpoint, or ``todo``) and epochs_done / epochs_total."""
-    label, runs = planned_runs(experiment, profile, epochs, datasets=datasets, methods=methods, noises=noises,
-                        seeds=seeds)
+    label, runs = planned_runs(
+        experiment, profile, epochs, datasets=datasets, methods=methods, noises=noises, seeds=seeds
+    )
     done = finished_run_ids(experiment, label, root)
     rows = []
     for run in runs:
@@ -320,8 +427,19 @@ def experiment_status(
             state, epochs_done = _checkpoint_history(ckpt)
         else:
             state, epochs_done = "todo", 0
-        rows.append({"run_id": run.run_id, "dataset": run.dataset, "method": run.method,
-                     "q": run.q if run.method in ("lq", "truncated_lq") else float("nan"), "noise": run.noise,
-                     "seed": run.seed, "state": state, "epochs_done": epochs_done, "epochs_total": total})
-    return pd.DataFrame(rows, columns=["run_id", "dataset", "method", "q", "noise", "seed", "state", "epochs_done",
-                                       "epochs_total"])
+        rows.append(
+            {
+                "run_id": run.run_id,
+                "dataset": run.dataset,
+                "method": run.method,
+                "q": run.q if run.method in ("lq", "truncated_lq") else float("nan"),
+                "noise": run.noise,
+                "seed": run.seed,
+                "state": state,
+                "epochs_done": epochs_done,
+                "epochs_total": total,
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["run_id", "dataset", "method", "q", "noise", "seed", "state", "epochs_done", "epochs_total"]
+    )

@@ -140,15 +140,21 @@ def make_toy_data(
     # Independent streams for points, test points, label noise and the split: sharing one seed
     # would tie the noise draws to the radii and make the "noise" learnable.
     train_seed, test_seed, noise_seed, split_seed = (
-        int(s) for s in np.random.SeedSequence(seed).generate_state(4) % (2**31))
+        int(s) for s in np.random.SeedSequence(seed).generate_state(4) % (2**31)
+    )
     x, y_true = make_spirals(num_train, num_classes, turns=turns, arm_noise=arm_noise, seed=train_seed)
     x_test, y_test = make_spirals(num_test, num_classes, turns=turns, arm_noise=arm_noise, seed=test_seed)
     y_noisy = noise.corrupt(y_true, seed=noise_seed).labels
     train_idx, val_idx = train_val_split(num_train, val_fraction, seed=split_seed)
     return ToyData(
-        x_train=x[train_idx], y_train=y_noisy[train_idx], y_train_true=y_true[train_idx],
-        x_val=x[val_idx], y_val=y_noisy[val_idx],
-        x_test=x_test, y_test=y_test, noise=noise,
+        x_train=x[train_idx],
+        y_train=y_noisy[train_idx],
+        y_train_true=y_true[train_idx],
+        x_val=x[val_idx],
+        y_val=y_noisy[val_idx],
+        x_test=x_test,
+        y_test=y_test,
+        noise=noise,
     )
 
 
@@ -283,8 +289,9 @@ class ToyRun:
             }
             for p in self.prunes
         ]
-        return pd.DataFrame(rows, columns=["epoch", "model_epoch", "pruned", "really_mislabelled",
-                                           "precision", "recall"])
+        return pd.DataFrame(
+            rows, columns=["epoch", "model_epoch", "pruned", "really_mislabelled", "precision", "recall"]
+        )
 
 
 def _accuracy(model: nn.Module, x: Tensor, y: Tensor) -> float:
@@ -349,20 +356,29 @@ def _train(method: str, data: ToyData, config: ToyConfig) -> ToyRun:
         with torch.no_grad():
             predicted = model(x).argmax(dim=1)
         memorised = float((predicted == y)[mislabelled_t].float().mean()) if mislabelled.any() else math.nan
-        rows.append({
-            "epoch": epoch + 1,
-            "train_loss": float(np.mean(batch_losses)),
-            "val_acc": val_acc,
-            "test_acc": _accuracy(model, x_test, y_test),
-            "memorised": memorised,
-            "num_pruned": loss_fn.num_pruned if isinstance(loss_fn, TruncatedLqLoss) else 0,
-        })
+        rows.append(
+            {
+                "epoch": epoch + 1,
+                "train_loss": float(np.mean(batch_losses)),
+                "val_acc": val_acc,
+                "test_acc": _accuracy(model, x_test, y_test),
+                "memorised": memorised,
+                "num_pruned": loss_fn.num_pruned if isinstance(loss_fn, TruncatedLqLoss) else 0,
+            }
+        )
     return ToyRun(method, config, model, pd.DataFrame(rows), prunes)
 
 
 def _prune(
-    loss_fn: TruncatedLqLoss, model: nn.Module, best_state: dict, best_epoch: int,
-    x: Tensor, y: Tensor, ids: Tensor, epoch: int, mislabelled: np.ndarray,
+    loss_fn: TruncatedLqLoss,
+    model: nn.Module,
+    best_state: dict,
+    best_epoch: int,
+    x: Tensor,
+    y: Tensor,
+    ids: Tensor,
+    epoch: int,
+    mislabelled: np.ndarray,
 ) -> PruneStep:
     """Pruning step of Algorithm 1 with the best-validation model (Sec. 4.2); records the outcome."""
     judge = copy.deepcopy(model)
@@ -372,8 +388,13 @@ def _prune(
         logits = judge(x)
         loss_fn.prune(logits, y, ids)
         label_probability = torch.softmax(logits, dim=1).gather(1, y.unsqueeze(1)).squeeze(1)
-    return PruneStep(epoch=epoch, model_epoch=best_epoch + 1, label_probability=label_probability.numpy(),
-                     pruned=loss_fn.pruned_mask().numpy().copy(), mislabelled=mislabelled)
+    return PruneStep(
+        epoch=epoch,
+        model_epoch=best_epoch + 1,
+        label_probability=label_probability.numpy(),
+        pruned=loss_fn.pruned_mask().numpy().copy(),
+        mislabelled=mislabelled,
+    )
 
 
 # --------------------------------------------------------------------------- plotting
@@ -419,15 +440,19 @@ def plot_decision_regions(
     """
     num_classes = int(max(grid.label.max(), y.max())) + 1
     colours = ListedColormap(CLASS_COLOURS[:num_classes])
-    ax.contourf(grid.xx, grid.yy, grid.label, levels=np.arange(num_classes + 1) - 0.5,
-                cmap=colours, alpha=0.25)
-    ax.contour(grid.xx, grid.yy, grid.label, levels=np.arange(num_classes + 1) - 0.5,
-               colors="0.3", linewidths=0.6)
-    ax.scatter(x[:, 0], x[:, 1], c=y, cmap=colours, vmin=-0.5, vmax=num_classes - 0.5,
-               s=9, linewidths=0)
+    ax.contourf(grid.xx, grid.yy, grid.label, levels=np.arange(num_classes + 1) - 0.5, cmap=colours, alpha=0.25)
+    ax.contour(grid.xx, grid.yy, grid.label, levels=np.arange(num_classes + 1) - 0.5, colors="0.3", linewidths=0.6)
+    ax.scatter(x[:, 0], x[:, 1], c=y, cmap=colours, vmin=-0.5, vmax=num_classes - 0.5, s=9, linewidths=0)
     if highlight is not None and highlight.any():
-        ax.scatter(x[highlight, 0], x[highlight, 1], s=28, facecolors="none", edgecolors="black",
-                   linewidths=0.7, label=highlight_label)
+        ax.scatter(
+            x[highlight, 0],
+            x[highlight, 1],
+            s=28,
+            facecolors="none",
+            edgecolors="black",
+            linewidths=0.7,
+            label=highlight_label,
+        )
         ax.legend(loc="lower left", fontsize=8, framealpha=0.9)
     ax.set_title(title)
     ax.set_xlabel("$x_1$")

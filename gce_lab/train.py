@@ -87,8 +87,17 @@ __all__ = [
 
 OPTIMIZERS = ("sgd", "adam")
 _CHECKPOINT_FORMAT = 1
-_CHECKPOINT_KEYS = ("model", "best_model", "optimizer", "loss", "history", "best_epoch", "best_val_acc",
-                    "test_at_best", "wall_time_s")
+_CHECKPOINT_KEYS = (
+    "model",
+    "best_model",
+    "optimizer",
+    "loss",
+    "history",
+    "best_epoch",
+    "best_val_acc",
+    "test_at_best",
+    "wall_time_s",
+)
 # Config fields that do not change the numbers of a CPU run (so a resume may differ in them).
 _NOT_FINGERPRINTED = ("eval_batch_size", "compile", "channels_last", "amp_dtype", "device")
 
@@ -153,8 +162,10 @@ class TrainConfig:
         check_in_range("q", self.q, 0.0, 1.0)
         check_in_range("k", self.k, 0.0, 1.0)
         if (self.prune_start is None) != (self.prune_every is None):
-            raise ValueError("prune_start and prune_every must both be integers >= 1 or both None, "
-                             f"got {self.prune_start!r} and {self.prune_every!r}")
+            raise ValueError(
+                "prune_start and prune_every must both be integers >= 1 or both None, "
+                f"got {self.prune_start!r} and {self.prune_every!r}"
+            )
         if self.prune_start is not None:
             check_int("prune_start", self.prune_start, 1)
             check_int("prune_every", self.prune_every, 1)
@@ -199,14 +210,16 @@ class TrainData:
             check_labels(f"y_{split}", y, self.num_classes)
             if x.shape[1:] != self.x_train.shape[1:]:
                 raise ValueError(f"x_{split} must have the image shape of x_train {tuple(self.x_train.shape[1:])}")
-        if not isinstance(self.is_noisy, Tensor) or self.is_noisy.dtype != torch.bool \
-                or self.is_noisy.shape != self.y_train.shape:
+        if (
+            not isinstance(self.is_noisy, Tensor)
+            or self.is_noisy.dtype != torch.bool
+            or self.is_noisy.shape != self.y_train.shape
+        ):
             raise ValueError(f"is_noisy must be a bool tensor of shape ({self.y_train.shape[0]},)")
 
     def to(self, device: torch.device) -> TrainData:
         """A copy with every tensor on ``device`` (labels as int64)."""
-        moved = {name: getattr(self, name).to(device) for name in
-                 ("x_train", "is_noisy", "x_val", "x_test")}
+        moved = {name: getattr(self, name).to(device) for name in ("x_train", "is_noisy", "x_val", "x_test")}
         labels = {name: getattr(self, name).to(device, torch.int64) for name in ("y_train", "y_val", "y_test")}
         return TrainData(**moved, **labels, num_classes=self.num_classes)
 
@@ -250,9 +263,14 @@ class TrainResult:
 
     def predict_proba(self, x_uint8: Tensor) -> Tensor:
         """Softmax outputs ``(N, c)`` of the best-validation model on uint8 images."""
-        logits = predict_logits(self.best_model, x_uint8.to(self.device), self.mean,
-                                batch_size=self.config.eval_batch_size, amp_dtype=self.amp_dtype,
-                                channels_last=self.config.channels_last)
+        logits = predict_logits(
+            self.best_model,
+            x_uint8.to(self.device),
+            self.mean,
+            batch_size=self.config.eval_batch_size,
+            amp_dtype=self.amp_dtype,
+            channels_last=self.config.channels_last,
+        )
         return torch.softmax(logits, dim=1)
 
 
@@ -295,8 +313,15 @@ def _batches(n: int, batch_size: int) -> list[tuple[int, int]]:
 
 
 @torch.no_grad()
-def predict_logits(model: nn.Module, x_uint8: Tensor, mean: Tensor, *, batch_size: int = 1024,
-                   amp_dtype: torch.dtype | None = None, channels_last: bool = False) -> Tensor:
+def predict_logits(
+    model: nn.Module,
+    x_uint8: Tensor,
+    mean: Tensor,
+    *,
+    batch_size: int = 1024,
+    amp_dtype: torch.dtype | None = None,
+    channels_last: bool = False,
+) -> Tensor:
     """Float32 logits ``(N, c)`` of ``model`` (set to eval mode) on uint8 images, in large batches."""
     model.eval()
     device = x_uint8.device
@@ -309,8 +334,15 @@ def predict_logits(model: nn.Module, x_uint8: Tensor, mean: Tensor, *, batch_siz
 
 
 @torch.no_grad()
-def _evaluate(model: nn.Module, x: Tensor, y: Tensor, mean: Tensor, losses: tuple[nn.Module, ...],
-              config: TrainConfig, amp_dtype: torch.dtype | None) -> Tensor:
+def _evaluate(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    mean: Tensor,
+    losses: tuple[nn.Module, ...],
+    config: TrainConfig,
+    amp_dtype: torch.dtype | None,
+) -> Tensor:
     """Device tensor ``[sum of each loss..., number correct]`` over the split, no host sync."""
     model.eval()
     sums = torch.zeros(len(losses) + 1, device=x.device)
@@ -351,8 +383,11 @@ def _load_checkpoint(path: Path | None, fingerprint: str, device: torch.device) 
     except Exception as err:  # a corrupt file is no reason to fail: start over
         warnings.warn(f"ignoring unreadable checkpoint {path}: {err}", stacklevel=3)
         return None
-    if not isinstance(state, dict) or state.get("format") != _CHECKPOINT_FORMAT \
-            or state.get("fingerprint") != fingerprint:
+    if (
+        not isinstance(state, dict)
+        or state.get("format") != _CHECKPOINT_FORMAT
+        or state.get("fingerprint") != fingerprint
+    ):
         warnings.warn(f"ignoring checkpoint {path}: it belongs to a different configuration or data", stacklevel=3)
         return None
     missing = [key for key in _CHECKPOINT_KEYS if key not in state]
@@ -366,20 +401,22 @@ def _load_checkpoint(path: Path | None, fingerprint: str, device: torch.device) 
 def _check_output_width(model: nn.Module, data: TrainData, config: TrainConfig) -> None:
     """The model must map the images to one logit per class (a clear error, not torch's IndexError)."""
     model.eval()
-    probe = prepare_batch(data.x_val[:2], per_pixel_mean(data.x_val[:2]), train=False,
-                          channels_last=config.channels_last)
+    probe = prepare_batch(
+        data.x_val[:2], per_pixel_mean(data.x_val[:2]), train=False, channels_last=config.channels_last
+    )
     try:
         out = model(probe)
     except RuntimeError as err:
         raise ValueError(f"model must accept images of shape {tuple(data.x_train.shape[1:])}: {err}") from err
     if out.ndim != 2 or out.shape[1] != data.num_classes:
-        raise ValueError(f"model must output (N, {data.num_classes}) logits for the {data.num_classes} classes, "
-                         f"got shape {tuple(out.shape)}")
+        raise ValueError(
+            f"model must output (N, {data.num_classes}) logits for the {data.num_classes} classes, "
+            f"got shape {tuple(out.shape)}"
+        )
     model.train()
 
 
-def make_optimizer(model: nn.Module, config: TrainConfig, device: torch.device | None = None
-                   ) -> torch.optim.Optimizer:
+def make_optimizer(model: nn.Module, config: TrainConfig, device: torch.device | None = None) -> torch.optim.Optimizer:
     """The run's optimiser: SGD with momentum and weight decay, or Adam with its defaults but ``lr``.
 
     On CUDA it is the fused implementation (one kernel for all parameters) where this torch has one.
@@ -423,9 +460,18 @@ def _prune_stats(loss_fn: nn.Module, is_noisy: Tensor, n_noisy: int) -> Tensor:
     return torch.stack([n_pruned, precision, recall])
 
 
-def train_step(model: nn.Module, loss_fn: nn.Module, optimizer: torch.optim.Optimizer, x_uint8: Tensor,
-               target: Tensor, index: Tensor, noisy: Tensor, mean: Tensor, config: TrainConfig,
-               amp_dtype: torch.dtype | None) -> Tensor:
+def train_step(
+    model: nn.Module,
+    loss_fn: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    x_uint8: Tensor,
+    target: Tensor,
+    index: Tensor,
+    noisy: Tensor,
+    mean: Tensor,
+    config: TrainConfig,
+    amp_dtype: torch.dtype | None,
+) -> Tensor:
     """One optimiser step on a batch of uint8 images already on the device; no host sync.
 
     Args:
@@ -450,13 +496,24 @@ def train_step(model: nn.Module, loss_fn: nn.Module, optimizer: torch.optim.Opti
     optimizer.step()
     with torch.no_grad():
         p_label = torch.softmax(logits.float(), dim=1).gather(1, target[:, None]).squeeze(1)
-        return torch.stack([loss.detach().float() * target.shape[0], (p_label * (1 - noisy)).sum(),
-                            (p_label * noisy).sum()])
+        return torch.stack(
+            [loss.detach().float() * target.shape[0], (p_label * (1 - noisy)).sum(), (p_label * noisy).sum()]
+        )
 
 
-def train_epoch(model: nn.Module, step_model: nn.Module, loss_fn: nn.Module, optimizer: torch.optim.Optimizer,
-                x_train: Tensor, y_train: Tensor, noisy: Tensor, order: Tensor, mean: Tensor, config: TrainConfig,
-                amp_dtype: torch.dtype | None) -> Tensor:
+def train_epoch(
+    model: nn.Module,
+    step_model: nn.Module,
+    loss_fn: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    x_train: Tensor,
+    y_train: Tensor,
+    noisy: Tensor,
+    order: Tensor,
+    mean: Tensor,
+    config: TrainConfig,
+    amp_dtype: torch.dtype | None,
+) -> Tensor:
     """One pass over the training set in the order ``order`` (a permutation of sample ids), in
     batches of ``config.batch_size``; no host sync.
 
@@ -469,8 +526,9 @@ def train_epoch(model: nn.Module, step_model: nn.Module, loss_fn: nn.Module, opt
     for start, end in _batches(order.shape[0], config.batch_size):
         index = order[start:end]
         net = step_model if end - start == config.batch_size else model
-        sums += train_step(net, loss_fn, optimizer, x_train[index], y_train[index], index, noisy[index], mean,
-                           config, amp_dtype)
+        sums += train_step(
+            net, loss_fn, optimizer, x_train[index], y_train[index], index, noisy[index], mean, config, amp_dtype
+        )
     return sums
 
 
@@ -480,8 +538,11 @@ class _Stopwatch:
 
     def __init__(self, device: torch.device) -> None:
         self.device = device
-        self.events = ((torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True))
-                       if device.type == "cuda" else None)
+        self.events = (
+            (torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True))
+            if device.type == "cuda"
+            else None
+        )
         self.begin = self.end = 0.0
 
     def _mark(self) -> float:
@@ -542,8 +603,10 @@ def train(
         raise ValueError(f"data must be a TrainData, got {type(data).__name__}")
     needs_t = config.method in ("forward_t", "forward_t_hat")
     if needs_t != (T is not None):
-        raise ValueError(f"T must be given for the methods forward_t and forward_t_hat and only for them; "
-                         f"method {config.method!r} got {'no T' if T is None else 'a T'}")
+        raise ValueError(
+            f"T must be given for the methods forward_t and forward_t_hat and only for them; "
+            f"method {config.method!r} got {'no T' if T is None else 'a T'}"
+        )
     device = pick_device(config.device)
     amp_dtype = resolve_amp_dtype(config.amp_dtype, device)
     if device.type == "cuda":
@@ -552,8 +615,9 @@ def train(
     n_train = data.x_train.shape[0]
     T_tensor = None if T is None else torch.as_tensor(T, dtype=torch.float32)
     # The labels were range-checked once (TrainData); the modules skip the per-batch host check.
-    loss_fn = make_loss(config.method, q=config.q, k=config.k, T=T_tensor, num_samples=n_train,
-                        check_inputs=False).to(device)
+    loss_fn = make_loss(config.method, q=config.q, k=config.k, T=T_tensor, num_samples=n_train, check_inputs=False).to(
+        device
+    )
     val_losses = tuple(loss.to(device) for loss in _validation_losses(config, T_tensor))
 
     model, step_model, compiled = prepare_model(model, config, device)
@@ -588,8 +652,14 @@ def train(
     stopwatch = _Stopwatch(device)
     started = time.perf_counter()
 
-    bar = tqdm(total=config.epochs, initial=start_epoch, desc=desc or config.method, disable=not progress,
-               leave=False, dynamic_ncols=True)
+    bar = tqdm(
+        total=config.epochs,
+        initial=start_epoch,
+        desc=desc or config.method,
+        disable=not progress,
+        leave=False,
+        dynamic_ncols=True,
+    )
     try:
         for epoch in range(start_epoch + 1, config.epochs + 1):
             epoch_start = time.perf_counter()
@@ -600,15 +670,32 @@ def train(
 
             pruned_now = epoch in prune_at and truncated
             if pruned_now:  # Algorithm 1's pruning step, with the best-validation model so far
-                logits = predict_logits(best_model, data.x_train, mean, batch_size=config.eval_batch_size,
-                                        amp_dtype=amp_dtype, channels_last=config.channels_last)
+                logits = predict_logits(
+                    best_model,
+                    data.x_train,
+                    mean,
+                    batch_size=config.eval_batch_size,
+                    amp_dtype=amp_dtype,
+                    channels_last=config.channels_last,
+                )
                 loss_fn.prune(logits, data.y_train, all_index)
 
             order = torch.randperm(n_train, device=device)
             stopwatch.start()
             # sums: loss * batch, softmax of the label over clean and over noisy samples
-            sums = train_epoch(model, step_model, loss_fn, optimizer, data.x_train, data.y_train, noisy_f, order,
-                               mean, config, amp_dtype)
+            sums = train_epoch(
+                model,
+                step_model,
+                loss_fn,
+                optimizer,
+                data.x_train,
+                data.y_train,
+                noisy_f,
+                order,
+                mean,
+                config,
+                amp_dtype,
+            )
             stopwatch.stop()
 
             # Evaluation runs eagerly: the compiled graph stays the training-mode, full-batch one.
@@ -618,18 +705,35 @@ def train(
             else:  # the best-validation model is tested once, after the last epoch
                 test_correct = nan.reshape(1)
             prune = _prune_stats(loss_fn, data.is_noisy, n_noisy) if truncated else nan.expand(3)
-            (loss_sum, soft_clean, soft_noisy, val_own, val_cce, val_correct, test_right, n_pruned,
-             precision, recall) = torch.cat([sums, val, test_correct, prune]).tolist()  # the epoch's one sync
+            (
+                loss_sum,
+                soft_clean,
+                soft_noisy,
+                val_own,
+                val_cce,
+                val_correct,
+                test_right,
+                n_pruned,
+                precision,
+                recall,
+            ) = torch.cat([sums, val, test_correct, prune]).tolist()  # the epoch's one sync
 
             n_val, n_test = data.x_val.shape[0], data.x_test.shape[0]
             record = {
-                "epoch": epoch, "lr": lr, "train_loss": loss_sum / n_train, "val_loss": val_own / n_val,
-                "val_cce": val_cce / n_val, "val_acc": 100.0 * val_correct / n_val,
+                "epoch": epoch,
+                "lr": lr,
+                "train_loss": loss_sum / n_train,
+                "val_loss": val_own / n_val,
+                "val_cce": val_cce / n_val,
+                "val_acc": 100.0 * val_correct / n_val,
                 "test_acc": 100.0 * test_right / n_test,
                 "mean_softmax_clean": soft_clean / n_clean if n_clean else math.nan,
                 "mean_softmax_noisy": soft_noisy / n_noisy if n_noisy else math.nan,
-                "prune_step": pruned_now, "n_pruned": n_pruned, "prune_precision": precision,
-                "prune_recall": recall, "train_time_s": stopwatch.seconds(),
+                "prune_step": pruned_now,
+                "n_pruned": n_pruned,
+                "prune_precision": precision,
+                "prune_recall": recall,
+                "train_time_s": stopwatch.seconds(),
                 "epoch_time_s": time.perf_counter() - epoch_start,
             }
             history.append(record)
@@ -638,15 +742,26 @@ def train(
                 best_model.load_state_dict(model.state_dict())
             wall = wall_before + time.perf_counter() - started
             if path is not None:
-                _save_checkpoint(path, {
-                    "format": _CHECKPOINT_FORMAT, "fingerprint": fingerprint, "model": model.state_dict(),
-                    "best_model": best_model.state_dict(), "optimizer": optimizer.state_dict(),
-                    "loss": loss_fn.state_dict(), "history": history, "best_epoch": best_epoch,
-                    "best_val_acc": best_val_acc, "test_at_best": test_at_best, "wall_time_s": wall,
-                })
+                _save_checkpoint(
+                    path,
+                    {
+                        "format": _CHECKPOINT_FORMAT,
+                        "fingerprint": fingerprint,
+                        "model": model.state_dict(),
+                        "best_model": best_model.state_dict(),
+                        "optimizer": optimizer.state_dict(),
+                        "loss": loss_fn.state_dict(),
+                        "history": history,
+                        "best_epoch": best_epoch,
+                        "best_val_acc": best_val_acc,
+                        "test_at_best": test_at_best,
+                        "wall_time_s": wall,
+                    },
+                )
             bar.update(1)
-            bar.set_postfix(loss=f"{record['train_loss']:.3f}", val=f"{record['val_acc']:.1f}",
-                            test=f"{record['test_acc']:.1f}")
+            bar.set_postfix(
+                loss=f"{record['train_loss']:.3f}", val=f"{record['val_acc']:.1f}", test=f"{record['test_acc']:.1f}"
+            )
             if on_epoch_end is not None:
                 on_epoch_end(record)
     finally:
@@ -659,9 +774,20 @@ def train(
         history[best_epoch - 1] = {**history[best_epoch - 1], "test_acc": test_at_best}
     best_model.eval()
     return TrainResult(
-        history=history, best_epoch=best_epoch, best_val_acc=best_val_acc, test_acc_best_val=test_at_best,
-        test_acc_last=last["test_acc"], n_pruned_final=last["n_pruned"],
-        pruning_precision=last["prune_precision"], pruning_recall=last["prune_recall"],
-        best_model=best_model, mean=mean, device=device, amp_dtype=amp_dtype, compiled=compiled,
-        wall_time_s=wall_before + time.perf_counter() - started, resumed_from_epoch=start_epoch, config=config,
+        history=history,
+        best_epoch=best_epoch,
+        best_val_acc=best_val_acc,
+        test_acc_best_val=test_at_best,
+        test_acc_last=last["test_acc"],
+        n_pruned_final=last["n_pruned"],
+        pruning_precision=last["prune_precision"],
+        pruning_recall=last["prune_recall"],
+        best_model=best_model,
+        mean=mean,
+        device=device,
+        amp_dtype=amp_dtype,
+        compiled=compiled,
+        wall_time_s=wall_before + time.perf_counter() - started,
+        resumed_from_epoch=start_epoch,
+        config=config,
     )

@@ -21,9 +21,7 @@ from gce_lab.validation import check_in_range, check_probability_rows
 __all__ = ["find_anchors", "estimate_transition"]
 
 
-def find_anchors(
-    probs: np.ndarray | torch.Tensor, filter_outlier: bool = True, percentile: float = 97.0
-) -> np.ndarray:
+def find_anchors(probs: np.ndarray | torch.Tensor, filter_outlier: bool = True, percentile: float = 97.0) -> np.ndarray:
     """Index of the anchor sample of each class (Patrini et al. 2017, Sec. "Estimation of T").
 
     For each class i, the anchor is ``argmax_x p(i | x)`` over the given samples. With

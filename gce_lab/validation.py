@@ -34,8 +34,12 @@ _ArrayT = TypeVar("_ArrayT", np.ndarray, torch.Tensor)
 def check_int(name: str, value: Any, low: int, high: int | None = None) -> int:
     """Check that ``value`` is an integer (not a bool) in ``[low, high]`` (``high=None``: no upper bound)."""
     allowed = f">= {low}" if high is None else f"in [{low}, {high}]"
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low \
-            or (high is not None and value > high):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, np.integer))
+        or value < low
+        or (high is not None and value > high)
+    ):
         raise ValueError(f"{name} must be an integer {allowed}, got {value!r}")
     return int(value)
 
@@ -130,9 +134,7 @@ def check_labels(name: str, labels: _ArrayT, num_classes: int) -> _ArrayT:
     return labels
 
 
-def check_transition_matrix(
-    name: str, T: Any, num_classes: int | None = None
-) -> np.ndarray | torch.Tensor:
+def check_transition_matrix(name: str, T: Any, num_classes: int | None = None) -> np.ndarray | torch.Tensor:
     """Check a noise transition matrix ``T[i, j] = p(noisy = j | true = i)``.
 
     ``T`` must be a square ``(C, C)`` matrix of finite, non-negative entries whose rows sum to 1
@@ -152,8 +154,10 @@ def check_transition_matrix(
         raise ValueError(f"{name} must be a square (C, C) matrix with C >= 1, got shape {tuple(values.shape)}")
     size = values.shape[0]
     if num_classes is not None and size != _check_num_classes(num_classes):
-        raise ValueError(f"{name} must have shape ({num_classes}, {num_classes}) to match {num_classes} classes, "
-                         f"got ({size}, {size})")
+        raise ValueError(
+            f"{name} must have shape ({num_classes}, {num_classes}) to match {num_classes} classes, "
+            f"got ({size}, {size})"
+        )
     if not np.all(np.isfinite(values)):
         raise ValueError(f"{name} must have finite entries in [0, 1]; it contains nan or inf")
     if values.min() < 0:
@@ -161,13 +165,14 @@ def check_transition_matrix(
     row_sums = values.sum(axis=1)
     worst = int(np.argmax(np.abs(row_sums - 1.0)))
     if abs(row_sums[worst] - 1.0) > ROW_SUM_ATOL:
-        raise ValueError(f"{name} must be row-stochastic (every row sums to 1 within {ROW_SUM_ATOL:g}); "
-                         f"row {worst} sums to {row_sums[worst]:.6g}")
+        raise ValueError(
+            f"{name} must be row-stochastic (every row sums to 1 within {ROW_SUM_ATOL:g}); "
+            f"row {worst} sums to {row_sums[worst]:.6g}"
+        )
     return matrix
 
 
-def check_probability_rows(name: str, probs: Any, *, ndim: int | None = None,
-                           atol: float = ROW_SUM_ATOL) -> np.ndarray:
+def check_probability_rows(name: str, probs: Any, *, ndim: int | None = None, atol: float = ROW_SUM_ATOL) -> np.ndarray:
     """Check that ``probs`` holds probability vectors along its last axis (finite, in [0, 1],
     summing to 1 within ``atol``, at least 2 classes; exactly ``ndim`` axes and at least one
     row where ``ndim`` is given) and return it as a float64 numpy array."""

@@ -28,25 +28,29 @@
 # *Every number on this page is computed live when the page is built (2-D toy data, CPU,
 # one seed); none comes from cached GPU results.*
 
-# %%
+# %% tags=["remove-cell"]
+# On Colab only: clone the book (its package and committed results) and install the package.
+import subprocess
 import sys
-from dataclasses import asdict
 
-if "google.colab" in sys.modules:  # on Colab: get the package and results
-    # !git clone --depth 1 https://github.com/gce-lab/gce-lab /content/gce-lab
-    # %pip install -q /content/gce-lab
-    # %env GCE_LAB_RESULTS=/content/gce-lab/results
+if "google.colab" in sys.modules:
+    url = "https://github.com/gce-lab/gce-lab"
+    subprocess.run(["git", "clone", "--depth", "1", url, "/content/gce-lab"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "/content/gce-lab"], check=True)
+
+# %%
+from dataclasses import asdict
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from gce_lab.book import setup
 from gce_lab.noise import make_noise
-from gce_lab.toy import (ToyConfig, decision_grid, make_toy_data,
-                         plot_decision_regions, train_toy)
+from gce_lab.toy import ToyConfig, decision_grid, make_toy_data, plot_decision_regions, train_toy
 
-sns.set_theme(context="notebook", style="whitegrid")
+setup()
 
 # %% [markdown]
 # ## The problem
@@ -85,24 +89,32 @@ sns.set_theme(context="notebook", style="whitegrid")
 # %%
 uniform = make_noise("uniform", 0.4, num_classes=10)
 class_dependent = make_noise("class_dependent", 0.4, "cifar10")
-cifar10_classes = ["airplane", "automobile", "bird", "cat", "deer",
-                   "dog", "frog", "horse", "ship", "truck"]
+cifar10_classes = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
 fig, axes = plt.subplots(1, 2, figsize=(10, 5.3), constrained_layout=True)
 for ax, model in zip(axes, [uniform, class_dependent]):
     T = model.transition_matrix()
     # write the large entries; the small uniform ones are given in the title
     labels = np.where(T >= 0.1, np.char.mod("%.1f", T), "")
-    sns.heatmap(T, ax=ax, annot=labels, fmt="", cmap="Blues", vmin=0, vmax=1,
-                cbar=False, square=True, annot_kws={"fontsize": 11},
-                xticklabels=cifar10_classes, yticklabels=cifar10_classes)
+    sns.heatmap(
+        T,
+        ax=ax,
+        annot=labels,
+        fmt="",
+        cmap="Blues",
+        vmin=0,
+        vmax=1,
+        cbar=False,
+        square=True,
+        annot_kws={"fontsize": 11},
+        xticklabels=cifar10_classes,
+        yticklabels=cifar10_classes,
+    )
     ax.set_xlabel(r"noisy label $\tilde y$")
     ax.set_ylabel("true label $y$")
 off_diagonal = uniform.transition_matrix()[0, 1]
-axes[0].set_title("uniform, $\\eta$ = 0.4\n"
-                  f"(every empty cell: $\\eta/(c-1)$ = {off_diagonal:.3f})")
-axes[1].set_title("class-dependent (CIFAR-10), $\\eta$ = 0.4\n"
-                  "(every empty cell: 0)")
+axes[0].set_title(f"uniform, $\\eta$ = 0.4\n(every empty cell: $\\eta/(c-1)$ = {off_diagonal:.3f})")
+axes[1].set_title("class-dependent (CIFAR-10), $\\eta$ = 0.4\n(every empty cell: 0)")
 fig.suptitle("Noise transition matrices T, rows: true class", fontsize=14)
 plt.show()
 
@@ -157,22 +169,26 @@ data = make_toy_data(eta=0.4, seed=0)
 print(f"training points:   {len(data.y_train)}")
 print(f"validation points: {len(data.y_val)} (noisy labels)")
 print(f"test points:       {len(data.y_test)} (clean labels)")
-print(f"wrong training labels: {data.is_noisy.sum()} "
-      f"({data.realised_rate:.1%}; eta = {data.noise.eta})")
+print(f"wrong training labels: {data.is_noisy.sum()} ({data.realised_rate:.1%}; eta = {data.noise.eta})")
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(9, 4.6), constrained_layout=True,
-                         sharey=True)
+fig, axes = plt.subplots(1, 2, figsize=(9, 4.6), constrained_layout=True, sharey=True)
 palette = sns.color_palette(["#0072B2", "#E69F00", "#009E73", "#CC79A7"])
 panels = [
     (axes[0], data.y_train_true, "true labels"),
-    (axes[1], data.y_train,
-     f"what the model sees: {data.realised_rate:.0%} of labels wrong"),
+    (axes[1], data.y_train, f"what the model sees: {data.realised_rate:.0%} of labels wrong"),
 ]
 for ax, labels, title in panels:
-    sns.scatterplot(x=data.x_train[:, 0], y=data.x_train[:, 1], hue=labels,
-                    palette=palette, s=14, linewidth=0, ax=ax,
-                    legend=ax is axes[0])
+    sns.scatterplot(
+        x=data.x_train[:, 0],
+        y=data.x_train[:, 1],
+        hue=labels,
+        palette=palette,
+        s=14,
+        linewidth=0,
+        ax=ax,
+        legend=ax is axes[0],
+    )
     ax.set_title(title)
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
@@ -193,12 +209,10 @@ plt.show()
 config = ToyConfig()
 for setting, value in asdict(config).items():
     print(f"{setting:>10} = {value}")
-print(f"pruning (truncated Lq only): from epoch {config.prune_start}, "
-      f"every {config.prune_every} epochs")
+print(f"pruning (truncated Lq only): from epoch {config.prune_start}, every {config.prune_every} epochs")
 
 # %%
-methods = {"cce": "CCE", "mae": "MAE", "lq": "Lq (q = 0.7)",
-           "truncated_lq": "truncated Lq (q = 0.7, k = 0.5)"}
+methods = {"cce": "CCE", "mae": "MAE", "lq": "Lq (q = 0.7)", "truncated_lq": "truncated Lq (q = 0.7, k = 0.5)"}
 runs = {method: train_toy(method, data, config) for method in methods}
 
 
@@ -215,8 +229,7 @@ def summary(run):
     }
 
 
-pd.DataFrame.from_dict(
-    {name: summary(runs[m]) for m, name in methods.items()}, orient="index")
+pd.DataFrame.from_dict({name: summary(runs[m]) for m, name in methods.items()}, orient="index")
 
 # %% [markdown]
 # "Memorised" is the share of the wrongly labelled training points that the final model
@@ -237,10 +250,8 @@ fig, axes = plt.subplots(2, 2, figsize=(9, 9.4), constrained_layout=True)
 for ax, (method, name) in zip(axes.flat, methods.items()):
     run = runs[method]
     title = f"{name}\nlast-epoch test accuracy {run.final['test_acc']:.1%}"
-    plot_decision_regions(ax, decision_grid(run.model), data.x_train,
-                          data.y_train, title=title)
-fig.suptitle(f"Decision regions after {config.epochs} epochs, "
-             f"uniform noise $\\eta$ = {data.noise.eta}", fontsize=14)
+    plot_decision_regions(ax, decision_grid(run.model), data.x_train, data.y_train, title=title)
+fig.suptitle(f"Decision regions after {config.epochs} epochs, uniform noise $\\eta$ = {data.noise.eta}", fontsize=14)
 plt.show()
 
 # %% [markdown]
@@ -258,17 +269,16 @@ plt.show()
 # the noise and its test accuracy drops. Here is the toy version.
 
 # %%
-curves = pd.concat([runs[m].history.assign(loss=name)
-                    for m, name in methods.items()])
+curves = pd.concat([runs[m].history.assign(loss=name) for m, name in methods.items()])
 columns = ["test_acc", "memorised"]
 curves[columns] = curves.groupby("loss", sort=False)[columns].transform(
-    lambda column: column.rolling(5, min_periods=1).mean())
+    lambda column: column.rolling(5, min_periods=1).mean()
+)
 fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), constrained_layout=True)
 sns.lineplot(data=curves, x="epoch", y="test_acc", hue="loss", ax=axes[0])
 axes[0].set_title("Clean test accuracy")
 axes[0].set_ylabel("accuracy")
-sns.lineplot(data=curves, x="epoch", y="memorised", hue="loss", ax=axes[1],
-             legend=False)
+sns.lineplot(data=curves, x="epoch", y="memorised", hue="loss", ax=axes[1], legend=False)
 axes[1].set_title("Wrong training labels fitted")
 axes[1].set_ylabel("fraction of the wrong labels")
 for ax in axes:

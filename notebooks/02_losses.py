@@ -23,23 +23,26 @@
 # much a sample whose label disagrees with the network (perhaps because the label is wrong)
 # pulls on the weights {cite:p}`zhang2018generalized`.
 
-# %%
+# %% tags=["remove-cell"]
+# On Colab only: clone the book (its package and committed results) and install the package.
+import subprocess
 import sys
 
-if "google.colab" in sys.modules:  # on Colab: get the package and results
-    # !git clone --depth 1 https://github.com/gce-lab/gce-lab /content/gce-lab
-    # %pip install -q /content/gce-lab
-    # %env GCE_LAB_RESULTS=/content/gce-lab/results
+if "google.colab" in sys.modules:
+    url = "https://github.com/gce-lab/gce-lab"
+    subprocess.run(["git", "clone", "--depth", "1", url, "/content/gce-lab"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "/content/gce-lab"], check=True)
 
+# %%
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 import torch
 
+from gce_lab.book import setup
 from gce_lab.losses import cce_loss, lq_loss, lq_of_probability, mae_loss
 
-sns.set_theme(context="notebook", style="whitegrid")
+setup()
 
 # %% [markdown]
 # ## Three losses on the softmax output
@@ -178,9 +181,7 @@ for q, color in [
     (0.7, "tab:blue"),
     (1.0, "tab:red"),
 ]:
-    name = (
-        "CCE (q = 0)" if q == 0 else ("MAE (q = 1)" if q == 1 else f"q = {q}")
-    )
+    name = "CCE (q = 0)" if q == 0 else ("MAE (q = 1)" if q == 1 else f"q = {q}")
     axes[0].plot(p, p ** (q - 1), color=color, label=name)
     axes[1].plot(p, p**q, color=color, label=name)
 axes[0].set(
@@ -231,9 +232,7 @@ def logit_gradient(loss_fn, logits, target):
 
 
 grad_cce = logit_gradient(lambda a, b: cce_loss(a, b, reduction="sum"), z, y)
-f_true = torch.softmax(z, dim=1).gather(
-    1, y[:, None]
-)  # f_y for each sample, shape (6, 1)
+f_true = torch.softmax(z, dim=1).gather(1, y[:, None])  # f_y for each sample, shape (6, 1)
 print(
     "f_y of the six samples:",
     ", ".join(f"{v:.4f}" for v in f_true.squeeze(1).tolist()),
@@ -247,12 +246,8 @@ print(
     ),
 )
 for q in [0.1, 0.5, 0.7, 1.0]:
-    grad_lq = logit_gradient(
-        lambda a, b: lq_loss(a, b, q, reduction="sum"), z, y
-    )
-    same = torch.allclose(
-        grad_lq, f_true**q * grad_cce, rtol=1e-10, atol=1e-14
-    )
+    grad_lq = logit_gradient(lambda a, b: lq_loss(a, b, q, reduction="sum"), z, y)
+    same = torch.allclose(grad_lq, f_true**q * grad_cce, rtol=1e-10, atol=1e-14)
     print(f"q = {q}: dLq/dz == f_y^q * dCCE/dz for all 6 x 10 entries: {same}")
 grad_mae = logit_gradient(lambda a, b: mae_loss(a, b, reduction="sum"), z, y)
 print(
@@ -278,11 +273,7 @@ for q, color in [
     (0.7, "tab:blue"),
     (1.0, "tab:red"),
 ]:
-    name = (
-        "CCE (q = 0)"
-        if q == 0
-        else ("unhinged = MAE/2 (q = 1)" if q == 1 else f"q = {q}")
-    )
+    name = "CCE (q = 0)" if q == 0 else ("unhinged = MAE/2 (q = 1)" if q == 1 else f"q = {q}")
     ax.plot(p_log, p_log**q * (1 - p_log), color=color, label=name)
 for c_classes, style in [(10, ":"), (100, "-.")]:
     ax.axvline(
@@ -295,8 +286,7 @@ for c_classes, style in [(10, ":"), (100, "-.")]:
 ax.set(
     xscale="log",
     xlabel="$f_y$ (log scale)",
-    ylabel="$|\\partial \\mathcal{L}_q / \\partial z_y|"
-    " = f_y^{\\,q}(1 - f_y)$",
+    ylabel="$|\\partial \\mathcal{L}_q / \\partial z_y| = f_y^{\\,q}(1 - f_y)$",
     title="Gradient on the labelled logit",
 )
 ax.legend(fontsize=8.5, loc="upper left", bbox_to_anchor=(1.02, 1))
@@ -327,9 +317,7 @@ cce = cce_loss(z, y, reduction="none")
 table = pd.DataFrame({"f_y": fy.numpy(), "CCE": cce.numpy()})
 for q in [1e-2, 1e-4, 1e-6, 0.0]:
     table[f"Lq q={q:g}"] = lq_loss(z, y, q, reduction="none").numpy()
-table["(CCE-Lq)/q, q=1e-4"] = (
-    (cce - lq_loss(z, y, 1e-4, reduction="none")) / 1e-4
-).numpy()
+table["(CCE-Lq)/q, q=1e-4"] = ((cce - lq_loss(z, y, 1e-4, reduction="none")) / 1e-4).numpy()
 table["log²(f_y)/2"] = (torch.log(fy) ** 2 / 2).numpy()
 table.index.name = "sample"
 table.round(5)

@@ -23,23 +23,27 @@
 # random softmax vectors. The formulas live in `gce_lab.bounds` (tested in
 # `tests/test_bounds.py`).
 
-# %%
+# %% tags=["remove-cell"]
+# On Colab only: clone the book (its package and committed results) and install the package.
+import subprocess
 import sys
 
-if "google.colab" in sys.modules:  # on Colab: get the package and results
-    # !git clone --depth 1 https://github.com/gce-lab/gce-lab /content/gce-lab
-    # %pip install -q /content/gce-lab
-    # %env GCE_LAB_RESULTS=/content/gce-lab/results
+if "google.colab" in sys.modules:
+    url = "https://github.com/gce-lab/gce-lab"
+    subprocess.run(["git", "clone", "--depth", "1", url, "/content/gce-lab"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "/content/gce-lab"], check=True)
 
+# %%
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 import sympy as sp
 import torch
 from IPython.display import Math, display
 
+from gce_lab.book import setup
 from gce_lab.bounds import (
+    eq10_lower_bound_threshold,
     lq_sum,
     lq_sum_bounds,
     noise_tolerance_constant,
@@ -47,13 +51,12 @@ from gce_lab.bounds import (
     truncated_lq_sum,
     truncated_lq_sum_bounds,
     truncated_lq_sum_minimum,
-    eq10_lower_bound_threshold,
     truncation_tightens,
 )
 from gce_lab.losses import lq_loss, lq_of_probability
 from gce_lab.noise import make_noise
 
-sns.set_theme(context="notebook", style="whitegrid")
+setup()
 
 # %% [markdown]
 # ## Symmetric losses and noise tolerance
@@ -97,16 +100,9 @@ sns.set_theme(context="notebook", style="whitegrid")
 # %%
 f, lam, q, c, eta, k = sp.symbols("f lambda q c eta k", positive=True)
 stationary = sp.solve(sp.Eq(q * f ** (q - 1), lam), f)
-display(
-    Math(r"f_j = " + sp.latex(stationary[0]) + r"\quad\text{for every } j")
-)
+display(Math(r"f_j = " + sp.latex(stationary[0]) + r"\quad\text{for every } j"))
 g_uniform = sp.simplify(c * (1 / c) ** q)
-display(
-    Math(
-        r"g(\tfrac{1}{c}, \dots, \tfrac{1}{c}) = c\,(1/c)^q = "
-        + sp.latex(g_uniform)
-    )
-)
+display(Math(r"g(\tfrac{1}{c}, \dots, \tfrac{1}{c}) = c\,(1/c)^q = " + sp.latex(g_uniform)))
 
 # %% [markdown]
 #   The solution is the same for every $j$, so the maximiser is the uniform vector
@@ -142,9 +138,7 @@ rng = np.random.default_rng(0)
 def random_softmax(num: int, num_classes: int) -> np.ndarray:
     """Random softmax vectors: Dirichlet, concentration drawn per vector."""
     alphas = rng.choice([0.05, 0.2, 1.0, 5.0, 50.0], size=num)
-    gammas = (
-        rng.gamma(np.repeat(alphas[:, None], num_classes, axis=1)) + 1e-300
-    )  # Dirichlet = normalised gammas
+    gammas = rng.gamma(np.repeat(alphas[:, None], num_classes, axis=1)) + 1e-300  # Dirichlet = normalised gammas
     return gammas / gammas.sum(axis=1, keepdims=True)
 
 
@@ -174,9 +168,7 @@ for num_classes in [2, 10, 100]:
                 "max S sampled": sums.max(),
                 "S at one-hot": at_one_hot,
                 "upper (Eq. 7)": upper,
-                "all within": bool(
-                    np.all((sums >= lower - 1e-9) & (sums <= upper + 1e-9))
-                ),
+                "all within": bool(np.all((sums >= lower - 1e-9) & (sums <= upper + 1e-9))),
             }
         )
 eq7 = pd.DataFrame(rows)
@@ -209,9 +201,7 @@ for ax, q_value in zip(axes, [0.3, 0.7]):
         color="tab:blue",
         label="random softmax vectors",
     )
-    ax.axhline(
-        upper, color="tab:red", label=f"upper bound $(c-1)/q$ = {upper:.2f}"
-    )
+    ax.axhline(upper, color="tab:red", label=f"upper bound $(c-1)/q$ = {upper:.2f}")
     ax.axhline(
         lower,
         color="tab:green",
@@ -251,11 +241,7 @@ coefficients = sp.collect(sp.expand(noisy_loss), [L_y, S], evaluate=False)
 alpha = sp.factor(sp.together(coefficients[L_y]))
 beta = coefficients[S]
 display(
-    Math(
-        r"\text{coefficient of } \mathcal{L}(f, y):\ \alpha = "
-        + sp.latex(alpha)
-        + r" = \frac{c(1-\eta) - 1}{c - 1}"
-    )
+    Math(r"\text{coefficient of } \mathcal{L}(f, y):\ \alpha = " + sp.latex(alpha) + r" = \frac{c(1-\eta) - 1}{c - 1}")
 )
 display(Math(r"\text{coefficient of } S(f):\ \beta = " + sp.latex(beta)))
 print(
@@ -322,9 +308,7 @@ print("A_derived - A_paper simplifies to:", sp.simplify(A_derived - A_paper))
 # %%
 display(Math(r"\lim_{q \to 1} A = " + sp.latex(sp.limit(A_paper, q, 1))))
 A_small_q = sp.limit(A_paper.subs({c: 10, eta: sp.Rational(2, 5)}), q, 0, "+")
-display(
-    Math(r"\lim_{q \to 0^+} A\big|_{c=10,\ \eta=0.4} = " + sp.latex(A_small_q))
-)
+display(Math(r"\lim_{q \to 0^+} A\big|_{c=10,\ \eta=0.4} = " + sp.latex(A_small_q)))
 dA_dq = sp.simplify(sp.diff(A_paper, q))
 display(Math(r"\frac{\partial A}{\partial q} = " + sp.latex(dA_dq)))
 
@@ -338,21 +322,11 @@ display(Math(r"\frac{\partial A}{\partial q} = " + sp.latex(dA_dq)))
 
 # %%
 A_numeric = sp.lambdify((eta, q, c), A_paper, "math")
-grid = [
-    (e, qq, cc)
-    for cc in (2, 10, 100)
-    for e in (0.1, 0.3, 0.45)
-    for qq in (0.1, 0.5, 0.7, 0.9)
-]
+grid = [(e, qq, cc) for cc in (2, 10, 100) for e in (0.1, 0.3, 0.45) for qq in (0.1, 0.5, 0.7, 0.9)]
 worst = max(
-    abs(noise_tolerance_constant(e, qq, cc) - A_numeric(e, qq, cc))
-    / A_numeric(e, qq, cc)
-    for e, qq, cc in grid
+    abs(noise_tolerance_constant(e, qq, cc) - A_numeric(e, qq, cc)) / A_numeric(e, qq, cc) for e, qq, cc in grid
 )
-print(
-    f"{len(grid)} grid points, "
-    f"largest relative difference < 1e-12: {worst < 1e-12}"
-)
+print(f"{len(grid)} grid points, largest relative difference < 1e-12: {worst < 1e-12}")
 print(
     "A(eta=0.4, q=0.7, c=10) =",
     round(noise_tolerance_constant(0.4, 0.7, 10), 4),
@@ -362,9 +336,7 @@ print("A(eta=0.4, q=1.0, c=10) =", noise_tolerance_constant(0.4, 1.0, 10))
 # %%
 qs = np.linspace(0.02, 1.0, 200)
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-for eta_value, color in zip(
-    [0.2, 0.4, 0.6, 0.8], ["tab:green", "tab:blue", "tab:purple", "tab:red"]
-):
+for eta_value, color in zip([0.2, 0.4, 0.6, 0.8], ["tab:green", "tab:blue", "tab:purple", "tab:red"]):
     axes[0].plot(
         qs,
         [noise_tolerance_constant(eta_value, qq, 10) for qq in qs],
@@ -380,18 +352,14 @@ axes[0].set(
     title="A of Eq. 8 against q (c = 10)",
 )
 etas = np.linspace(0.0, 0.89, 200)
-for q_value, color in zip(
-    [0.3, 0.5, 0.7, 0.9], ["tab:orange", "tab:green", "tab:blue", "tab:red"]
-):
+for q_value, color in zip([0.3, 0.5, 0.7, 0.9], ["tab:orange", "tab:green", "tab:blue", "tab:red"]):
     axes[1].plot(
         etas,
         [noise_tolerance_constant(e, q_value, 10) for e in etas],
         color=color,
         label=f"q = {q_value}",
     )
-axes[1].axvline(
-    0.9, color="gray", ls=":", label="$\\eta = 1 - 1/c$ (A = $\\infty$)"
-)
+axes[1].axvline(0.9, color="gray", ls=":", label="$\\eta = 1 - 1/c$ (A = $\\infty$)")
 axes[1].set(
     yscale="log",
     ylim=(1e-3, 1e3),
@@ -425,18 +393,14 @@ plt.show()
 # First we confirm that it is the minimiser by comparing its noisy risk, computed from the
 # transition matrix of `gce_lab.noise`, with 20 000 random softmax vectors:
 
+
 # %%
-def noisy_risk(
-    probs: np.ndarray, label: int, T: np.ndarray, q_value: float
-) -> np.ndarray:
+def noisy_risk(probs: np.ndarray, label: int, T: np.ndarray, q_value: float) -> np.ndarray:
     """Expected L_q loss of each row when the clean label is corrupted by T."""
     logits = torch.log(torch.as_tensor(np.atleast_2d(probs)))
     num = logits.shape[0]
     return sum(
-        T[label, j]
-        * lq_loss(
-            logits, torch.full((num,), j), q_value, reduction="none"
-        ).numpy()
+        T[label, j] * lq_loss(logits, torch.full((num,), j), q_value, reduction="none").numpy()
         for j in range(T.shape[0])
     )
 
@@ -496,15 +460,8 @@ looseness
 # %%
 fig, ax = plt.subplots(figsize=(6.5, 4.2))
 qs_fine = np.linspace(0.02, 0.98, 150)
-for eta_value, color in zip(
-    [0.2, 0.4, 0.6], ["tab:green", "tab:blue", "tab:purple"]
-):
-    exact = [
-        lq_of_probability(
-            float(noisy_risk_minimizer(eta_value, qq, 10)[0]), qq
-        )
-        for qq in qs_fine
-    ]
+for eta_value, color in zip([0.2, 0.4, 0.6], ["tab:green", "tab:blue", "tab:purple"]):
+    exact = [lq_of_probability(float(noisy_risk_minimizer(eta_value, qq, 10)[0]), qq) for qq in qs_fine]
     bound = [noise_tolerance_constant(eta_value, qq, 10) for qq in qs_fine]
     ax.plot(qs_fine, bound, color=color, label=f"A, $\\eta$ = {eta_value}")
     ax.plot(
@@ -569,18 +526,12 @@ for num_classes in [2, 10, 100]:
                 "c": num_classes,
                 "q": q_value,
                 "lower (Eq. 10)": lower,
-                "S at one-hot": float(
-                    truncated_lq_sum(one_hot_vector(num_classes), q_value, 0.5)
-                ),
+                "S at one-hot": float(truncated_lq_sum(one_hot_vector(num_classes), q_value, 0.5)),
                 "min sampled": sums.min(),
                 "max sampled": sums.max(),
-                "S at uniform": float(
-                    truncated_lq_sum(uniform_vector(num_classes), q_value, 0.5)
-                ),
+                "S at uniform": float(truncated_lq_sum(uniform_vector(num_classes), q_value, 0.5)),
                 "upper (Eq. 10)": upper,
-                "all within": bool(
-                    np.all((sums >= lower - 1e-9) & (sums <= upper + 1e-9))
-                ),
+                "all within": bool(np.all((sums >= lower - 1e-9) & (sums <= upper + 1e-9))),
             }
         )
 eq10 = pd.DataFrame(rows)
@@ -617,14 +568,8 @@ two_way = np.array([0.5, 0.5] + [0.0] * 8)
 lower, upper = truncated_lq_sum_bounds(10, 0.7, 0.1)
 minimum, m_best = truncated_lq_sum_minimum(10, 0.7, 0.1)
 print(f"Eq. 10 lower bound (c - 1) L_q(k) = {lower:.4f}")
-print(
-    f"sum for f = (0.5, 0.5, 0, ..., 0)  = "
-    f"{float(truncated_lq_sum(two_way, 0.7, 0.1)):.4f}  (below the bound)"
-)
-print(
-    f"exact minimum {minimum:.4f}, "
-    f"attained with m = {m_best} classes at 1/m each"
-)
+print(f"sum for f = (0.5, 0.5, 0, ..., 0)  = {float(truncated_lq_sum(two_way, 0.7, 0.1)):.4f}  (below the bound)")
+print(f"exact minimum {minimum:.4f}, attained with m = {m_best} classes at 1/m each")
 
 # %% [markdown]
 # ### The exact condition
@@ -677,13 +622,7 @@ print(f"k*(0.7) = {eq10_lower_bound_threshold(0.7):.4f}; the paper's k = 0.5 is 
 width_eq7 = (c * (1 / c) ** q - 1) / q
 width_eq10 = (1 - k**q) / q
 condition = sp.simplify(sp.expand((width_eq7 - width_eq10) * q))
-display(
-    Math(
-        r"q\,(\text{width}_7 - \text{width}_{10}) = "
-        + sp.latex(condition)
-        + r" > 0 \iff k^q > 2 - c\,(1/c)^q"
-    )
-)
+display(Math(r"q\,(\text{width}_7 - \text{width}_{10}) = " + sp.latex(condition) + r" > 0 \iff k^q > 2 - c\,(1/c)^q"))
 
 # %% [markdown]
 # $$
@@ -701,11 +640,7 @@ ks = np.linspace(0.1, 1.0, 181)
 qs_grid = np.linspace(0.01, 1.0, 199)
 fails = np.array(
     [
-        [
-            truncated_lq_sum_minimum(10, qq, kk)[0]
-            < truncated_lq_sum_bounds(10, qq, kk)[0] - 1e-12
-            for kk in ks
-        ]
+        [truncated_lq_sum_minimum(10, qq, kk)[0] < truncated_lq_sum_bounds(10, qq, kk)[0] - 1e-12 for kk in ks]
         for qq in qs_grid
     ]
 )
@@ -719,11 +654,7 @@ print(
 )
 print(
     "q = 0.5 tightens for all k >= 1/c, c = 2..100:",
-    all(
-        truncation_tightens(cc, 0.5, kk)
-        for cc in range(2, 101)
-        for kk in np.linspace(1 / cc, 1, 30)
-    ),
+    all(truncation_tightens(cc, 0.5, kk) for cc in range(2, 101) for kk in np.linspace(1 / cc, 1, 30)),
 )
 
 fig, axes = plt.subplots(1, 2, figsize=(11, 5.0))
@@ -735,9 +666,7 @@ axes[0].contourf(
     colors=["white", "tab:red"],
     alpha=0.6,
 )
-axes[0].contour(
-    ks, qs_grid, fails.astype(float), levels=[0.5], colors="tab:red"
-)
+axes[0].contour(ks, qs_grid, fails.astype(float), levels=[0.5], colors="tab:red")
 axes[0].plot(
     [],
     [],
@@ -758,9 +687,7 @@ axes[0].set(
     ylabel="q",
     title="Where Eq. 10's lower bound fails (c = 10)",
 )
-axes[0].legend(
-    fontsize=8.5, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2
-)
+axes[0].legend(fontsize=8.5, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
 
 qs_fine_grid = np.linspace(0.005, 1.0, 250)
 for num_classes, color in [
@@ -769,12 +696,7 @@ for num_classes, color in [
     (2, "tab:orange"),
 ]:
     ks_c = np.linspace(1 / num_classes, 1.0, 250)
-    tight = np.array(
-        [
-            [truncation_tightens(num_classes, qq, kk) for kk in ks_c]
-            for qq in qs_fine_grid
-        ]
-    )
+    tight = np.array([[truncation_tightens(num_classes, qq, kk) for kk in ks_c] for qq in qs_fine_grid])
     axes[1].contourf(
         ks_c,
         qs_fine_grid,
@@ -783,9 +705,7 @@ for num_classes, color in [
         colors=[color],
         alpha=0.18,
     )
-    axes[1].contour(
-        ks_c, qs_fine_grid, tight.astype(float), levels=[0.5], colors=color
-    )
+    axes[1].contour(ks_c, qs_fine_grid, tight.astype(float), levels=[0.5], colors=color)
     axes[1].plot(
         [],
         [],
@@ -801,9 +721,7 @@ axes[1].set(
     xlim=(0, 1),
     title="$k^q > 2 - c(1/c)^q$: truncation tightens the band",
 )
-axes[1].legend(
-    fontsize=8.5, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2
-)
+axes[1].legend(fontsize=8.5, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
 fig.tight_layout()
 plt.show()
 

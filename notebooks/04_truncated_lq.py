@@ -39,26 +39,29 @@
 # *Every number on this page is computed live when the page is built (2-D toy data, CPU,
 # one seed); none comes from cached GPU results.*
 
-# %%
+# %% tags=["remove-cell"]
+# On Colab only: clone the book (its package and committed results) and install the package.
+import subprocess
 import sys
 
-if "google.colab" in sys.modules:  # on Colab: get the package and results
-    # !git clone --depth 1 https://github.com/gce-lab/gce-lab /content/gce-lab
-    # %pip install -q /content/gce-lab
-    # %env GCE_LAB_RESULTS=/content/gce-lab/results
+if "google.colab" in sys.modules:
+    url = "https://github.com/gce-lab/gce-lab"
+    subprocess.run(["git", "clone", "--depth", "1", url, "/content/gce-lab"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "/content/gce-lab"], check=True)
 
+# %%
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
 import torch
 
+from gce_lab.book import setup
 from gce_lab.bounds import truncation_tightens
 from gce_lab.losses import lq_of_probability
-from gce_lab.toy import (ToyConfig, decision_grid, make_mlp, make_toy_data,
-                         plot_decision_regions, train_toy)
+from gce_lab.toy import ToyConfig, decision_grid, make_mlp, make_toy_data, plot_decision_regions, train_toy
 
-sns.set_theme(context="notebook", style="whitegrid")
+setup()
 
 # %% [markdown]
 # ## Why not train on Eq. 9 directly
@@ -116,11 +119,9 @@ truncated = torch.where(p > k, lq, torch.full_like(lq, lq_k))
 
 fig, ax = plt.subplots(figsize=(7, 4.2), constrained_layout=True)
 ax.plot(p, lq, label=f"$L_q$, q = {q}", color="#0072B2", linestyle="--")
-ax.plot(p, truncated, label=f"truncated $L_q$, k = {k}", color="#D55E00",
-        linewidth=2.5)
+ax.plot(p, truncated, label=f"truncated $L_q$, k = {k}", color="#D55E00", linewidth=2.5)
 ax.axvline(k, color="0.4", linestyle=":", linewidth=1)
-ax.annotate("no gradient:\nsample ignored", xy=(0.22, lq_k + 0.03),
-            fontsize=10)
+ax.annotate("no gradient:\nsample ignored", xy=(0.22, lq_k + 0.03), fontsize=10)
 ax.set_xlabel(r"softmax output of the label, $f_y(x)$")
 ax.set_ylabel("loss")
 ax.set_title("Eq. 9: the truncated $L_q$ loss")
@@ -137,8 +138,7 @@ print(f"L_q(k) = (1 - k^q) / q = {lq_k:.4f} for q = {q}, k = {k}")
 # %%
 data = make_toy_data(eta=0.4, seed=0)
 config = ToyConfig()
-untrained = make_mlp(data.num_classes, config.hidden, config.depth,
-                     seed=config.seed)
+untrained = make_mlp(data.num_classes, config.hidden, config.depth, seed=config.seed)
 with torch.no_grad():
     probs = torch.softmax(untrained(torch.from_numpy(data.x_train)), dim=1)
 f_y = probs[torch.arange(len(data.y_train)), torch.from_numpy(data.y_train)]
@@ -156,14 +156,18 @@ print(f"samples above k = {k}: {(f_y > k).sum().item()} of {len(f_y)}")
 # pruning step. For comparison, plain $\mathcal{L}_q$ with the same settings:
 
 # %%
-print(f"{config.epochs} epochs: all samples until epoch {config.prune_start}, "
-      f"then prune every {config.prune_every} epochs")
+print(
+    f"{config.epochs} epochs: all samples until epoch {config.prune_start}, "
+    f"then prune every {config.prune_every} epochs"
+)
 print("(paper: 120 epochs, all samples until epoch 40, then every 10)")
 truncated_run = train_toy("truncated_lq", data, config)
 lq_run = train_toy("lq", data, config)
 
-print(f"wrong training labels: {data.is_noisy.sum()} of {len(data.y_train)} "
-      f"({data.realised_rate:.1%}, the precision of random pruning)")
+print(
+    f"wrong training labels: {data.is_noisy.sum()} of {len(data.y_train)} "
+    f"({data.realised_rate:.1%}, the precision of random pruning)"
+)
 truncated_run.pruning_table().set_index("epoch").round(3)
 
 # %% [markdown]
@@ -184,19 +188,28 @@ truncated_run.pruning_table().set_index("epoch").round(3)
 
 # %%
 first = truncated_run.prunes[0]
-frame = pd.DataFrame({
-    "f_y": first.label_probability,
-    "label": np.where(first.mislabelled, "wrong label", "correct label"),
-})
+frame = pd.DataFrame(
+    {
+        "f_y": first.label_probability,
+        "label": np.where(first.mislabelled, "wrong label", "correct label"),
+    }
+)
 fig, ax = plt.subplots(figsize=(8, 4.2), constrained_layout=True)
-sns.histplot(data=frame, x="f_y", hue="label", bins=40, binrange=(0, 1),
-             palette={"correct label": "#009E73", "wrong label": "#D55E00"},
-             ax=ax)
+sns.histplot(
+    data=frame,
+    x="f_y",
+    hue="label",
+    bins=40,
+    binrange=(0, 1),
+    palette={"correct label": "#009E73", "wrong label": "#D55E00"},
+    ax=ax,
+)
 ax.axvline(k, color="0.2", linestyle="--", linewidth=1.2)
-ax.text(k + 0.01, ax.get_ylim()[1] * 0.9, f"k = {k}: pruned to the left",
-        fontsize=10)
-ax.set_xlabel(r"$f_{y_i}(x_i)$ under the judging model "
-              f"(epoch {first.model_epoch})")
+ax.text(k + 0.01, ax.get_ylim()[1] * 0.9, f"k = {k}: pruned to the left", fontsize=10)
+ax.set_xlabel(
+    r"$f_{y_i}(x_i)$ under the judging model "
+    f"(epoch {first.model_epoch})"
+)
 ax.set_ylabel("training samples")
 ax.set_title(f"First pruning step (epoch {first.epoch})")
 plt.show()
@@ -216,19 +229,22 @@ outcome = {
     "kept, label was wrong": ~last.pruned & last.mislabelled,
 }
 styles = {
-    "pruned, label was wrong": dict(marker="o", facecolors="none",
-                                    edgecolors="black"),
+    "pruned, label was wrong": dict(marker="o", facecolors="none", edgecolors="black"),
     "pruned, label was right": dict(marker="x", color="#D55E00"),
-    "kept, label was wrong": dict(marker="s", facecolors="none",
-                                  edgecolors="#D55E00"),
+    "kept, label was wrong": dict(marker="s", facecolors="none", edgecolors="#D55E00"),
 }
 fig, ax = plt.subplots(figsize=(7.5, 7.5), constrained_layout=True)
 title = f"Pruning at epoch {last.epoch}: {last.num_pruned} samples pruned"
-plot_decision_regions(ax, decision_grid(truncated_run.model), data.x_train,
-                      data.y_train, title=title)
+plot_decision_regions(ax, decision_grid(truncated_run.model), data.x_train, data.y_train, title=title)
 for name, mask in outcome.items():
-    ax.scatter(data.x_train[mask, 0], data.x_train[mask, 1], s=40,
-               linewidths=1.1, label=f"{name} ({mask.sum()})", **styles[name])
+    ax.scatter(
+        data.x_train[mask, 0],
+        data.x_train[mask, 1],
+        s=40,
+        linewidths=1.1,
+        label=f"{name} ({mask.sum()})",
+        **styles[name],
+    )
 ax.legend(loc="lower left", fontsize=9, framealpha=0.95)
 plt.show()
 
@@ -244,15 +260,19 @@ plt.show()
 # $\mathcal{L}_q$ and for plain $\mathcal{L}_q$ (identical until the first pruning step):
 
 # %%
-curves = pd.concat([
-    truncated_run.history.assign(loss="truncated Lq"),
-    lq_run.history.assign(loss="Lq"),
-])
+curves = pd.concat(
+    [
+        truncated_run.history.assign(loss="truncated Lq"),
+        lq_run.history.assign(loss="Lq"),
+    ]
+)
 curves["test_acc"] = curves.groupby("loss", sort=False)["test_acc"].transform(
-    lambda column: column.rolling(5, min_periods=1).mean())
+    lambda column: column.rolling(5, min_periods=1).mean()
+)
 fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), constrained_layout=True)
-sns.lineplot(data=curves, x="epoch", y="test_acc", hue="loss", ax=axes[0],
-             palette={"truncated Lq": "#D55E00", "Lq": "#0072B2"})
+sns.lineplot(
+    data=curves, x="epoch", y="test_acc", hue="loss", ax=axes[0], palette={"truncated Lq": "#D55E00", "Lq": "#0072B2"}
+)
 axes[0].set_ylabel("clean test accuracy (5-epoch mean)")
 axes[0].set_title("Test accuracy")
 history = truncated_run.history
@@ -277,21 +297,24 @@ plt.show()
 # (`gce_lab.bounds.truncation_tightens`, chapter 3):
 
 # %%
-threshold_runs = {0.3: train_toy("truncated_lq", data, config, k=0.3),
-                  0.5: truncated_run,
-                  0.7: train_toy("truncated_lq", data, config, k=0.7)}
+threshold_runs = {
+    0.3: train_toy("truncated_lq", data, config, k=0.3),
+    0.5: truncated_run,
+    0.7: train_toy("truncated_lq", data, config, k=0.7),
+}
 rows = []
 for threshold, run in threshold_runs.items():
     step = run.prunes[-1]
-    rows.append({
-        "k": threshold,
-        "band narrower than Eq. 7": truncation_tightens(
-            data.num_classes, q, threshold),
-        "pruned": step.num_pruned,
-        "precision": round(step.precision, 3),
-        "recall": round(step.recall, 3),
-        "test acc, last epoch (%)": round(100 * run.final["test_acc"], 1),
-    })
+    rows.append(
+        {
+            "k": threshold,
+            "band narrower than Eq. 7": truncation_tightens(data.num_classes, q, threshold),
+            "pruned": step.num_pruned,
+            "precision": round(step.precision, 3),
+            "recall": round(step.recall, 3),
+            "test acc, last epoch (%)": round(100 * run.final["test_acc"], 1),
+        }
+    )
 pd.DataFrame(rows).set_index("k")
 
 # %% [markdown]

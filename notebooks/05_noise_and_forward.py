@@ -23,26 +23,29 @@
 # is estimated when it is unknown ("Forward $\hat T$" in Table 1 of
 # {cite:t}`zhang2018generalized`).
 
-# %%
+# %% tags=["remove-cell"]
+# On Colab only: clone the book (its package and committed results) and install the package.
+import subprocess
 import sys
 
-if "google.colab" in sys.modules:  # on Colab: get the package and results
-    # !git clone --depth 1 https://github.com/gce-lab/gce-lab /content/gce-lab
-    # %pip install -q /content/gce-lab
-    # %env GCE_LAB_RESULTS=/content/gce-lab/results
+if "google.colab" in sys.modules:
+    url = "https://github.com/gce-lab/gce-lab"
+    subprocess.run(["git", "clone", "--depth", "1", url, "/content/gce-lab"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "/content/gce-lab"], check=True)
 
+# %%
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 import torch
 
+from gce_lab.book import setup
 from gce_lab.data import load_dataset
 from gce_lab.losses import cce_loss, forward_corrected_loss
 from gce_lab.noise import CLASS_MAPS, empirical_transition, make_noise
 from gce_lab.transition import estimate_transition, find_anchors
 
-sns.set_theme(context="notebook", style="whitegrid")
+setup()
 
 # %% [markdown]
 # ## Noise as a transition matrix
@@ -86,6 +89,7 @@ for dataset, mapping in CLASS_MAPS.items():
         print(f"{dataset}:")
         for i, j in mapping.items():
             print(f"    {class_names[dataset][i]} -> {class_names[dataset][j]}")
+
 
 # %%
 def heatmap(ax, T, names, title, annotate=True):
@@ -142,9 +146,7 @@ heatmap(
     annotate=False,
 )
 axes[1, 1].set(xlabel="noisy label index $j$", ylabel="true class index $i$")
-fig.colorbar(
-    image, ax=axes, shrink=0.5, label="$T_{ij} = p(\\tilde y = j \\mid y = i)$"
-)
+fig.colorbar(image, ax=axes, shrink=0.5, label="$T_{ij} = p(\\tilde y = j \\mid y = i)$")
 plt.show()
 
 # %% [markdown]
@@ -182,9 +184,7 @@ for kind, dataset, eta in [
             "dataset": dataset,
             "expected rate": expected_rate,
             "realised rate": noisy.realised_rate,
-            "max |T_emp - T|": np.abs(
-                empirical_transition(labels, noisy.labels, c) - T
-            ).max(),
+            "max |T_emp - T|": np.abs(empirical_transition(labels, noisy.labels, c) - T).max(),
         }
     )
 pd.DataFrame(rows).set_index(["dataset", "noise"]).round(4)
@@ -216,20 +216,14 @@ pd.DataFrame(rows).set_index(["dataset", "noise"]).round(4)
 # the class-dependent CIFAR-10 matrix at $\eta = 0.4$ (cats are labelled "dog" 40 % of the time):
 
 # %%
-T = torch.tensor(
-    make_noise("class_dependent", 0.4, "cifar10").transition_matrix()
-)
+T = torch.tensor(make_noise("class_dependent", 0.4, "cifar10").transition_matrix())
 cat, dog = 3, 5
 names10 = class_names["cifar10"]
 
 
 def expected_noisy_loss(loss, logits, true_class):
     """Expected loss(logits, noisy label), noisy label ~ row T[true_class]."""
-    return sum(
-        T[true_class, j] * loss(logits, torch.tensor([j]))
-        for j in range(10)
-        if T[true_class, j] > 0
-    )
+    return sum(T[true_class, j] * loss(logits, torch.tensor([j])) for j in range(10) if T[true_class, j] > 0)
 
 
 results = {}
@@ -267,9 +261,7 @@ candidates = {
 for name, f in candidates.items():
     logits = torch.log(torch.tensor(f).clamp_min(1e-30))[None]
     value = forward_corrected_loss(logits, torch.tensor([dog]), T).item()
-    print(
-        f"forward loss, label 'dog', output {name:34s}: {value:.4f}"
-    )
+    print(f"forward loss, label 'dog', output {name:34s}: {value:.4f}")
 print(f"-log T[dog, dog] = {-np.log(T[dog, dog].item()):.4f}")
 
 # %% [markdown]
@@ -319,9 +311,7 @@ rng = np.random.default_rng(0)
 T_true = make_noise("class_dependent", 0.3, "cifar10").transition_matrix()
 n, c = 10_000, 10
 y_true = np.repeat(np.arange(c), n // c)
-strength = rng.uniform(
-    0.0, 9.0, size=n
-)  # how clearly each input shows its class
+strength = rng.uniform(0.0, 9.0, size=n)  # how clearly each input shows its class
 clean_logits = rng.normal(0.0, 1.0, size=(n, c))
 clean_logits[np.arange(n), y_true] += strength
 clean_posterior = np.exp(clean_logits - clean_logits.max(1, keepdims=True))
@@ -338,9 +328,7 @@ perturbed = softmax_rows(np.log(ideal) + rng.normal(0.0, 0.3, size=(n, c)))
 overconfident = perturbed.copy()
 memorised = rng.choice(n, size=n // 50, replace=False)
 wrong = (y_true[memorised] + rng.integers(1, c, size=memorised.size)) % c
-overconfident[memorised] = softmax_rows(
-    8.0 * np.eye(c)[wrong] + rng.normal(0.0, 0.3, size=(memorised.size, c))
-)
+overconfident[memorised] = softmax_rows(8.0 * np.eye(c)[wrong] + rng.normal(0.0, 0.3, size=(memorised.size, c)))
 scenarios = {
     "ideal": ideal,
     "noisy estimate": perturbed,

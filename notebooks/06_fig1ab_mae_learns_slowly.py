@@ -49,25 +49,25 @@
 # * `lab`: the real images, a 2 M-parameter network, 15-20 epochs: minutes on a GPU.
 # * `paper`: the protocol of Sec. 4 (ResNet-34, 120-150 epochs, five seeds): hours on a GPU.
 
-# %%
+# %% tags=["remove-cell"]
+# On Colab only: clone the book (its package and committed results) and install the package.
+import subprocess
 import sys
 
-if "google.colab" in sys.modules:  # on Colab: get the package and results
-    # !git clone --depth 1 https://github.com/gce-lab/gce-lab /content/gce-lab
-    # %pip install -q /content/gce-lab
-    # %env GCE_LAB_RESULTS=/content/gce-lab/results
+if "google.colab" in sys.modules:
+    url = "https://github.com/gce-lab/gce-lab"
+    subprocess.run(["git", "clone", "--depth", "1", url, "/content/gce-lab"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "/content/gce-lab"], check=True)
 
+# %%
 import matplotlib.pyplot as plt
-import pandas as pd
-import seaborn as sns
 
+from gce_lab.book import setup
 from gce_lab.findings import fig1ab_findings
 from gce_lab.plots import accuracy_at_epoch, fig1ab_summary, plot_fig1ab
 from gce_lab.report import chapter_results, notice, protocol_differences, settings_table
 
-sns.set_theme(context="notebook", style="whitegrid")
-pd.set_option("display.width", 250)
-pd.set_option("display.max_columns", None)
+setup()
 
 # %% tags=["parameters"]
 PROFILE = "cached"  # or "smoke" (seconds), "cpu" (real images, CPU), "lab" / "paper" (GPU)

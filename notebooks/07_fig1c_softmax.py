@@ -35,25 +35,25 @@
 # curves are not available as data; below are our own runs. `PROFILE` works as in
 # chapter 6: `"cached"` shows the committed results (paper, else lab, else cpu, else smoke).
 
-# %%
+# %% tags=["remove-cell"]
+# On Colab only: clone the book (its package and committed results) and install the package.
+import subprocess
 import sys
 
-if "google.colab" in sys.modules:  # on Colab: get the package and results
-    # !git clone --depth 1 https://github.com/gce-lab/gce-lab /content/gce-lab
-    # %pip install -q /content/gce-lab
-    # %env GCE_LAB_RESULTS=/content/gce-lab/results
+if "google.colab" in sys.modules:
+    url = "https://github.com/gce-lab/gce-lab"
+    subprocess.run(["git", "clone", "--depth", "1", url, "/content/gce-lab"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "/content/gce-lab"], check=True)
 
+# %%
 import matplotlib.pyplot as plt
-import pandas as pd
-import seaborn as sns
 
+from gce_lab.book import setup
 from gce_lab.findings import fig1c_findings
 from gce_lab.plots import fig1c_summary, plot_fig1c
 from gce_lab.report import chapter_results, notice, protocol_differences, settings_table
 
-sns.set_theme(context="notebook", style="whitegrid")
-pd.set_option("display.width", 250)
-pd.set_option("display.max_columns", None)
+setup()
 
 # %% tags=["parameters"]
 PROFILE = "cached"  # or "smoke" (seconds), "cpu" (real images, CPU), "lab" / "paper" (GPU)

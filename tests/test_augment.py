@@ -31,7 +31,7 @@ def _reference_crop(x: np.ndarray, offsets: np.ndarray, padding: int) -> np.ndar
     out = np.empty_like(x)
     for i, (dy, dx) in enumerate(offsets):
         padded = np.pad(x[i], ((0, 0), (padding, padding), (padding, padding)))
-        out[i] = padded[:, dy:dy + h, dx:dx + w]
+        out[i] = padded[:, dy : dy + h, dx : dx + w]
     return out
 
 

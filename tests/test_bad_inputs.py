@@ -13,7 +13,6 @@ import multiprocessing
 import stat
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 
@@ -24,11 +23,23 @@ from gce_lab.train import TrainConfig, train
 
 # ----------------------------------------------------------------------------- the catalogue
 _CONFIG_FIELDS = {
-    "method": ["hinge", "", None, 3], "epochs": [0, -1, 1.5, True, "3"], "optimizer": ["rmsprop", None],
-    "lr": [0.0, -0.1, -1e-9], "momentum": [1.0, -0.1], "weight_decay": [-1e-4],
-    "lr_decay": [0.0, 1.5], "milestones": [(0,), (1.5,), ("a",)], "batch_size": [0, 1.0, True],
-    "eval_batch_size": [0, -5], "q": [-0.1, 1.1, math.nan], "k": [-0.1, 1.1], "seed": [-1, 0.5, True],
-    "amp_dtype": ["int8", "fp16"], "device": ["tpu", "gpu"], "augment": [1, "yes"], "test_every_epoch": [1, None],
+    "method": ["hinge", "", None, 3],
+    "epochs": [0, -1, 1.5, True, "3"],
+    "optimizer": ["rmsprop", None],
+    "lr": [0.0, -0.1, -1e-9],
+    "momentum": [1.0, -0.1],
+    "weight_decay": [-1e-4],
+    "lr_decay": [0.0, 1.5],
+    "milestones": [(0,), (1.5,), ("a",)],
+    "batch_size": [0, 1.0, True],
+    "eval_batch_size": [0, -5],
+    "q": [-0.1, 1.1, math.nan],
+    "k": [-0.1, 1.1],
+    "seed": [-1, 0.5, True],
+    "amp_dtype": ["int8", "fp16"],
+    "device": ["tpu", "gpu"],
+    "augment": [1, "yes"],
+    "test_every_epoch": [1, None],
 }
 CONFIG_CASES = [(field, value) for field, values in _CONFIG_FIELDS.items() for value in values]
 
@@ -51,18 +62,27 @@ LOSS_CASES = [
     ("1-D logits", lambda: losses.cce_loss(torch.randn(4), _TARGET), "logits"),
     ("T not square", lambda: losses.forward_corrected_loss(_LOGITS, _TARGET, np.ones((3, 2)) / 2), "T must be"),
     ("T rows off", lambda: losses.forward_corrected_loss(_LOGITS, _TARGET, np.full((3, 3), 0.5)), "row-stochastic"),
-    ("T negative", lambda: losses.forward_corrected_loss(_LOGITS, _TARGET, np.array(
-        [[1.5, -0.5, 0], [0, 1, 0], [0, 0, 1]])), "T"),
+    (
+        "T negative",
+        lambda: losses.forward_corrected_loss(_LOGITS, _TARGET, np.array([[1.5, -0.5, 0], [0, 1, 0], [0, 0, 1]])),
+        "T",
+    ),
     ("T wrong size", lambda: losses.forward_corrected_loss(_LOGITS, _TARGET, np.eye(4)), "T"),
     ("T NaN", lambda: losses.forward_corrected_loss(_LOGITS, _TARGET, np.full((3, 3), np.nan)), "T"),
     ("unknown method", lambda: losses.make_loss("focal"), "method must be one of"),
     ("truncated without num_samples", lambda: losses.make_loss("truncated_lq"), "num_samples"),
     ("k out of range", lambda: losses.TruncatedLqLoss(k=1.5, num_samples=4), "k must be"),
     ("index missing", lambda: losses.TruncatedLqLoss(num_samples=4)(_LOGITS, _TARGET), "index"),
-    ("index out of range", lambda: losses.TruncatedLqLoss(num_samples=4)(_LOGITS, _TARGET, torch.tensor([0, 1, 2, 9])),
-     "index"),
-    ("prune on NaN logits", lambda: losses.TruncatedLqLoss(num_samples=4).prune(
-        torch.full((4, 3), math.nan), _TARGET, torch.arange(4)), "logits must be finite to prune"),
+    (
+        "index out of range",
+        lambda: losses.TruncatedLqLoss(num_samples=4)(_LOGITS, _TARGET, torch.tensor([0, 1, 2, 9])),
+        "index",
+    ),
+    (
+        "prune on NaN logits",
+        lambda: losses.TruncatedLqLoss(num_samples=4).prune(torch.full((4, 3), math.nan), _TARGET, torch.arange(4)),
+        "logits must be finite to prune",
+    ),
     ("check_inputs not bool", lambda: losses.cce_loss(_LOGITS, _TARGET, check_inputs="no"), "check_inputs"),
 ]
 
@@ -82,8 +102,11 @@ NOISE_CASES = [
     ("unknown data set", lambda: noise.make_noise("uniform", 0.2, "mnist"), "dataset must be one of"),
     ("no classes", lambda: noise.make_noise("uniform", 0.2), "num_classes"),
     ("none with eta", lambda: noise.make_noise("none", 0.2, "cifar10"), "eta"),
-    ("labels out of range", lambda: noise.make_noise("uniform", 0.2, "cifar10").corrupt(np.array([0, 10]), 0),
-     "labels"),
+    (
+        "labels out of range",
+        lambda: noise.make_noise("uniform", 0.2, "cifar10").corrupt(np.array([0, 10]), 0),
+        "labels",
+    ),
     ("negative seed", lambda: noise.make_noise("uniform", 0.2, "cifar10").corrupt(np.array([0, 1]), -1), "seed"),
     ("split fraction 1", lambda: noise.train_val_split(10, 1.0), "val_fraction"),
     ("split of one sample", lambda: noise.train_val_split(1), "num_samples"),
@@ -110,8 +133,11 @@ PLAN_CASES = [
     ("unknown profile", lambda: plan_runs("table1", "fast"), "profile must be one of"),
     ("unknown data set", lambda: plan_runs("table1", "smoke", datasets=["mnist"]), "dataset must be among"),
     ("empty data set list", lambda: plan_runs("table1", "smoke", datasets=[]), "dataset must name at least one"),
-    ("a string for the data sets", lambda: plan_runs("table1", "smoke", datasets="cifar10"),
-     "dataset must be a list of names"),
+    (
+        "a string for the data sets",
+        lambda: plan_runs("table1", "smoke", datasets="cifar10"),
+        "dataset must be a list of names",
+    ),
     ("a string for the methods", lambda: plan_runs("table1", "smoke", methods="cce"), "method must be a list"),
     ("a string for the noises", lambda: plan_runs("table1", "smoke", noises="uniform0.4"), "noise must be a list"),
     ("method not in the experiment", lambda: plan_runs("fig1c", "smoke", methods=["mae"]), "method must be among"),
@@ -121,15 +147,21 @@ PLAN_CASES = [
     ("bool seed", lambda: plan_runs("table1", "smoke", seeds=[True]), "seeds must be integers"),
     ("settings of an unknown experiment", lambda: profiles.run_settings("smoke", "table9", "cifar10"), "experiment"),
     ("settings of an unknown data set", lambda: profiles.run_settings("smoke", "table1", "mnist"), "dataset"),
-    ("settings of a data set the experiment lacks", lambda: profiles.run_settings("cpu", "fig1c", "cifar100"),
-     "dataset must be one of"),
+    (
+        "settings of a data set the experiment lacks",
+        lambda: profiles.run_settings("cpu", "fig1c", "cifar100"),
+        "dataset must be one of",
+    ),
     ("epochs override 0", lambda: profiles.run_settings("smoke", "table1", "cifar10", epochs=0), "epochs"),
     ("label without epochs", lambda: profiles.base_profile("lab_epochs"), "profile"),
     ("unknown source", lambda: data.load_dataset("cifar10", source="web"), "source must be one of"),
     ("unknown data set to load", lambda: data.load_dataset("imagenet"), "name must be one of"),
     ("CIFAR-100 snapshot", lambda: data.load_dataset("cifar100", source="snapshot"), "not available offline"),
-    ("synthetic size", lambda: data.load_dataset("cifar10", source="synthetic", synthetic_size=(0, 5)),
-     "synthetic_size"),
+    (
+        "synthetic size",
+        lambda: data.load_dataset("cifar10", source="synthetic", synthetic_size=(0, 5)),
+        "synthetic_size",
+    ),
     ("download of a snapshot", lambda: data.load_dataset("cifar10", source="snapshot", download=True), "download"),
     ("model name", lambda: make_model("vgg16", 10), "name must be one of"),
     ("model classes", lambda: make_model("tiny_net", 0), "num_classes"),
@@ -202,8 +234,13 @@ def test_catalogue_size():
 # ----------------------------------------------------------------------------- damaged data files
 def _snapshot(tmp_path, **changes):
     classes = np.array(data._FASHION_CLASSES)
-    arrays = {"x_train": np.zeros((20, 28, 28), np.uint8), "y_train": np.arange(20) % 10,
-              "x_test": np.zeros((10, 28, 28), np.uint8), "y_test": np.arange(10), "classes": classes}
+    arrays = {
+        "x_train": np.zeros((20, 28, 28), np.uint8),
+        "y_train": np.arange(20) % 10,
+        "x_test": np.zeros((10, 28, 28), np.uint8),
+        "y_test": np.arange(10),
+        "classes": classes,
+    }
     arrays.update(changes)
     arrays = {k: v for k, v in arrays.items() if v is not None}
     path = tmp_path / "fashion_mnist.npz"
@@ -211,14 +248,17 @@ def _snapshot(tmp_path, **changes):
     return path
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"classes": np.array(data._FASHION_CLASSES[::-1])}, "names its classes in another order"),
-    ({"classes": np.array([f"c{i}" for i in range(10)])}, "names its classes other than the official ones"),
-    ({"y_test": None}, r"lacks the arrays \['y_test'\]"),
-    ({"x_train": np.zeros((20, 28, 28), np.float32)}, "not uint8 pixels"),
-    ({"x_train": np.zeros((20, 32, 32), np.uint8)}, "not uint8 \\(N, 1, 28, 28\\)"),
-    ({"y_train": np.arange(20)}, "outside \\[0, 10\\)"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"classes": np.array(data._FASHION_CLASSES[::-1])}, "names its classes in another order"),
+        ({"classes": np.array([f"c{i}" for i in range(10)])}, "names its classes other than the official ones"),
+        ({"y_test": None}, r"lacks the arrays \['y_test'\]"),
+        ({"x_train": np.zeros((20, 28, 28), np.float32)}, "not uint8 pixels"),
+        ({"x_train": np.zeros((20, 32, 32), np.uint8)}, "not uint8 \\(N, 1, 28, 28\\)"),
+        ({"y_train": np.arange(20)}, "outside \\[0, 10\\)"),
+    ],
+)
 def test_snapshot_checked_on_load(tmp_path, changes, message):
     _snapshot(tmp_path, **changes)
     with pytest.raises(data.DataFileError, match=message) as info:
@@ -238,9 +278,23 @@ def test_command_line_names_a_damaged_snapshot_in_one_line(tmp_path, monkeypatch
     path = _snapshot(tmp_path)
     path.write_bytes(b"PK\x03\x04 not really a zip")
     monkeypatch.setenv("GCE_LAB_DATA", str(tmp_path))
-    argv = ["run", "table1", "--profile", "cpu", "--dataset", "fashion_mnist", "--methods", "cce", "--noise",
-            "uniform0.4", "--results-dir", str(tmp_path / "r"), "--checkpoints-dir", str(tmp_path / "c"),
-            "--no-progress"]
+    argv = [
+        "run",
+        "table1",
+        "--profile",
+        "cpu",
+        "--dataset",
+        "fashion_mnist",
+        "--methods",
+        "cce",
+        "--noise",
+        "uniform0.4",
+        "--results-dir",
+        str(tmp_path / "r"),
+        "--checkpoints-dir",
+        str(tmp_path / "c"),
+        "--no-progress",
+    ]
     assert cli.main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and f"data file {path} cannot be read" in err[0]
@@ -249,9 +303,23 @@ def test_command_line_names_a_damaged_snapshot_in_one_line(tmp_path, monkeypatch
 # ----------------------------------------------------------------------------- the results store
 def _row(run_id, **values):
     row = {c: np.nan for c in results.RUN_COLUMNS}
-    row.update({"experiment": "table1", "profile": "smoke", "run_id": run_id, "dataset": "cifar10", "method": "cce",
-                "noise": "uniform", "eta": 0.4, "seed": 0, "test_acc_best_val": 50.0, "test_acc_last": 49.0,
-                "git_commit": "abc", "finished_at": "2026-12-01T00:00:00+00:00"}, **values)
+    row.update(
+        {
+            "experiment": "table1",
+            "profile": "smoke",
+            "run_id": run_id,
+            "dataset": "cifar10",
+            "method": "cce",
+            "noise": "uniform",
+            "eta": 0.4,
+            "seed": 0,
+            "test_acc_best_val": 50.0,
+            "test_acc_last": 49.0,
+            "git_commit": "abc",
+            "finished_at": "2026-12-01T00:00:00+00:00",
+        },
+        **values,
+    )
     return row
 
 
@@ -273,11 +341,14 @@ def test_write_run_refuses_a_row_that_is_not_finished(tmp_path):
         results.write_run("table1", "smoke", _row("a", test_acc_last=np.nan), [], tmp_path)
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"", "cannot be read \\(EmptyDataError"),
-    (b"\x00\xff\xfe\x00binary\xff", "cannot be read"),
-    (b"a,b\n1,2\n", "lacks the columns"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "cannot be read \\(EmptyDataError"),
+        (b"\x00\xff\xfe\x00binary\xff", "cannot be read"),
+        (b"a,b\n1,2\n", "lacks the columns"),
+    ],
+)
 def test_unreadable_runs_csv_is_named(tmp_path, content, message):
     path = tmp_path / "table1" / "smoke" / "runs.csv"
     path.parent.mkdir(parents=True)
@@ -315,8 +386,10 @@ def test_unwritable_results_folder_fails_before_training(tmp_path, monkeypatch):
     assert not trained
 
 
-@pytest.mark.skipif(hasattr(__import__("os"), "geteuid") and __import__("os").geteuid() == 0,
-                    reason="root writes into read-only folders")
+@pytest.mark.skipif(
+    hasattr(__import__("os"), "geteuid") and __import__("os").geteuid() == 0,
+    reason="root writes into read-only folders",
+)
 def test_read_only_results_folder_fails_before_training(tmp_path):
     folder = tmp_path / "results" / "fig1c" / "smoke"
     folder.mkdir(parents=True)
@@ -405,13 +478,23 @@ def test_t_rows_within_the_tolerance_are_renormalised():
 # ----------------------------------------------------------------------------- pinned protocol facts
 def test_cifar100_t_hat_uses_the_plain_argmax(monkeypatch, tmp_path):
     seen = []
-    monkeypatch.setattr(runner, "estimate_transition", lambda probs, filter_outlier: seen.append(filter_outlier)
-                        or np.eye(probs.shape[1]))
+    monkeypatch.setattr(
+        runner,
+        "estimate_transition",
+        lambda probs, filter_outlier: seen.append(filter_outlier) or np.eye(probs.shape[1]),
+    )
     for dataset in ("cifar100", "cifar10"):
         run = plan_runs("table1", "smoke", datasets=[dataset], methods=["cce"], noises=["uniform0.2"])[0]
-        runner._train_and_record(run, profiles.run_settings("smoke", "table1", dataset), root=tmp_path,
-                                 checkpoints=tmp_path / "ckpt", progress=False, device="cpu", compile=False,
-                                 command="test")
+        runner._train_and_record(
+            run,
+            profiles.run_settings("smoke", "table1", dataset),
+            root=tmp_path,
+            checkpoints=tmp_path / "ckpt",
+            progress=False,
+            device="cpu",
+            compile=False,
+            command="test",
+        )
     assert seen == [False, True]
 
 
@@ -420,16 +503,21 @@ def test_trainer_crops_after_padding_by_4(monkeypatch, noisy_synthetic_cifar10):
 
     paddings = []
     original = augment.random_crop
-    monkeypatch.setattr(augment, "random_crop", lambda x, padding, **kw: paddings.append(padding) or original(
-        x, padding, **kw))
+    monkeypatch.setattr(
+        augment, "random_crop", lambda x, padding, **kw: paddings.append(padding) or original(x, padding, **kw)
+    )
     train(tiny_net(10, 3), noisy_synthetic_cifar10(40, 16), TrainConfig("cce", epochs=1, batch_size=18))
     assert paddings and set(paddings) == {4}
 
 
 def test_paper_profile_optimiser_constants():
     s = profiles.run_settings("paper", "table1", "cifar10")
-    assert (s["sgd_lr"], s["sgd_momentum"], s["sgd_weight_decay"], s["lr_decay"], s["adam_lr"]) == \
-        (0.01, 0.9, 1e-4, 0.1, 1e-3)
+    assert (s["sgd_lr"], s["sgd_momentum"], s["sgd_weight_decay"], s["lr_decay"], s["adam_lr"]) == (
+        0.01,
+        0.9,
+        1e-4,
+        0.1,
+        1e-3,
+    )
     run = plan_runs("fig1c", "paper")[0]
     assert runner.run_config(run, profiles.run_settings("paper", "fig1c", "cifar10")).lr == 1e-3
-

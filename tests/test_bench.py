@@ -11,8 +11,7 @@ import pytest
 import torch
 
 from gce_lab.augment import per_pixel_mean
-from gce_lab.bench import (CASES, compare_paths, count_step_flops, device_slug, lab_run, run_benchmark,
-                           synthetic_images)
+from gce_lab.bench import CASES, compare_paths, count_step_flops, device_slug, lab_run, run_benchmark, synthetic_images
 from gce_lab.cli import main
 from gce_lab.losses import make_loss
 from gce_lab.models import make_model, tiny_net
@@ -104,8 +103,9 @@ def test_fast_path_trains_like_the_plain_path_on_cpu(name):
 
 
 def test_batches_larger_than_the_tiny_pool_get_a_larger_pool(tmp_path):
-    report = run_benchmark("tiny", ["tiny_net"], batch_size=12, steps=1, probe_factor=0, device="cpu", out=tmp_path,
-                           quiet=True)
+    report = run_benchmark(
+        "tiny", ["tiny_net"], batch_size=12, steps=1, probe_factor=0, device="cpu", out=tmp_path, quiet=True
+    )
     (model,) = report["models"]
     assert model["pool_images"] == 24 and [v["variant"] for v in model["variants"]] == ["baseline", "fast"]
     assert all(v["batch_size"] == 12 for v in model["variants"])
@@ -182,8 +182,9 @@ def test_training_epoch_reads_nothing_back_per_batch(data, method, monkeypatch):
     # The default (checking) loss reads its targets back on every call: the test can fail.
     _patch_host_reads(monkeypatch, refuse)
     with pytest.raises(AssertionError, match="host read"):
-        train_epoch(model, model, make_loss("cce"), optimizer, data.x_train, data.y_train, noisy, order, mean,
-                    config, None)
+        train_epoch(
+            model, model, make_loss("cce"), optimizer, data.x_train, data.y_train, noisy, order, mean, config, None
+        )
 
 
 def test_trainer_host_reads_do_not_grow_with_the_number_of_batches(data, monkeypatch):
@@ -191,8 +192,9 @@ def test_trainer_host_reads_do_not_grow_with_the_number_of_batches(data, monkeyp
     counts = []
     for batch_size in (64, 16):
         reads: list[str] = []
-        config = TrainConfig("truncated_lq", epochs=3, batch_size=batch_size, prune_start=1, prune_every=1, k=0.3,
-                             channels_last=True)
+        config = TrainConfig(
+            "truncated_lq", epochs=3, batch_size=batch_size, prune_start=1, prune_every=1, k=0.3, channels_last=True
+        )
         torch.manual_seed(0)
         model = tiny_net(10, 3)
         _patch_host_reads(monkeypatch, reads.append)

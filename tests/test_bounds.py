@@ -122,7 +122,9 @@ def test_risk_decomposition_used_for_a():
 @pytest.mark.parametrize("rel_eta", [0.0, 0.25, 0.5, 0.9])
 def test_a_matches_independent_computation(c, q, rel_eta):
     eta = rel_eta * (1 - 1 / c)
-    assert noise_tolerance_constant(eta, q, c) == pytest.approx(a_from_risk_decomposition(eta, q, c), rel=1e-9, abs=1e-12)
+    assert noise_tolerance_constant(eta, q, c) == pytest.approx(
+        a_from_risk_decomposition(eta, q, c), rel=1e-9, abs=1e-12
+    )
 
 
 def test_a_known_value_and_special_cases():

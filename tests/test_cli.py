@@ -15,9 +15,24 @@ from gce_lab.results import load_results
 
 def test_run_smoke_cell_then_status(tmp_path, capsys):
     results, checkpoints = tmp_path / "results", tmp_path / "checkpoints"
-    command = [sys.executable, "-m", "gce_lab", "run", "table1", "--profile", "smoke", "--dataset", "fashion_mnist",
-               "--noise", "uniform0.4", "--results-dir", str(results), "--checkpoints-dir", str(checkpoints),
-               "--no-progress"]
+    command = [
+        sys.executable,
+        "-m",
+        "gce_lab",
+        "run",
+        "table1",
+        "--profile",
+        "smoke",
+        "--dataset",
+        "fashion_mnist",
+        "--noise",
+        "uniform0.4",
+        "--results-dir",
+        str(results),
+        "--checkpoints-dir",
+        str(checkpoints),
+        "--no-progress",
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr
@@ -28,19 +43,37 @@ def test_run_smoke_cell_then_status(tmp_path, capsys):
     assert runs["command"].str.startswith("python -m gce_lab run table1 --profile smoke").all()
     assert len(epochs) == 6 * 3
 
-    assert main(["status", "table1", "--profile", "smoke", "--results-dir", str(results),
-                 "--checkpoints-dir", str(checkpoints), "--dataset", "fashion_mnist"]) == 0
+    assert (
+        main(
+            [
+                "status",
+                "table1",
+                "--profile",
+                "smoke",
+                "--results-dir",
+                str(results),
+                "--checkpoints-dir",
+                str(checkpoints),
+                "--dataset",
+                "fashion_mnist",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "table1 (smoke): 6 done, 0 partial, 42 to do, of 48 runs" in out
     assert "1/8" in out
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["run", "table5"], "experiment must be one of"),
-    (["status", "table1", "--profile", "fast"], "profile must be one of 'smoke', 'cpu', 'lab', 'paper'"),
-    (["status", "table1", "--noise", "uniform"], "noise must be <kind><eta>"),
-    (["status", "table1", "--seeds", "x"], "seeds must be integers"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["run", "table5"], "experiment must be one of"),
+        (["status", "table1", "--profile", "fast"], "profile must be one of 'smoke', 'cpu', 'lab', 'paper'"),
+        (["status", "table1", "--noise", "uniform"], "noise must be <kind><eta>"),
+        (["status", "table1", "--seeds", "x"], "seeds must be integers"),
+    ],
+)
 def test_bad_arguments_exit_2_with_the_allowed_values(argv, message, capsys, tmp_path):
     assert main([*argv, "--results-dir", str(tmp_path)]) == 2
     assert message in capsys.readouterr().err

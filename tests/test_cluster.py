@@ -20,14 +20,28 @@ def dirs(tmp_path):
 
 
 def _submit(runs, label, dirs, epochs=None, parallelism=3):
-    return submit_runs(runs, experiment=runs[0].experiment, profile="smoke", label=label, epochs=epochs, kind="local",
-                       options=SlurmOptions(parallelism=parallelism), device="cpu", **dirs)
+    return submit_runs(
+        runs,
+        experiment=runs[0].experiment,
+        profile="smoke",
+        label=label,
+        epochs=epochs,
+        kind="local",
+        options=SlurmOptions(parallelism=parallelism),
+        device="cpu",
+        **dirs,
+    )
 
 
 def test_jobs_at_once_into_one_folder_and_forward_t_hat_after_its_cce(dirs):
-    label, runs = planned_runs("table1", "smoke", None, datasets=["cifar10"], methods=["cce", "mae", "lq",
-                                                                                          "forward_t_hat"],
-                               noises=["uniform0.2", "uniform0.4"])
+    label, runs = planned_runs(
+        "table1",
+        "smoke",
+        None,
+        datasets=["cifar10"],
+        methods=["cce", "mae", "lq", "forward_t_hat"],
+        noises=["uniform0.2", "uniform0.4"],
+    )
     jobs = _submit(runs, label, dirs)
     assert len(jobs) == 8
     frame = pd.read_csv(dirs["root"] / "table1" / "smoke" / "runs.csv")
@@ -78,8 +92,16 @@ def test_slurm_options_from_a_file_and_the_command_line(tmp_path):
 
 
 def test_command_line_executors(tmp_path, capsys):
-    argv = ["run", "fig1c", "--profile", "smoke", "--results-dir", str(tmp_path / "r"), "--checkpoints-dir",
-            str(tmp_path / "c")]
+    argv = [
+        "run",
+        "fig1c",
+        "--profile",
+        "smoke",
+        "--results-dir",
+        str(tmp_path / "r"),
+        "--checkpoints-dir",
+        str(tmp_path / "c"),
+    ]
     assert cli.main([*argv, "--executor", "cluster"]) == 2
     assert "executor must be one of 'inline', 'local', 'slurm'" in capsys.readouterr().err
     assert cli.main([*argv, "--executor", "local", "--parallelism", "2"]) == 0

@@ -66,11 +66,14 @@ def test_training_subset_fills_from_other_classes_when_one_is_short():
     assert np.bincount(labels[subset]).tolist()[0] == 2
 
 
-@pytest.mark.parametrize("labels, size, message", [
-    (np.arange(10), 11, "size must be at most the 10 training samples, got 11"),
-    (np.arange(10), 0, "size must be an integer >= 1"),
-    (np.zeros((2, 2), dtype=int), 1, "labels must be a non-empty 1-D array"),
-])
+@pytest.mark.parametrize(
+    "labels, size, message",
+    [
+        (np.arange(10), 11, "size must be at most the 10 training samples, got 11"),
+        (np.arange(10), 0, "size must be an integer >= 1"),
+        (np.zeros((2, 2), dtype=int), 1, "labels must be a non-empty 1-D array"),
+    ],
+)
 def test_training_subset_refuses_bad_input(labels, size, message):
     with pytest.raises(ValueError, match=message):
         training_subset(labels, size)
@@ -120,8 +123,16 @@ def test_cpu_subset_of_the_real_images_keeps_the_original_labels():
 def test_short_cpu_run_on_a_slice_of_the_real_images(tmp_path, monkeypatch):
     _snapshot_or_skip("fashion_mnist")
     monkeypatch.setitem(PROFILES["cpu"]["default"], "train_subset", 600)
-    rows = run_experiment("table1", "cpu", datasets=["fashion_mnist"], methods=["lq"], noises=["uniform0.4"],
-                          epochs=2, root=tmp_path / "results", checkpoints=tmp_path / "ckpt")
+    rows = run_experiment(
+        "table1",
+        "cpu",
+        datasets=["fashion_mnist"],
+        methods=["lq"],
+        noises=["uniform0.4"],
+        epochs=2,
+        root=tmp_path / "results",
+        checkpoints=tmp_path / "ckpt",
+    )
     row = rows.iloc[0]
     assert (row["profile"], row["model"], row["n_train"], row["n_val"]) == ("cpu_epochs2", "cpu_net", 540, 60)
     assert row["data_source"] == "snapshot:fashion_mnist" and row["optimizer"] == "adam"

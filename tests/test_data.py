@@ -15,8 +15,18 @@ from gce_lab import data
 from gce_lab.data import ImageDataset, cache_dir, load_dataset, resolve_data_root
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
-FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-                   "Ankle boot"]
+FASHION_CLASSES = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -32,8 +42,9 @@ def _random_images(shape: tuple[int, ...], seed: int) -> np.ndarray:
 
 def _write_fake_jpeg_snapshot(path: Path, n_train: int = 12, n_test: int = 6) -> dict[str, np.ndarray]:
     """A miniature cifar10_jpeg.npz in the snapshot format of shared/datasets/README.md."""
-    arrays: dict[str, np.ndarray] = {"classes": np.array(["airplane", "automobile", "bird", "cat", "deer", "dog",
-                                                          "frog", "horse", "ship", "truck"])}
+    arrays: dict[str, np.ndarray] = {
+        "classes": np.array(["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"])
+    }
     for split, n, seed in (("train", n_train, 1), ("test", n_test, 2)):
         chunks = []
         for image in _random_images((n, 32, 32, 3), seed):
@@ -49,7 +60,7 @@ def _write_fake_jpeg_snapshot(path: Path, n_train: int = 12, n_test: int = 6) ->
 
 def _pillow_decode(arrays: dict[str, np.ndarray], split: str, i: int) -> np.ndarray:
     offsets = arrays[f"off_{split}"]
-    chunk = arrays[f"jpeg_{split}"][offsets[i]:offsets[i + 1]].tobytes()
+    chunk = arrays[f"jpeg_{split}"][offsets[i] : offsets[i + 1]].tobytes()
     return np.asarray(Image.open(io.BytesIO(chunk)).convert("RGB")).transpose(2, 0, 1)
 
 
@@ -62,8 +73,12 @@ def _write_idx(path: Path, array: np.ndarray) -> None:
 def _write_fake_torchvision_fashion(root: Path) -> dict[str, np.ndarray]:
     raw = root / "FashionMNIST" / "raw"
     raw.mkdir(parents=True)
-    arrays = {"x_train": _random_images((20, 28, 28), 3), "y_train": np.arange(20) % 10,
-              "x_test": _random_images((10, 28, 28), 4), "y_test": (np.arange(10) * 3) % 10}
+    arrays = {
+        "x_train": _random_images((20, 28, 28), 3),
+        "y_train": np.arange(20) % 10,
+        "x_test": _random_images((10, 28, 28), 4),
+        "y_test": (np.arange(10) * 3) % 10,
+    }
     for prefix, split in (("train", "train"), ("t10k", "test")):
         _write_idx(raw / f"{prefix}-images-idx3-ubyte", arrays[f"x_{split}"])
         _write_idx(raw / f"{prefix}-labels-idx1-ubyte", arrays[f"y_{split}"])
@@ -73,9 +88,10 @@ def _write_fake_torchvision_fashion(root: Path) -> dict[str, np.ndarray]:
 # ----------------------------------------------------------------------------- synthetic
 
 
-@pytest.mark.parametrize(("name", "shape", "classes"),
-                         [("cifar10", (3, 32, 32), 10), ("cifar100", (3, 32, 32), 100),
-                          ("fashion_mnist", (1, 28, 28), 10)])
+@pytest.mark.parametrize(
+    ("name", "shape", "classes"),
+    [("cifar10", (3, 32, 32), 10), ("cifar100", (3, 32, 32), 100), ("fashion_mnist", (1, 28, 28), 10)],
+)
 def test_synthetic_has_the_true_shape_and_class_count(name: str, shape: tuple, classes: int) -> None:
     ds = load_dataset(name, source="synthetic", synthetic_size=(300, 200))
     assert isinstance(ds, ImageDataset) and ds.source == "synthetic" and ds.name == name
@@ -174,7 +190,8 @@ def test_image_dataset_checks_its_arrays() -> None:
 
 
 def test_jpeg_snapshot_is_decoded_once_and_cached_outside_the_data_root(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = tmp_path / "root"
     root.mkdir()
     arrays = _write_fake_jpeg_snapshot(root / "cifar10_jpeg.npz")
@@ -205,8 +222,14 @@ def test_torchvision_files_give_the_same_form(tmp_path: Path) -> None:
     np.testing.assert_array_equal(ds.y_test.numpy(), arrays["y_test"])
     assert ds.y_train.dtype == torch.int64 and ds.classes == FASHION_CLASSES
     # with a snapshot present as well, auto prefers the snapshot
-    np.savez(tmp_path / "fashion_mnist.npz", x_train=arrays["x_train"][:4], y_train=arrays["y_train"][:4],
-             x_test=arrays["x_test"][:2], y_test=arrays["y_test"][:2], classes=np.array(FASHION_CLASSES))
+    np.savez(
+        tmp_path / "fashion_mnist.npz",
+        x_train=arrays["x_train"][:4],
+        y_train=arrays["y_train"][:4],
+        x_test=arrays["x_test"][:2],
+        y_test=arrays["y_test"][:2],
+        classes=np.array(FASHION_CLASSES),
+    )
     snap = load_dataset("fashion_mnist", root=tmp_path)
     assert snap.source == "snapshot:fashion_mnist" and snap.x_train.shape == (4, 1, 28, 28)
     assert torch.equal(snap.x_train, ds.x_train[:4])

@@ -59,14 +59,17 @@ def test_table2_and_fig2_plans():
     assert not EXPERIMENTS["table2"].augment
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"experiment": "table3"}, "experiment must be one of 'fig1ab', 'fig1c', 'fig2', 'table1', 'table2'"),
-    ({"profile": "huge"}, "profile must be one of 'smoke', 'cpu', 'lab', 'paper'"),
-    ({"datasets": ["mnist"]}, "dataset must be among fashion_mnist, cifar10, cifar100"),
-    ({"methods": ["hinge"]}, "method must be among"),
-    ({"noises": ["uniform0.5"]}, "noise must be among"),
-    ({"seeds": [-1]}, "seeds must be integers >= 0"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"experiment": "table3"}, "experiment must be one of 'fig1ab', 'fig1c', 'fig2', 'table1', 'table2'"),
+        ({"profile": "huge"}, "profile must be one of 'smoke', 'cpu', 'lab', 'paper'"),
+        ({"datasets": ["mnist"]}, "dataset must be among fashion_mnist, cifar10, cifar100"),
+        ({"methods": ["hinge"]}, "method must be among"),
+        ({"noises": ["uniform0.5"]}, "noise must be among"),
+        ({"seeds": [-1]}, "seeds must be integers >= 0"),
+    ],
+)
 def test_bad_selections_are_named(kwargs, message):
     args = {"experiment": "table1", "profile": "smoke", **kwargs}
     with pytest.raises(ValueError, match=message):
@@ -77,8 +80,12 @@ def test_profiles_hold_the_paper_protocol():
     cifar100 = run_settings("paper", "table1", "cifar100")
     assert (cifar100["epochs"], cifar100["milestones"], cifar100["prune_start"]) == (150, (80, 120), 80)
     cifar10 = run_settings("paper", "table1", "cifar10")
-    assert (cifar10["model"], cifar10["epochs"], cifar10["milestones"], cifar10["prune_every"]) == \
-        ("resnet34", 120, (40, 80), 10)
+    assert (cifar10["model"], cifar10["epochs"], cifar10["milestones"], cifar10["prune_every"]) == (
+        "resnet34",
+        120,
+        (40, 80),
+        10,
+    )
     assert run_settings("paper", "table1", "fashion_mnist")["model"] == "resnet18"
     table2 = run_settings("paper", "table2", "cifar10")
     assert (table2["model"], table2["epochs"], table2["prune_start"]) == ("wang_cnn", 100, 10)
@@ -119,8 +126,10 @@ def test_run_data_noisy_train_and_validation_clean_test():
     true_of = {img.numpy().tobytes(): int(y) for img, y in zip(ds.x_train, ds.y_train)}
     val_true = torch.tensor([true_of[img.numpy().tobytes()] for img in data.x_val])
     assert (val_true != data.y_val).any()
-    other_seed = build_run_data(plan_runs("table1", "smoke", datasets=["cifar10"], methods=["cce"],
-                                          noises=["uniform0.6"], seeds=[1])[0], settings)[0]
+    other_seed = build_run_data(
+        plan_runs("table1", "smoke", datasets=["cifar10"], methods=["cce"], noises=["uniform0.6"], seeds=[1])[0],
+        settings,
+    )[0]
     assert not torch.equal(other_seed.y_train, data.y_train)
 
 
@@ -144,13 +153,21 @@ def test_open_set_without_cifar100_says_so(tmp_path, monkeypatch):
 
 # ----------------------------------------------------------------------------- the sweep
 def test_sweep_records_t_hat_provenance_and_skips_finished_runs(dirs, monkeypatch):
-    runs = run_experiment("table1", "smoke", datasets=["fashion_mnist"], methods=["forward_t_hat"],
-                          noises=["class_dependent0.3"], command="pytest", **dirs)
+    runs = run_experiment(
+        "table1",
+        "smoke",
+        datasets=["fashion_mnist"],
+        methods=["forward_t_hat"],
+        noises=["class_dependent0.3"],
+        command="pytest",
+        **dirs,
+    )
     assert list(runs["method"]) == ["cce", "forward_t_hat"]
     cce, fwd = runs.iloc[0], runs.iloc[1]
     t_hat = load_t_hat("table1", "smoke", cce["run_id"], dirs["root"])
     assert t_hat.shape == (10, 10) and np.allclose(t_hat.sum(1), 1.0)
     from gce_lab.noise import make_noise
+
     true_T = make_noise("class_dependent", 0.3, "fashion_mnist").transition_matrix()
     assert fwd["t_hat_error"] == pytest.approx(np.abs(t_hat - true_T).mean(), rel=1e-5)  # 6 digits in csv
     assert np.isnan(cce["t_hat_error"])
@@ -168,8 +185,14 @@ def test_sweep_records_t_hat_provenance_and_skips_finished_runs(dirs, monkeypatc
         raise AssertionError("a finished run was trained again")
 
     monkeypatch.setattr(runner, "train", no_training)
-    again = run_experiment("table1", "smoke", datasets=["fashion_mnist"], methods=["cce", "forward_t_hat"],
-                           noises=["class_dependent0.3"], **dirs)
+    again = run_experiment(
+        "table1",
+        "smoke",
+        datasets=["fashion_mnist"],
+        methods=["cce", "forward_t_hat"],
+        noises=["class_dependent0.3"],
+        **dirs,
+    )
     pd.testing.assert_frame_equal(again, runs)
 
 
@@ -183,6 +206,7 @@ def test_interrupted_sweep_resumes_where_it_stopped(dirs, tmp_path, monkeypatch)
         def stop(record):
             if record["epoch"] == 2:
                 raise KeyboardInterrupt
+
         return real_train(*args, on_epoch_end=stop, **kwargs)
 
     monkeypatch.setattr(runner, "train", interrupted_train)

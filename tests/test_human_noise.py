@@ -19,8 +19,10 @@ from gce_lab.runner import build_run_data
 def _label_file(root, clean, **labels):
     folder = root / "cifar-n"
     folder.mkdir(parents=True, exist_ok=True)
-    torch.save({"clean_label": np.asarray(clean), **{k: np.asarray(v) for k, v in labels.items()}},
-               folder / "CIFAR-10_human.pt")
+    torch.save(
+        {"clean_label": np.asarray(clean), **{k: np.asarray(v) for k, v in labels.items()}},
+        folder / "CIFAR-10_human.pt",
+    )
 
 
 def test_human_labels_measure_their_rate_and_transition_matrix(tmp_path):
@@ -61,12 +63,17 @@ def test_human_noise_ids_and_plans():
     assert parse_noise("human_random1")[0] == "human_random1" and math.isnan(parse_noise("human_random1")[1])
     assert noise_id("human_worst", math.nan) == "human_worst"
     runs = plan_runs("human", "cpu")
-    assert {(r.dataset, r.noise) for r in runs} == {("cifar10", "human_aggregate"), ("cifar10", "human_random1"),
-                                                     ("cifar10", "human_worst"), ("cifar100", "human_noisy100")}
+    assert {(r.dataset, r.noise) for r in runs} == {
+        ("cifar10", "human_aggregate"),
+        ("cifar10", "human_random1"),
+        ("cifar10", "human_worst"),
+        ("cifar100", "human_noisy100"),
+    }
     assert len([r for r in runs if r.dataset == "cifar10"]) == 18
     assert runs[0].run_id == "cifar10-cce-human_aggregate-s0"
     with pytest.raises(ValueError, match="must match at least one run"):
         from gce_lab.runner import run_experiment
+
         run_experiment("human", "cpu", datasets=["cifar10"], noises=["human_noisy100"])
 
 
@@ -114,16 +121,28 @@ def test_annotator_dependence_finds_errors_that_gather_on_images():
     row = human_report.annotator_dependence(together, ["a", "b", "c"]).loc["a"]
     assert row["both wrong if class-conditional"] == pytest.approx(0.0625) and row["both wrong, observed"] == 0.25
     assert row["observed / class-conditional"] == pytest.approx(4.0)
-    apart = {"human_random1": HumanLabels("human_random1", clean, np.array([1, 1, 0, 0, 0, 0, 0, 0]), 3),
-             "human_random2": HumanLabels("human_random2", clean, np.array([0, 0, 1, 1, 0, 0, 0, 0]), 3)}
+    apart = {
+        "human_random1": HumanLabels("human_random1", clean, np.array([1, 1, 0, 0, 0, 0, 0, 0]), 3),
+        "human_random2": HumanLabels("human_random2", clean, np.array([0, 0, 1, 1, 0, 0, 0, 0]), 3),
+    }
     assert human_report.annotator_dependence(apart, ["a", "b", "c"]).loc["a", "both wrong, observed"] == 0.0
     with pytest.raises(ValueError, match="at least two of human_random1..3"):
         human_report.annotator_dependence({"human_worst": _labels(clean, clean)}, ["a", "b", "c"])
 
 
 def _run_rows(noise, eta, rate, accuracies, profile="cpu"):
-    return [{"dataset": "cifar10", "noise": noise, "eta": eta, "realised_noise_rate": rate, "method": m,
-             "test_acc_best_val": a, "profile": profile} for m, a in accuracies.items()]
+    return [
+        {
+            "dataset": "cifar10",
+            "noise": noise,
+            "eta": eta,
+            "realised_noise_rate": rate,
+            "method": m,
+            "test_acc_best_val": a,
+            "profile": profile,
+        }
+        for m, a in accuracies.items()
+    ]
 
 
 def test_human_results_beside_synthetic_noise_of_the_nearest_rate():
@@ -133,9 +152,11 @@ def test_human_results_beside_synthetic_noise_of_the_nearest_rate():
     synthetic = pd.DataFrame(
         _run_rows("uniform", 0.2, 0.2, {"cce": 70.0, "mae": 60.0, "lq": 65.0})
         + _run_rows("uniform", 0.4, 0.4, {"cce": 45.0, "mae": 35.0, "lq": 55.0})
-        + _run_rows("class_dependent", 0.3, 0.3, {"cce": 48.0, "mae": 49.0, "lq": 47.0}))
-    assert human_report.synthetic_partners(human, synthetic) == {"human_worst": {"uniform": 0.4,
-                                                                                 "class_dependent": 0.3}}
+        + _run_rows("class_dependent", 0.3, 0.3, {"cce": 48.0, "mae": 49.0, "lq": 47.0})
+    )
+    assert human_report.synthetic_partners(human, synthetic) == {
+        "human_worst": {"uniform": 0.4, "class_dependent": 0.3}
+    }
     table = human_report.human_comparison(human, synthetic)
     assert table[("human (cpu)", "human, worst (40.2 % wrong)")].tolist() == ["40.0 (2)", "30.0 (3)", "50.0 (1)"]
     assert table[("synthetic (cpu)", "uniform η = 0.4")].tolist() == ["45.0 (2)", "35.0 (3)", "55.0 (1)"]

@@ -118,7 +118,9 @@ def call(method: str, logits: torch.Tensor, target: torch.Tensor, reduction: str
 
 # --------------------------------------------------------------------------- values and gradients
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-@pytest.mark.parametrize("method,q", [("cce", 0.0), ("mae", 1.0), ("lq", 0.3), ("lq", 0.7), ("lq", 1.0), ("forward", 0.0)])
+@pytest.mark.parametrize(
+    "method,q", [("cce", 0.0), ("mae", 1.0), ("lq", 0.3), ("lq", 0.7), ("lq", 1.0), ("forward", 0.0)]
+)
 def test_loss_and_gradient_match_float64_reference(batch, method, q, reduction):
     logits, target = batch
     T = random_T(C, seed=1)
@@ -161,7 +163,9 @@ def test_forward_correction_uses_T_transpose(batch):
 def test_cce_matches_torch_cross_entropy(batch):
     logits, target = batch
     for reduction in REDUCTIONS:
-        torch.testing.assert_close(cce_loss(logits, target, reduction), F.cross_entropy(logits, target, reduction=reduction))
+        torch.testing.assert_close(
+            cce_loss(logits, target, reduction), F.cross_entropy(logits, target, reduction=reduction)
+        )
 
 
 def test_mae_is_two_minus_two_f_y(batch):
@@ -337,15 +341,20 @@ def test_modules_match_functions_and_ignore_index(batch):
         torch.testing.assert_close(MAELoss(reduction)(logits, target), mae_loss(logits, target, reduction))
         torch.testing.assert_close(LqLoss(0.4, reduction)(logits, target), lq_loss(logits, target, 0.4, reduction))
         torch.testing.assert_close(
-            ForwardCorrectedLoss(T, reduction)(logits, target, idx), forward_corrected_loss(logits, target, T, reduction)
+            ForwardCorrectedLoss(T, reduction)(logits, target, idx),
+            forward_corrected_loss(logits, target, T, reduction),
         )
 
 
 def test_make_loss_builds_each_method():
     T = random_T(C, seed=7)
     expected = {
-        "cce": CCELoss, "mae": MAELoss, "lq": LqLoss, "truncated_lq": TruncatedLqLoss,
-        "forward_t": ForwardCorrectedLoss, "forward_t_hat": ForwardCorrectedLoss,
+        "cce": CCELoss,
+        "mae": MAELoss,
+        "lq": LqLoss,
+        "truncated_lq": TruncatedLqLoss,
+        "forward_t": ForwardCorrectedLoss,
+        "forward_t_hat": ForwardCorrectedLoss,
     }
     assert set(METHODS) == set(expected)
     for method in METHODS:
@@ -378,8 +387,9 @@ def test_truncated_objective_is_eq12(batch):
     got = truncated_lq_loss(logits, target, w, q, k, "sum").item()
     assert got == pytest.approx(expected_sum, rel=1e-5)
     assert truncated_lq_loss(logits, target, w, q, k, "mean").item() == pytest.approx(expected_sum / N, rel=1e-5)
-    np.testing.assert_allclose(truncated_lq_loss(logits, target, w, q, k, "none").numpy(), wn * lq - wn * lq_k,
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        truncated_lq_loss(logits, target, w, q, k, "none").numpy(), wn * lq - wn * lq_k, rtol=1e-5, atol=1e-6
+    )
 
 
 def test_truncated_module_with_pruned_weights_is_eq9_minus_constant(batch):
@@ -540,7 +550,9 @@ def test_bad_transition_matrix_is_rejected(batch, T, match):
 
 def test_transition_matrix_of_wrong_size_is_rejected(batch):
     logits, target = batch
-    with pytest.raises(ValueError, match=rf"T must have shape \({C}, {C}\) to match {C} classes, got \({C + 1}, {C + 1}\)"):
+    with pytest.raises(
+        ValueError, match=rf"T must have shape \({C}, {C}\) to match {C} classes, got \({C + 1}, {C + 1}\)"
+    ):
         forward_corrected_loss(logits, target, np.eye(C + 1))
 
 
@@ -650,8 +662,11 @@ def test_unchecked_functions_match_checked(batch):
     T = torch.as_tensor(random_T(C, seed=9), dtype=torch.float32)
     w = torch.rand(N, generator=torch.Generator().manual_seed(2))
     pairs = [
-        (cce_loss, (logits, target)), (mae_loss, (logits, target)), (lq_loss, (logits, target, 0.6)),
-        (lq_loss, (logits, target, 0.0)), (forward_corrected_loss, (logits, target, T)),
+        (cce_loss, (logits, target)),
+        (mae_loss, (logits, target)),
+        (lq_loss, (logits, target, 0.6)),
+        (lq_loss, (logits, target, 0.0)),
+        (forward_corrected_loss, (logits, target, T)),
         (truncated_lq_loss, (logits, target, w, 0.7, 0.5)),
     ]
     for fn, args in pairs:

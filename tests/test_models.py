@@ -38,8 +38,18 @@ def test_wang_cnn_parameter_count_follows_its_layer_list() -> None:
 
 
 def test_small_and_tiny_net_parameter_counts() -> None:
-    small = (_conv(3, 32) + _bn(32) + _conv(32, 64) + _conv(64, 64) + 2 * _bn(64)
-             + _conv(64, 256) + 2 * _conv(256, 256) + _conv(256, 256) + 4 * _bn(256) + _fc(256, 10))
+    small = (
+        _conv(3, 32)
+        + _bn(32)
+        + _conv(32, 64)
+        + _conv(64, 64)
+        + 2 * _bn(64)
+        + _conv(64, 256)
+        + 2 * _conv(256, 256)
+        + _conv(256, 256)
+        + 4 * _bn(256)
+        + _fc(256, 10)
+    )
     assert count_parameters(small_net(10)) == small == 1_978_026
     tiny = _conv(3, 16) + _bn(16) + _conv(16, 32) + _bn(32) + _fc(32, 10)
     assert count_parameters(tiny_net(10)) == tiny == 5_466

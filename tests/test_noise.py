@@ -20,8 +20,7 @@ from gce_lab.transition import estimate_transition as estimate_transition_origin
 
 # Official class orders (torchvision / data set READMEs).
 CIFAR10 = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
-FASHION = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
-           "Bag", "Ankle boot"]
+FASHION = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 
 
 def balanced_labels(num_classes: int, per_class: int, seed: int = 0) -> np.ndarray:
@@ -91,8 +90,7 @@ def test_class_dependent_transition_matrix_cifar10() -> None:
     T = make_noise("class_dependent", eta, "cifar10").transition_matrix()
     i = CIFAR10.index
     expected = np.eye(10)
-    for src, dst in [("truck", "automobile"), ("bird", "airplane"), ("deer", "horse"),
-                     ("cat", "dog"), ("dog", "cat")]:
+    for src, dst in [("truck", "automobile"), ("bird", "airplane"), ("deer", "horse"), ("cat", "dog"), ("dog", "cat")]:
         expected[i(src), i(src)] = 1 - eta
         expected[i(src), i(dst)] = eta
     np.testing.assert_allclose(T, expected)
@@ -175,8 +173,11 @@ def test_class_dependent_corruption_cifar100_circular() -> None:
 
 def test_none_and_zero_eta_leave_labels_unchanged() -> None:
     true = balanced_labels(10, 100)
-    for model in [make_noise("none", 0.0, "cifar10"), make_noise("uniform", 0.0, "cifar10"),
-                  make_noise("class_dependent", 0.0, "fashion_mnist")]:
+    for model in [
+        make_noise("none", 0.0, "cifar10"),
+        make_noise("uniform", 0.0, "cifar10"),
+        make_noise("class_dependent", 0.0, "fashion_mnist"),
+    ]:
         noisy = model.corrupt(true, seed=5)
         np.testing.assert_array_equal(noisy.labels, true)
         assert noisy.realised_rate == 0.0
@@ -386,8 +387,7 @@ def test_open_set_replace_torch_and_reproducible() -> None:
     assert not np.array_equal(a.replaced_indices, c.replaced_indices)
     assert a.is_open_set.sum() == 150
     assert torch.all(images[:, 2, 0, 0] == 0)  # input untouched
-    assert torch.equal(a.images[torch.from_numpy(a.replaced_indices)],
-                       other[torch.from_numpy(a.source_indices)])
+    assert torch.equal(a.images[torch.from_numpy(a.replaced_indices)], other[torch.from_numpy(a.source_indices)])
     # numpy foreign images are accepted for torch images
     d = open_set_replace(images, labels, other.numpy(), eta=0.5, seed=9, num_classes=10)
     assert torch.equal(a.images, d.images)

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import ast
 import copy
 import subprocess
 import sys
@@ -89,12 +90,18 @@ def test_chapter_opens_with_title_and_colab_setup(source):
     assert cells[0].cell_type == "markdown" and cells[0].source.startswith("# "), (
         f"{source.name}: the first cell must be the markdown title"
     )
-    setup = cells[1]
-    assert setup.cell_type == "code"
-    assert '"google.colab" in sys.modules' in setup.source
-    assert "!git clone --depth 1 https://github.com/gce-lab/gce-lab /content/gce-lab" in setup.source
-    assert "%pip install -q /content/gce-lab" in setup.source
-    assert "%env GCE_LAB_RESULTS=/content/gce-lab/results" in setup.source
+    colab, imports = cells[1], cells[2]
+    assert colab.cell_type == "code" and colab.metadata.get("tags") == ["remove-cell"]
+    assert 'if "google.colab" in sys.modules:' in colab.source
+    assert '"git", "clone", "--depth", "1", url, "/content/gce-lab"' in colab.source
+    assert '[sys.executable, "-m", "pip", "install", "-q", "/content/gce-lab"]' in colab.source
+    assert imports.cell_type == "code" and "from gce_lab.book import setup" in imports.source
+    assert "\nsetup()" in imports.source
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=_ids(SOURCES))
+def test_chapter_source_is_valid_python(source):
+    ast.parse(source.read_text(), filename=str(source))  # a SyntaxError names the line
 
 
 def _toc_files(entries) -> list[str]:
@@ -121,8 +128,7 @@ def test_table_of_contents_lists_every_chapter_and_nothing_missing():
 def _notebook(cells: list[tuple[str, str]]) -> nbformat.NotebookNode:
     """A one-kernel notebook whose code cells have the given (source, stored stdout)."""
     notebook = nbformat.v4.new_notebook()
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                       "language": "python"}
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     for count, (source, stdout) in enumerate(cells, start=1):
         cell = nbformat.v4.new_code_cell(source, execution_count=count)
         cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=stdout)]
@@ -142,10 +148,27 @@ def test_nbval_fails_on_a_changed_number_and_ignores_volatile_text(tmp_path):
 
     report = tmp_path / "report.xml"
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval",
-         "--nbval-current-env", "--nbval-sanitize-with", str(SANITIZE), "--rootdir", ".",
-         f"--junitxml={report}", "good.ipynb", "changed.ipynb"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--nbval",
+            "--nbval-current-env",
+            "--nbval-sanitize-with",
+            str(SANITIZE),
+            "--rootdir",
+            ".",
+            f"--junitxml={report}",
+            "good.ipynb",
+            "changed.ipynb",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     outcomes: dict[str, list[str]] = {"good.ipynb": [], "changed.ipynb": []}
     for case in ET.parse(report).iter("testcase"):

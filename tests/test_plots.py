@@ -27,25 +27,44 @@ def _results(curves: dict, experiment: str = "fig1ab", profile: str = "smoke", e
     for number, ((dataset, method, q, noise, eta, seed), columns) in enumerate(curves.items()):
         run_id = f"run{number}"
         row = {c: np.nan for c in RUN_COLUMNS}
-        row.update({"experiment": experiment, "profile": profile, "run_id": run_id, "dataset": dataset,
-                    "method": method, "q": q, "noise": noise, "eta": eta, "seed": seed,
-                    **(extra or {}).get(run_id, {})})
+        row.update(
+            {
+                "experiment": experiment,
+                "profile": profile,
+                "run_id": run_id,
+                "dataset": dataset,
+                "method": method,
+                "q": q,
+                "noise": noise,
+                "eta": eta,
+                "seed": seed,
+                **(extra or {}).get(run_id, {}),
+            }
+        )
         runs.append(row)
         length = len(next(iter(columns.values())))
         for epoch in range(length):
-            epochs.append({"run_id": run_id, "profile": profile, "epoch": epoch + 1,
-                           **{name: values[epoch] for name, values in columns.items()}})
+            epochs.append(
+                {
+                    "run_id": run_id,
+                    "profile": profile,
+                    "epoch": epoch + 1,
+                    **{name: values[epoch] for name, values in columns.items()},
+                }
+            )
     return pd.DataFrame(runs), pd.DataFrame(epochs)
 
 
 def _fig1ab():
-    return _results({
-        ("cifar10", "cce", np.nan, "none", 0.0, 0): {"test_acc": [50.0, 70.0, 80.0, 79.0]},
-        ("cifar10", "cce", np.nan, "none", 0.0, 1): {"test_acc": [52.0, 72.0, 82.0, 81.0]},
-        ("cifar10", "mae", np.nan, "none", 0.0, 0): {"test_acc": [10.0, 20.0, 30.0, 60.0]},
-        ("cifar100", "cce", np.nan, "none", 0.0, 0): {"test_acc": [5.0, 9.0, 10.0, 8.0]},
-        ("cifar100", "mae", np.nan, "none", 0.0, 0): {"test_acc": [1.0, 1.0, 2.0, 3.0]},
-    })
+    return _results(
+        {
+            ("cifar10", "cce", np.nan, "none", 0.0, 0): {"test_acc": [50.0, 70.0, 80.0, 79.0]},
+            ("cifar10", "cce", np.nan, "none", 0.0, 1): {"test_acc": [52.0, 72.0, 82.0, 81.0]},
+            ("cifar10", "mae", np.nan, "none", 0.0, 0): {"test_acc": [10.0, 20.0, 30.0, 60.0]},
+            ("cifar100", "cce", np.nan, "none", 0.0, 0): {"test_acc": [5.0, 9.0, 10.0, 8.0]},
+            ("cifar100", "mae", np.nan, "none", 0.0, 0): {"test_acc": [1.0, 1.0, 2.0, 3.0]},
+        }
+    )
 
 
 def test_mean_curves_average_over_seeds():
@@ -91,12 +110,20 @@ def test_plot_fig1ab_draws_the_mean_curves_with_the_profile():
 
 
 def _fig1c():
-    return _results({
-        ("cifar10", "cce", np.nan, "uniform", 0.4, 0): {"mean_softmax_clean": [0.3, 0.6, 0.9],
-                                                         "mean_softmax_noisy": [0.1, 0.5, 0.4]},
-        ("cifar10", "lq", 0.7, "uniform", 0.4, 0): {"mean_softmax_clean": [0.2, 0.5, 0.7],
-                                                     "mean_softmax_noisy": [0.1, 0.15, 0.12]},
-    }, experiment="fig1c", profile="lab")
+    return _results(
+        {
+            ("cifar10", "cce", np.nan, "uniform", 0.4, 0): {
+                "mean_softmax_clean": [0.3, 0.6, 0.9],
+                "mean_softmax_noisy": [0.1, 0.5, 0.4],
+            },
+            ("cifar10", "lq", 0.7, "uniform", 0.4, 0): {
+                "mean_softmax_clean": [0.2, 0.5, 0.7],
+                "mean_softmax_noisy": [0.1, 0.15, 0.12],
+            },
+        },
+        experiment="fig1c",
+        profile="lab",
+    )
 
 
 def test_fig1c_summary_and_plot():
@@ -108,8 +135,12 @@ def test_fig1c_summary_and_plot():
     ax = fig.axes[0]
     assert "lab profile" in ax.get_title() and "uniform noise η = 0.4" in ax.get_title()
     lines = {line.get_label(): line for line in ax.get_lines()}
-    assert set(lines) == {"CCE, correct labels", "CCE, wrong labels", "Lq (q = 0.7), correct labels",
-                          "Lq (q = 0.7), wrong labels"}
+    assert set(lines) == {
+        "CCE, correct labels",
+        "CCE, wrong labels",
+        "Lq (q = 0.7), correct labels",
+        "Lq (q = 0.7), wrong labels",
+    }
     assert lines["CCE, wrong labels"].get_linestyle() == "--"
     assert lines["CCE, correct labels"].get_linestyle() == "-"
     assert lines["Lq (q = 0.7), wrong labels"].get_ydata().tolist() == [0.1, 0.15, 0.12]
@@ -122,7 +153,10 @@ def _fig2():
             acc = [10.0 + 10 * q, 40.0 - 10 * eta, 30.0 + 20 * q]
             loss = [2.0, 1.0 + q, 1.5]
             curves[("cifar10", "lq", q, "uniform" if eta else "none", eta, 0)] = {
-                "test_acc": acc, "val_loss": loss, "val_cce": [3.0, 2.0, 1.0]}
+                "test_acc": acc,
+                "val_loss": loss,
+                "val_cce": [3.0, 2.0, 1.0],
+            }
     return _results(curves, experiment="fig2")
 
 
@@ -144,8 +178,14 @@ def test_plot_fig2_has_accuracy_and_loss_rows_per_eta():
     runs, epochs = _fig2()
     fig = plots.plot_fig2(runs, epochs)
     axes = fig.axes
-    assert [ax.get_title() for ax in axes] == ["(a) η = 0", "(b) η = 0.2", "(c) η = 0.6", "(d) η = 0",
-                                               "(e) η = 0.2", "(f) η = 0.6"]
+    assert [ax.get_title() for ax in axes] == [
+        "(a) η = 0",
+        "(b) η = 0.2",
+        "(c) η = 0.6",
+        "(d) η = 0",
+        "(e) η = 0.2",
+        "(f) η = 0.6",
+    ]
     assert "smoke profile" in fig._suptitle.get_text()
     assert axes[0].get_ylabel() == "test accuracy (%)" and axes[3].get_ylabel().startswith("validation loss")
     labels = [line.get_label() for line in axes[1].get_lines()]
@@ -171,8 +211,19 @@ def test_difference_heatmap_annotates_ours_minus_paper():
     rows = []
     for number, method in enumerate(("cce", "mae")):
         row = {c: np.nan for c in RUN_COLUMNS}
-        row.update({"experiment": "table2", "profile": "lab", "run_id": f"r{number}", "dataset": "cifar10",
-                    "method": method, "noise": "open_set", "eta": 0.4, "seed": 0, "test_acc_last": 70.0})
+        row.update(
+            {
+                "experiment": "table2",
+                "profile": "lab",
+                "run_id": f"r{number}",
+                "dataset": "cifar10",
+                "method": method,
+                "noise": "open_set",
+                "eta": 0.4,
+                "seed": 0,
+                "test_acc_last": 70.0,
+            }
+        )
         rows.append(row)
     fig = plots.plot_difference_heatmap(pd.DataFrame(rows), "table2")
     ax = fig.axes[0]

@@ -11,24 +11,43 @@ from gce_lab.experiments import plan_runs
 from gce_lab.results import RUN_COLUMNS, reported_results, write_run
 
 
-def _run_row(experiment, profile, dataset="cifar10", method="cce", noise="uniform", eta=0.2, seed=0, acc=50.0,
-             q=np.nan, **values):
+def _run_row(
+    experiment, profile, dataset="cifar10", method="cce", noise="uniform", eta=0.2, seed=0, acc=50.0, q=np.nan, **values
+):
     row = {c: np.nan for c in RUN_COLUMNS}
     noise_id = f"{noise}{eta:g}"
     q_part = f"-q{q:g}" if method in ("lq", "truncated_lq") else ""
     run_id = f"{dataset}-{method}{q_part}-{noise_id}-s{seed}"
-    row.update({"experiment": experiment, "profile": profile, "run_id": run_id,
-                "dataset": dataset, "data_source": "synthetic", "model": "tiny_net", "method": method, "q": q,
-                "noise": noise, "eta": eta, "seed": seed, "epochs": 3, "test_acc_best_val": acc,
-                "test_acc_last": acc - 1.0, "git_commit": "abc", "finished_at": "2026-12-01T00:00:00+00:00"},
-               **values)
+    row.update(
+        {
+            "experiment": experiment,
+            "profile": profile,
+            "run_id": run_id,
+            "dataset": dataset,
+            "data_source": "synthetic",
+            "model": "tiny_net",
+            "method": method,
+            "q": q,
+            "noise": noise,
+            "eta": eta,
+            "seed": seed,
+            "epochs": 3,
+            "test_acc_best_val": acc,
+            "test_acc_last": acc - 1.0,
+            "git_commit": "abc",
+            "finished_at": "2026-12-01T00:00:00+00:00",
+        },
+        **values,
+    )
     return row
 
 
 def _write(tmp_path, experiment, profile, **kwargs):
     row = _run_row(experiment, profile, **kwargs)
-    epochs = [{"experiment": experiment, "profile": profile, "run_id": row["run_id"], "epoch": e, "test_acc": 10.0 * e}
-              for e in (1, 2, 3)]
+    epochs = [
+        {"experiment": experiment, "profile": profile, "run_id": row["run_id"], "epoch": e, "test_acc": 10.0 * e}
+        for e in (1, 2, 3)
+    ]
     write_run(experiment, profile, row, epochs, tmp_path)
     return row
 
@@ -61,8 +80,16 @@ def test_cached_without_results_runs_smoke_and_says_so(tmp_path, monkeypatch):
         calls.append((experiment, profile, tuple(datasets), tuple(noises)))
         for run in plan_runs(experiment, profile, datasets=datasets, noises=noises):
             kind, eta = run.noise_kind, run.eta
-            _write(root, experiment, profile, dataset=run.dataset, method=run.method, noise=kind, eta=eta,
-                   q=run.q if run.method == "lq" else np.nan)
+            _write(
+                root,
+                experiment,
+                profile,
+                dataset=run.dataset,
+                method=run.method,
+                noise=kind,
+                eta=eta,
+                q=run.q if run.method == "lq" else np.nan,
+            )
 
     monkeypatch.setattr(runner, "run_experiment", fake_run)
     results = report.chapter_results("fig1c", root=tmp_path)
@@ -77,14 +104,14 @@ def test_a_data_set_that_cannot_run_is_a_note_not_an_error(tmp_path, monkeypatch
         if datasets == ["cifar100"]:
             raise FileNotFoundError("CIFAR-100 images are not available offline\nmore detail")
         for run in plan_runs(experiment, profile, datasets=datasets, noises=noises):
-            _write(root, experiment, profile, dataset=run.dataset, method=run.method, noise=run.noise_kind,
-                   eta=run.eta)
+            _write(root, experiment, profile, dataset=run.dataset, method=run.method, noise=run.noise_kind, eta=run.eta)
 
     monkeypatch.setattr(runner, "run_experiment", fake_run)
     results = report.chapter_results("fig1ab", "lab", root=tmp_path)
     assert set(results.runs["dataset"]) == {"cifar10"}
-    assert results.notes == ["CIFAR-100 (all noise settings): not run here: CIFAR-100 images are not available "
-                             "offline more detail"]
+    assert results.notes == [
+        "CIFAR-100 (all noise settings): not run here: CIFAR-100 images are not available offline more detail"
+    ]
 
 
 # ----------------------------------------------------------------------------- notice
@@ -103,9 +130,21 @@ def test_smoke_notice_says_the_numbers_mean_nothing():
 
 def test_lab_notice_lists_missing_runs_and_the_cifar100_caveat():
     planned = plan_runs("fig1ab", "lab")
-    rows = [_run_row("fig1ab", "lab", dataset=r.dataset, method=r.method, noise="none", eta=0.0,
-                     data_source="snapshot:cifar10_jpeg", model="small_net", epochs=15)
-            for r in planned if r.dataset == "cifar10"]
+    rows = [
+        _run_row(
+            "fig1ab",
+            "lab",
+            dataset=r.dataset,
+            method=r.method,
+            noise="none",
+            eta=0.0,
+            data_source="snapshot:cifar10_jpeg",
+            model="small_net",
+            epochs=15,
+        )
+        for r in planned
+        if r.dataset == "cifar10"
+    ]
     results = report.ChapterResults("fig1ab", "cached", "lab", _frame(rows), pd.DataFrame())
     body = report.notice(results).body
     assert "CIFAR-10: real images, lossy JPEG snapshot" in body
@@ -136,10 +175,12 @@ def test_format_mean_std():
 def _table1_runs():
     """CIFAR-10, uniform 0.2: CCE over two seeds (80, 84), MAE 90, Lq 70; the paper says
     CCE 86.98, MAE 83.72, Lq 89.83, so we order MAE > CCE > Lq and the paper Lq > CCE > MAE."""
-    rows = [_run_row("table1", "lab", method="cce", seed=0, acc=80.0),
-            _run_row("table1", "lab", method="cce", seed=1, acc=84.0),
-            _run_row("table1", "lab", method="mae", acc=90.0),
-            _run_row("table1", "lab", method="lq", q=0.7, acc=70.0)]
+    rows = [
+        _run_row("table1", "lab", method="cce", seed=0, acc=80.0),
+        _run_row("table1", "lab", method="cce", seed=1, acc=84.0),
+        _run_row("table1", "lab", method="mae", acc=90.0),
+        _run_row("table1", "lab", method="lq", q=0.7, acc=70.0),
+    ]
     return _frame(rows)
 
 
@@ -153,8 +194,14 @@ def _column(table, noise, eta):
 def test_comparison_table_puts_ours_beside_the_paper():
     table = report.comparison_table(_table1_runs(), "table1")
     ours = "ours (lab profile)"
-    assert list(table.columns) == [(ours, "accuracy (%)"), (ours, "runs"), (ours, "rank"), ("paper", "accuracy (%)"),
-                                   ("paper", "rank"), ("ours (lab) − paper", "")]
+    assert list(table.columns) == [
+        (ours, "accuracy (%)"),
+        (ours, "runs"),
+        (ours, "rank"),
+        ("paper", "accuracy (%)"),
+        ("paper", "rank"),
+        ("ours (lab) − paper", ""),
+    ]
     assert list(table.index.names) == ["data set", "noise", "η", "method"]
     assert len(table) == len(reported_results("table1"))
     table = report.comparison_table(_table1_runs(), "table1", dataset="cifar10")
@@ -172,8 +219,10 @@ def test_comparison_table_puts_ours_beside_the_paper():
 
 
 def test_table2_ranks_only_methods_both_report():
-    rows = [_run_row("table2", "smoke", method=m, noise="closed_set", eta=0.4, acc=a)
-            for m, a in (("cce", 60.0), ("forward_t_hat", 99.0), ("truncated_lq", 70.0))]
+    rows = [
+        _run_row("table2", "smoke", method=m, noise="closed_set", eta=0.4, acc=a)
+        for m, a in (("cce", 60.0), ("forward_t_hat", 99.0), ("truncated_lq", 70.0))
+    ]
     table = report.comparison_table(_frame(rows), "table2", dataset="cifar10")
     closed = _column(table, "closed-set", "0.4")
     ours = "ours (smoke profile)"
@@ -217,8 +266,16 @@ def test_notes_name_the_noise_settings_that_could_not_run(tmp_path, monkeypatch)
             raise FileNotFoundError("open-set noise needs CIFAR-100 images")
         for run in plan_runs(experiment, profile, datasets=datasets, noises=noises):
             q = run.q if run.method in ("lq", "truncated_lq") else np.nan
-            _write(root, experiment, profile, dataset=run.dataset, method=run.method, noise=run.noise_kind,
-                   eta=run.eta, q=q)
+            _write(
+                root,
+                experiment,
+                profile,
+                dataset=run.dataset,
+                method=run.method,
+                noise=run.noise_kind,
+                eta=run.eta,
+                q=q,
+            )
 
     monkeypatch.setattr(runner, "run_experiment", fake_run)
     results = report.chapter_results("table2", "lab", root=tmp_path, progress=False)
@@ -230,9 +287,24 @@ def test_notes_name_the_noise_settings_that_could_not_run(tmp_path, monkeypatch)
 
 
 def test_settings_table_one_column_per_data_set():
-    rows = [_run_row("table1", "lab", dataset=d, method=m, seed=s, optimizer="sgd", lr=0.01, milestones="5;10",
-                     batch_size=128, n_train=45000, prune_start=5 if m == "truncated_lq" else np.nan)
-            for d in ("fashion_mnist", "cifar10") for m in ("cce", "truncated_lq") for s in (0, 1)]
+    rows = [
+        _run_row(
+            "table1",
+            "lab",
+            dataset=d,
+            method=m,
+            seed=s,
+            optimizer="sgd",
+            lr=0.01,
+            milestones="5;10",
+            batch_size=128,
+            n_train=45000,
+            prune_start=5 if m == "truncated_lq" else np.nan,
+        )
+        for d in ("fashion_mnist", "cifar10")
+        for m in ("cce", "truncated_lq")
+        for s in (0, 1)
+    ]
     table = report.settings_table(_frame(rows))["lab profile"]
     assert list(table.columns) == ["Fashion-MNIST", "CIFAR-10"]
     cifar = table["CIFAR-10"]
@@ -243,15 +315,45 @@ def test_settings_table_one_column_per_data_set():
 
 
 def test_protocol_differences_list_only_what_differs_from_the_paper():
-    paper_like = dict(data_source="torchvision", model="resnet34", optimizer="sgd", lr=0.01, milestones="40;80",
-                      batch_size=128, epochs=120, augment=True, n_train=45000, n_val=5000, n_test=10000)
-    rows = [_run_row("table1", "paper", method=m, seed=s, **paper_like,
-                     prune_start=40 if m == "truncated_lq" else np.nan, prune_every=10 if m == "truncated_lq" else np.nan)
-            for m in ("cce", "truncated_lq") for s in range(5)]
+    paper_like = dict(
+        data_source="torchvision",
+        model="resnet34",
+        optimizer="sgd",
+        lr=0.01,
+        milestones="40;80",
+        batch_size=128,
+        epochs=120,
+        augment=True,
+        n_train=45000,
+        n_val=5000,
+        n_test=10000,
+    )
+    rows = [
+        _run_row(
+            "table1",
+            "paper",
+            method=m,
+            seed=s,
+            **paper_like,
+            prune_start=40 if m == "truncated_lq" else np.nan,
+            prune_every=10 if m == "truncated_lq" else np.nan,
+        )
+        for m in ("cce", "truncated_lq")
+        for s in range(5)
+    ]
     differences = report.protocol_differences(_frame(rows))
     assert list(differences.index.get_level_values("setting")) == ["images"]  # torchvision's words differ only
-    cpu_like = {**paper_like, "model": "cpu_net", "optimizer": "adam", "lr": 0.001, "milestones": "", "epochs": 15,
-                "augment": False, "n_train": 11250, "n_val": 1250}
+    cpu_like = {
+        **paper_like,
+        "model": "cpu_net",
+        "optimizer": "adam",
+        "lr": 0.001,
+        "milestones": "",
+        "epochs": 15,
+        "augment": False,
+        "n_train": 11250,
+        "n_val": 1250,
+    }
     rows = [_run_row("table1", "cpu", method="truncated_lq", prune_start=5, prune_every=2, **cpu_like)]
     table = report.protocol_differences(_frame(rows)).xs("CIFAR-10")
     assert table.loc["network"].tolist() == ["cpu_net", "resnet34"]

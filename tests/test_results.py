@@ -8,22 +8,49 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gce_lab.results import (EPOCH_COLUMNS, RUN_COLUMNS, compare_with_paper, finished_run_ids, load_results,
-                             load_t_hat, pairwise_order_agreement, per_column_ranking, reported_results,
-                             results_root, save_t_hat, write_run)
+from gce_lab.results import (
+    EPOCH_COLUMNS,
+    RUN_COLUMNS,
+    compare_with_paper,
+    finished_run_ids,
+    load_results,
+    load_t_hat,
+    pairwise_order_agreement,
+    per_column_ranking,
+    reported_results,
+    results_root,
+    save_t_hat,
+    write_run,
+)
 
 
 def _row(run_id, profile="smoke", **values):
     row = {c: np.nan for c in RUN_COLUMNS}
-    row.update({"experiment": "table1", "profile": profile, "run_id": run_id, "dataset": "cifar10",
-                "method": "cce", "noise": "uniform", "eta": 0.4, "seed": 0, "test_acc_best_val": 50.0,
-                "test_acc_last": 49.0, "git_commit": "abc", "finished_at": "2026-12-01T00:00:00+00:00"}, **values)
+    row.update(
+        {
+            "experiment": "table1",
+            "profile": profile,
+            "run_id": run_id,
+            "dataset": "cifar10",
+            "method": "cce",
+            "noise": "uniform",
+            "eta": 0.4,
+            "seed": 0,
+            "test_acc_best_val": 50.0,
+            "test_acc_last": 49.0,
+            "git_commit": "abc",
+            "finished_at": "2026-12-01T00:00:00+00:00",
+        },
+        **values,
+    )
     return row
 
 
 def _epochs(run_id, n=2, profile="smoke"):
-    return [{"experiment": "table1", "profile": profile, "run_id": run_id, "epoch": e, "val_acc": 10.0 * e}
-            for e in range(1, n + 1)]
+    return [
+        {"experiment": "table1", "profile": profile, "run_id": run_id, "epoch": e, "val_acc": 10.0 * e}
+        for e in range(1, n + 1)
+    ]
 
 
 def test_write_and_load_round_trip(tmp_path):
@@ -64,10 +91,13 @@ def test_cached_reads_the_most_faithful_committed_profile(tmp_path):
         load_results("fig2", "cached", tmp_path)
 
 
-@pytest.mark.parametrize("experiment, profile, message", [
-    ("table9", "smoke", "experiment must be one of 'fig1ab', 'fig1c', 'fig2', 'table1', 'table2'"),
-    ("table1", "quick", "profile must be one of 'smoke', 'cpu', 'lab', 'paper', 'cached'"),
-])
+@pytest.mark.parametrize(
+    "experiment, profile, message",
+    [
+        ("table9", "smoke", "experiment must be one of 'fig1ab', 'fig1c', 'fig2', 'table1', 'table2'"),
+        ("table1", "quick", "profile must be one of 'smoke', 'cpu', 'lab', 'paper', 'cached'"),
+    ],
+)
 def test_bad_names_list_the_allowed_ones(tmp_path, experiment, profile, message):
     with pytest.raises(ValueError, match=message):
         load_results(experiment, profile, tmp_path)
@@ -108,11 +138,13 @@ def test_reported_results_are_the_papers():
 
 
 def test_compare_with_paper_table1():
-    runs = pd.DataFrame([
-        _row("x0", seed=0, test_acc_best_val=80.0, test_acc_last=1.0),
-        _row("x1", seed=1, test_acc_best_val=84.0, test_acc_last=1.0),
-        _row("y0", method="lq", seed=0, test_acc_best_val=90.0, test_acc_last=1.0),
-    ])
+    runs = pd.DataFrame(
+        [
+            _row("x0", seed=0, test_acc_best_val=80.0, test_acc_last=1.0),
+            _row("x1", seed=1, test_acc_best_val=84.0, test_acc_last=1.0),
+            _row("y0", method="lq", seed=0, test_acc_best_val=90.0, test_acc_last=1.0),
+        ]
+    )
     table = compare_with_paper(runs, "table1")
     assert len(table) == 144
     cce = table.set_index(["dataset", "method", "noise", "eta"]).loc[("cifar10", "cce", "uniform", 0.4)]
@@ -126,10 +158,12 @@ def test_compare_with_paper_table1():
 
 
 def test_compare_with_paper_table2_uses_last_epoch_and_keeps_unmatched_methods():
-    runs = pd.DataFrame([
-        _row("a", experiment="table2", noise="open_set", test_acc_best_val=1.0, test_acc_last=70.0),
-        _row("b", experiment="table2", method="forward_t_hat", noise="open_set", test_acc_last=60.0),
-    ])
+    runs = pd.DataFrame(
+        [
+            _row("a", experiment="table2", noise="open_set", test_acc_best_val=1.0, test_acc_last=70.0),
+            _row("b", experiment="table2", method="forward_t_hat", noise="open_set", test_acc_last=60.0),
+        ]
+    )
     table = compare_with_paper(runs, "table2").set_index(["method", "noise"])
     assert table.loc[("cce", "open_set"), "ours_mean"] == 70.0
     assert table.loc[("cce", "open_set"), "diff"] == pytest.approx(70.0 - 62.92)
@@ -139,15 +173,26 @@ def test_compare_with_paper_table2_uses_last_epoch_and_keeps_unmatched_methods()
 
 def _comparison(ours, paper, column=("cifar10", "uniform", 0.4)):
     methods = list(ours)
-    return pd.DataFrame({"dataset": column[0], "noise": column[1], "eta": column[2], "method": methods,
-                         "ours_mean": [ours[m] for m in methods], "paper_mean": [paper[m] for m in methods]})
+    return pd.DataFrame(
+        {
+            "dataset": column[0],
+            "noise": column[1],
+            "eta": column[2],
+            "method": methods,
+            "ours_mean": [ours[m] for m in methods],
+            "paper_mean": [paper[m] for m in methods],
+        }
+    )
 
 
 def test_rankings_and_pairwise_agreement():
-    comparison = pd.concat([
-        _comparison({"cce": 50.0, "mae": 40.0, "lq": 60.0}, {"cce": 80.0, "mae": 70.0, "lq": 75.0}),
-        _comparison({"cce": 1.0, "mae": np.nan}, {"cce": 2.0, "mae": 3.0}, column=("cifar10", "uniform", 0.6)),
-    ], ignore_index=True)
+    comparison = pd.concat(
+        [
+            _comparison({"cce": 50.0, "mae": 40.0, "lq": 60.0}, {"cce": 80.0, "mae": 70.0, "lq": 75.0}),
+            _comparison({"cce": 1.0, "mae": np.nan}, {"cce": 2.0, "mae": 3.0}, column=("cifar10", "uniform", 0.6)),
+        ],
+        ignore_index=True,
+    )
     ranked = per_column_ranking(comparison).set_index(["eta", "method"])
     assert ranked.loc[0.4, "ours_rank"].tolist() == [2.0, 3.0, 1.0]
     assert ranked.loc[0.4, "paper_rank"].tolist() == [1.0, 3.0, 2.0]

@@ -17,11 +17,14 @@ def test_epoch_seeds_of_one_run_never_equal_another_runs_init_seed():
     assert not inits & {derived_seed(0, "epoch", e) for e in range(1, 151)}
 
 
-@pytest.mark.parametrize("args, message", [
-    ((-1, "noise"), r"seed must be an integer >= 0"),
-    ((0, "colour"), r"purpose must be one of"),
-    ((0, "epoch", -2), r"index must be an integer >= 0"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ((-1, "noise"), r"seed must be an integer >= 0"),
+        ((0, "colour"), r"purpose must be one of"),
+        ((0, "epoch", -2), r"index must be an integer >= 0"),
+    ],
+)
 def test_bad_input(args, message):
     with pytest.raises(ValueError, match=message):
         derived_seed(*args)

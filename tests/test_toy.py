@@ -109,8 +109,7 @@ def test_cce_learns_clean_spirals():
 def test_history_has_one_row_per_epoch(truncated_run):
     history = truncated_run.history
     assert list(history["epoch"]) == list(range(1, 241))
-    assert list(history.columns) == ["epoch", "train_loss", "val_acc", "test_acc", "memorised",
-                                     "num_pruned"]
+    assert list(history.columns) == ["epoch", "train_loss", "val_acc", "test_acc", "memorised", "num_pruned"]
     assert history[["val_acc", "test_acc", "memorised"]].stack().between(0, 1).all()
 
 
@@ -176,7 +175,8 @@ def test_train_toy_rejects_bad_arguments(noisy_data):
 
 def test_prune_step_precision_and_recall():
     step = PruneStep(
-        epoch=3, model_epoch=2,
+        epoch=3,
+        model_epoch=2,
         label_probability=np.array([0.1, 0.2, 0.9, 0.3]),
         pruned=np.array([True, True, False, False]),
         mislabelled=np.array([True, False, False, True]),
@@ -208,8 +208,9 @@ def test_plot_decision_regions_draws_points_and_legend():
     data = make_toy_data(num_train=40, num_test=10, seed=0)
     grid = decision_grid(make_mlp(4, hidden=8, depth=1), resolution=20)
     fig, ax = plt.subplots()
-    plot_decision_regions(ax, grid, data.x_train, data.y_train, title="t",
-                          highlight=data.is_noisy, highlight_label="wrong")
+    plot_decision_regions(
+        ax, grid, data.x_train, data.y_train, title="t", highlight=data.is_noisy, highlight_label="wrong"
+    )
     assert ax.get_title() == "t"
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["wrong"]
     plt.close(fig)

@@ -12,8 +12,15 @@ import torch
 from gce_lab.augment import per_pixel_mean
 from gce_lab.models import tiny_net
 from gce_lab.noise import make_noise
-from gce_lab.train import (TrainConfig, TrainData, TrainingInterrupted, learning_rate, predict_logits,
-                           pruning_epochs, train)
+from gce_lab.train import (
+    TrainConfig,
+    TrainData,
+    TrainingInterrupted,
+    learning_rate,
+    predict_logits,
+    pruning_epochs,
+    train,
+)
 
 
 @pytest.fixture(scope="module")
@@ -31,12 +38,16 @@ def _numbers(history):
 
 
 def _same(a, b):
-    return all((math.isnan(x) and math.isnan(y)) if isinstance(x, float) and math.isnan(x) else x == y
-               for ra, rb in zip(a, b, strict=True) for x, y in zip(ra.values(), rb.values(), strict=True))
+    return all(
+        (math.isnan(x) and math.isnan(y)) if isinstance(x, float) and math.isnan(x) else x == y
+        for ra, rb in zip(a, b, strict=True)
+        for x, y in zip(ra.values(), rb.values(), strict=True)
+    )
 
 
-PRUNE = TrainConfig("truncated_lq", epochs=4, optimizer="adam", lr=0.01, batch_size=32, k=0.3, prune_start=3,
-                    prune_every=2)
+PRUNE = TrainConfig(
+    "truncated_lq", epochs=4, optimizer="adam", lr=0.01, batch_size=32, k=0.3, prune_start=3, prune_every=2
+)
 
 
 def test_learning_rate_divided_after_each_milestone():
@@ -52,11 +63,17 @@ def test_pruning_schedule_of_the_paper():
     assert pruning_epochs(10, None, None) == ()
 
 
-@pytest.mark.parametrize("field, value, message", [
-    ("method", "hinge", "method must be one of"), ("epochs", 0, "epochs must be an integer >= 1"),
-    ("q", 1.5, "q must be in [0, 1]"), ("optimizer", "rmsprop", "optimizer must be one of"),
-    ("prune_start", 3, "prune_start and prune_every"), ("amp_dtype", "int8", "amp_dtype must be one of"),
-])
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("method", "hinge", "method must be one of"),
+        ("epochs", 0, "epochs must be an integer >= 1"),
+        ("q", 1.5, "q must be in [0, 1]"),
+        ("optimizer", "rmsprop", "optimizer must be one of"),
+        ("prune_start", 3, "prune_start and prune_every"),
+        ("amp_dtype", "int8", "amp_dtype must be one of"),
+    ],
+)
 def test_config_rejects_bad_values(field, value, message):
     kwargs = {"method": "cce", "epochs": 2, field: value}
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
@@ -84,8 +101,16 @@ def test_history_and_best_validation_bookkeeping(data):
 
 
 def test_clean_data_has_no_noisy_softmax(data):
-    clean = TrainData(data.x_train, data.y_train, torch.zeros_like(data.is_noisy), data.x_val, data.y_val,
-                      data.x_test, data.y_test, 10)
+    clean = TrainData(
+        data.x_train,
+        data.y_train,
+        torch.zeros_like(data.is_noisy),
+        data.x_val,
+        data.y_val,
+        data.x_test,
+        data.y_test,
+        10,
+    )
     result = _fit(clean, TrainConfig("mae", epochs=1, batch_size=64))
     assert math.isnan(result.history[0]["mean_softmax_noisy"])
 

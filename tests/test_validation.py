@@ -8,8 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from gce_lab.validation import (check_choice, check_in_range, check_int, check_labels, check_probability_rows,
-                                check_transition_matrix)
+from gce_lab.validation import (
+    check_choice,
+    check_in_range,
+    check_int,
+    check_labels,
+    check_probability_rows,
+    check_transition_matrix,
+)
 
 
 def test_check_in_range_accepts_and_returns_float():
@@ -133,12 +139,15 @@ def test_check_int_accepts_integers_in_range():
     assert check_int("n", 5, 1, 5) == 5
 
 
-@pytest.mark.parametrize("value, high, message", [
-    (0, None, r"n must be an integer >= 1, got 0"),
-    (6, 5, r"n must be an integer in \[1, 5\], got 6"),
-    (True, None, r"n must be an integer >= 1, got True"),
-    (2.0, None, r"n must be an integer >= 1, got 2.0"),
-])
+@pytest.mark.parametrize(
+    "value, high, message",
+    [
+        (0, None, r"n must be an integer >= 1, got 0"),
+        (6, 5, r"n must be an integer in \[1, 5\], got 6"),
+        (True, None, r"n must be an integer >= 1, got True"),
+        (2.0, None, r"n must be an integer >= 1, got 2.0"),
+    ],
+)
 def test_check_int_rejects(value, high, message):
     with pytest.raises(ValueError, match=message):
         check_int("n", value, 1, high)
@@ -149,14 +158,17 @@ def test_check_probability_rows_returns_float64_rows():
     assert rows.dtype == np.float64 and rows.tolist() == [[0.25, 0.75]]
 
 
-@pytest.mark.parametrize("probs, kwargs, message", [
-    ([[0.5, 0.6]], {}, r"p must sum to 1 along the last axis \(atol 0.0001\)"),
-    ([[0.5, 0.5 + 1e-5]], {"atol": 1e-6}, r"p must sum to 1"),
-    ([0.5, 0.5], {"ndim": 2}, r"p must have shape \(N, C\)"),
-    ([[1.0]], {}, r"C >= 2"),
-    ([[1.2, -0.2]], {}, r"p entries must be in \[0, 1\]"),
-    ([[np.nan, 1.0]], {}, r"p must be finite"),
-])
+@pytest.mark.parametrize(
+    "probs, kwargs, message",
+    [
+        ([[0.5, 0.6]], {}, r"p must sum to 1 along the last axis \(atol 0.0001\)"),
+        ([[0.5, 0.5 + 1e-5]], {"atol": 1e-6}, r"p must sum to 1"),
+        ([0.5, 0.5], {"ndim": 2}, r"p must have shape \(N, C\)"),
+        ([[1.0]], {}, r"C >= 2"),
+        ([[1.2, -0.2]], {}, r"p entries must be in \[0, 1\]"),
+        ([[np.nan, 1.0]], {}, r"p must be finite"),
+    ],
+)
 def test_check_probability_rows_rejects(probs, kwargs, message):
     with pytest.raises(ValueError, match=message):
         check_probability_rows("p", np.array(probs), **kwargs)
