@@ -31,7 +31,9 @@ nbval: $(STAMP)
 		--nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks/*.ipynb
 
 # Execute the chapters and render the book into book/_build/html (warnings fail the build).
+# MathJax is served from the book: its files come from the installed django-static-mathjax.
 book: $(STAMP)
+	$(BIN)/python -m gce_lab.book_assets book/_static
 	$(BIN)/jupyter-book build . --config book/_config.yml --toc book/_toc.yml \
 		--path-output book --warningiserror --keep-going
 
