@@ -137,3 +137,8 @@ def test_short_cpu_run_on_a_slice_of_the_real_images(tmp_path, monkeypatch):
     assert (row["profile"], row["model"], row["n_train"], row["n_val"]) == ("cpu_epochs2", "cpu_net", 540, 60)
     assert row["data_source"] == "snapshot:fashion_mnist" and row["optimizer"] == "adam"
     assert 10.0 < row["test_acc_best_val"] <= 100.0  # far above chance needs more than 2 epochs on 540 images
+
+
+def test_cpu_profile_description_names_its_subset_and_epochs():
+    s, description = run_settings("cpu", "table1", "cifar10"), PROFILES["cpu"]["description"]
+    assert f"{s['train_subset']:,}-image subset" in description and f"{s['epochs']} epochs" in description
