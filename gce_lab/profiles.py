@@ -110,8 +110,8 @@ PROFILES: dict[str, dict[str, Any]] = {
         },
     },
     "cpu": {
-        "description": "real images on a laptop's CPU: cpu_net on a 15,000-image subset, 15 epochs, "
-        "about an hour per Table 1 block on 2 cores",
+        "description": "real images on a laptop's CPU: cpu_net on a 12,500-image subset, 15 epochs of Adam, "
+        "no augmentation, about an hour per Table 1 block on 2 cores",
         "default": {
             **_PAPER_CONSTANTS,
             "cpu_threads": None,  # torch's default: one per core
