@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from gce_lab.experiments import EXPERIMENTS, parse_noise
 from gce_lab.human_noise import HUMAN_LABEL_SETS, HumanLabels
 from gce_lab.report import METHOD_LABELS, NOISE_LABELS, results_label
 
@@ -105,17 +106,18 @@ def plot_transition_matrices(matrices: dict[str, np.ndarray], classes: list[str]
     return fig
 
 
-def synthetic_partners(human_runs: pd.DataFrame, table1_runs: pd.DataFrame) -> dict[str, dict[str, float]]:
-    """For each human label set of ``human_runs``: the synthetic noise settings of ``table1_runs``
-    (same data set) nearest to its realised rate, one per synthetic kind, as ``{kind: eta}``."""
+def synthetic_partners(human_runs: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """For each human label set of ``human_runs``: the synthetic columns of Table 1's design
+    nearest to its realised rate, one per synthetic kind, as ``{kind: eta}`` (whether or not they
+    have been run: a missing one shows as missing, never replaced by a farther one)."""
+    design: dict[str, list[float]] = {}
+    for noise in EXPERIMENTS["table1"].noises:
+        kind, eta = parse_noise(noise)
+        design.setdefault(kind, []).append(eta)
     partners = {}
     for noise, group in human_runs.groupby("noise", sort=False):
         rate = float(group["realised_noise_rate"].mean())
-        synthetic = table1_runs[table1_runs["dataset"].isin(group["dataset"])]
-        partners[noise] = {
-            kind: float(min(part["eta"].unique(), key=lambda eta: (abs(eta - rate), eta)))
-            for kind, part in synthetic.groupby("noise", sort=False)
-        }
+        partners[noise] = {kind: min(etas, key=lambda eta: (abs(eta - rate), eta)) for kind, etas in design.items()}
     return partners
 
 
@@ -129,7 +131,7 @@ def human_comparison(human_runs: pd.DataFrame, table1_runs: pd.DataFrame) -> pd.
     rank of the loss in each column (1 = most accurate). Headers name the profiles."""
     human_label, synthetic_label = results_label(human_runs), results_label(table1_runs)
     columns = {}
-    partners = synthetic_partners(human_runs, table1_runs)
+    partners = synthetic_partners(human_runs)
     for noise, group in human_runs.groupby("noise", sort=False):
         rate = group["realised_noise_rate"].mean()
         columns[(f"human ({human_label})", f"{NOISE_LABELS[noise]} ({100 * rate:.1f} % wrong)")] = _means(group)
@@ -154,7 +156,7 @@ def human_comparison(human_runs: pd.DataFrame, table1_runs: pd.DataFrame) -> pd.
 def ordering_agreement(human_runs: pd.DataFrame, table1_runs: pd.DataFrame) -> pd.DataFrame:
     """Per human label set: the losses from most to least accurate, and for each synthetic partner
     (same rate, :func:`synthetic_partners`) the share of pairs of losses it orders the same way."""
-    partners = synthetic_partners(human_runs, table1_runs)
+    partners = synthetic_partners(human_runs)
     rows = []
     for noise, group in human_runs.groupby("noise", sort=False):
         ours = _means(group)

@@ -152,15 +152,20 @@ def test_human_results_beside_synthetic_noise_of_the_nearest_rate():
     synthetic = pd.DataFrame(
         _run_rows("uniform", 0.2, 0.2, {"cce": 70.0, "mae": 60.0, "lq": 65.0})
         + _run_rows("uniform", 0.4, 0.4, {"cce": 45.0, "mae": 35.0, "lq": 55.0})
-        + _run_rows("class_dependent", 0.3, 0.3, {"cce": 48.0, "mae": 49.0, "lq": 47.0})
+        + _run_rows("class_dependent", 0.4, 0.4, {"cce": 48.0, "mae": 49.0, "lq": 47.0})
+        + _run_rows("class_dependent", 0.3, 0.3, {"cce": 99.0, "mae": 99.0, "lq": 99.0})
     )
-    assert human_report.synthetic_partners(human, synthetic) == {
-        "human_worst": {"uniform": 0.4, "class_dependent": 0.3}
-    }
+    # the nearest columns of Table 1's design, not of what happens to have run
+    assert human_report.synthetic_partners(human) == {"human_worst": {"uniform": 0.4, "class_dependent": 0.4}}
+    aggregate = pd.DataFrame(_run_rows("human_aggregate", math.nan, 0.09, {"cce": 60.0, "lq": 61.0}))
+    assert human_report.synthetic_partners(aggregate) == {"human_aggregate": {"uniform": 0.2, "class_dependent": 0.1}}
+    missing = human_report.human_comparison(aggregate, synthetic)
+    assert missing[("synthetic (cpu)", "uniform η = 0.2")].tolist() == ["70.0 (1)", "65.0 (2)"]
+    assert missing[("synthetic (cpu)", "class-dependent η = 0.1")].tolist() == ["—", "—"]
     table = human_report.human_comparison(human, synthetic)
     assert table[("human (cpu)", "human, worst (40.2 % wrong)")].tolist() == ["40.0 (2)", "30.0 (3)", "50.0 (1)"]
     assert table[("synthetic (cpu)", "uniform η = 0.4")].tolist() == ["45.0 (2)", "35.0 (3)", "55.0 (1)"]
     order = human_report.ordering_agreement(human, synthetic).loc["human, worst"]
     assert order["order (most accurate first)"] == "Lq > CCE > MAE"
     assert order["same order as uniform η = 0.4"] == "3 of 3 pairs"
-    assert order["same order as class-dependent η = 0.3"] == "0 of 3 pairs"
+    assert order["same order as class-dependent η = 0.4"] == "0 of 3 pairs"
