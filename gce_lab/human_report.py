@@ -15,11 +15,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from gce_lab.experiments import EXPERIMENTS, parse_noise
-from gce_lab.human_noise import HUMAN_LABEL_SETS, HumanLabels
+from gce_lab.human_noise import HumanLabels
 from gce_lab.report import METHOD_LABELS, NOISE_LABELS, results_label
 
 __all__ = [
-    "CIFAR10_SETS",
     "confused_pairs",
     "per_class_rates",
     "annotator_dependence",
@@ -181,6 +180,3 @@ def ordering_agreement(human_runs: pd.DataFrame, table1_runs: pd.DataFrame) -> p
         rows.append(row)
     return pd.DataFrame(rows).set_index("label set")
 
-
-#: The human label sets of CIFAR-10, in the chapter's order.
-CIFAR10_SETS = tuple(k for k, (dataset, _, _) in HUMAN_LABEL_SETS.items() if dataset == "cifar10")
