@@ -179,4 +179,3 @@ def ordering_agreement(human_runs: pd.DataFrame, table1_runs: pd.DataFrame) -> p
             row[f"same order as {NOISE_LABELS[kind]} η = {eta:g}"] = f"{agree} of {len(pairs)} pairs" if pairs else "—"
         rows.append(row)
     return pd.DataFrame(rows).set_index("label set")
-
