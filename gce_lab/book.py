@@ -1,4 +1,5 @@
-"""The chapters' one setup call: plot theme, table display, and on Colab the committed results.
+"""The chapters' helpers: one setup call (plot theme, table display, on Colab the committed
+results) and :func:`show_source`, which puts the package's own code on the page.
 
 Every chapter starts with two code cells: a Colab install cell in plain Python (it clones the
 book and installs its package when, and only when, the page runs on Colab) and
@@ -9,16 +10,19 @@ what is committed instead of training anew.
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
+import textwrap
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import seaborn as sns
 
 from gce_lab.results import RESULTS_ENV
 
-__all__ = ["COLAB_CLONE", "on_colab", "setup"]
+__all__ = ["COLAB_CLONE", "on_colab", "setup", "show_source"]
 
 #: Where the Colab install cell clones the book.
 COLAB_CLONE = Path("/content/gce-lab")
@@ -37,3 +41,14 @@ def setup(max_rows: int = 100) -> None:
     pd.set_option("display.max_rows", max_rows)
     if on_colab() and RESULTS_ENV not in os.environ and (COLAB_CLONE / "results").is_dir():
         os.environ[RESULTS_ENV] = str(COLAB_CLONE / "results")
+
+
+def show_source(*objects: Any) -> Any:
+    """The package's own source of ``objects`` (functions, classes, methods), highlighted: the
+    code a chapter teaches is the code that runs, pulled in with :func:`inspect.getsource` (as
+    d2l shows its saved functions where it teaches them)."""
+    from IPython.display import Code  # imported here: the package does not need IPython otherwise
+
+    if not objects:
+        raise ValueError("objects must name at least one function, class or method")
+    return Code("\n\n".join(textwrap.dedent(inspect.getsource(obj)).rstrip() for obj in objects), language="python")

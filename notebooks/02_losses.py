@@ -39,7 +39,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from gce_lab.book import setup
+from gce_lab import losses
+from gce_lab.book import setup, show_source
 from gce_lab.losses import cce_loss, lq_loss, lq_of_probability, mae_loss
 
 setup()
@@ -135,6 +136,17 @@ ax.set(
 ax.legend(fontsize=8.5)
 fig.tight_layout()
 plt.show()
+
+# %% [markdown]
+# ### The code that computes them
+#
+# The package computes the three losses from log-probabilities (`log_softmax`), never from a
+# softmax that could round to 0: $\mathcal{L}_q$ as $-\log f_y \cdot \operatorname{expm1}(x)/x$
+# with $x = q \log f_y$, and the series of $\operatorname{expm1}(x)/x$ where $x$ is tiny, so that
+# small $q$ and huge logits stay exact. This is the source the chapters run:
+
+# %%
+show_source(losses.cce_loss, losses.mae_loss, losses.lq_loss, losses._lq_from_log_prob)
 
 # %% [markdown]
 # Small $q$ hugs the CCE curve for moderate $f_y$ but stays bounded, $\mathcal{L}_q \le 1/q$;

@@ -56,10 +56,12 @@ import pandas as pd
 import seaborn as sns
 import torch
 
-from gce_lab.book import setup
+from gce_lab import toy
+from gce_lab.book import setup, show_source
 from gce_lab.bounds import truncation_tightens
-from gce_lab.losses import lq_of_probability
+from gce_lab.losses import TruncatedLqLoss, lq_of_probability
 from gce_lab.toy import ToyConfig, decision_grid, make_mlp, make_toy_data, plot_decision_regions, train_toy
+from gce_lab.train import pruning_epochs
 
 setup()
 
@@ -130,6 +132,15 @@ plt.show()
 print(f"L_q(k) = (1 - k^q) / q = {lq_k:.4f} for q = {q}, k = {k}")
 
 # %% [markdown]
+# In the package the truncated loss keeps one weight $w_i \in \{0, 1\}$ per training sample:
+# a batch's loss is $w_i\,\mathcal{L}_q - w_i\,\mathcal{L}_q(k)$ (Eq. 12), and `prune` is
+# Algorithm 1's pruning step, which sets $w_i = [f_{y_i}(x_i) > k]$ (Eq. 11); `pruning_epochs`
+# is its schedule:
+
+# %%
+show_source(TruncatedLqLoss.forward, TruncatedLqLoss.prune, pruning_epochs)
+
+# %% [markdown]
 # ## The start-up problem, measured
 #
 # The toy problem of chapter 1 (four spiral arms, 40 % uniform label noise) has $c = 4$
@@ -169,6 +180,14 @@ print(
     f"({data.realised_rate:.1%}, the precision of random pruning)"
 )
 truncated_run.pruning_table().set_index("epoch").round(3)
+
+# %% [markdown]
+# The loop around the pruning step, as the toy trainer runs it: before each scheduled epoch,
+# `_prune` rebuilds the best-validation model and resets every weight from its softmax
+# outputs; in between, ordinary minibatch steps on the weighted loss:
+
+# %%
+show_source(toy._train, toy._prune)
 
 # %% [markdown]
 # Each row is one pruning step: `epoch` is when it happened, `model_epoch` the epoch of the

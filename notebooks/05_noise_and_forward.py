@@ -39,7 +39,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from gce_lab.book import setup
+from gce_lab import losses, transition
+from gce_lab.book import setup, show_source
 from gce_lab.data import load_dataset
 from gce_lab.losses import cce_loss, forward_corrected_loss
 from gce_lab.noise import CLASS_MAPS, empirical_transition, make_noise
@@ -263,6 +264,19 @@ for name, f in candidates.items():
     value = forward_corrected_loss(logits, torch.tensor([dog]), T).item()
     print(f"forward loss, label 'dog', output {name:34s}: {value:.4f}")
 print(f"-log T[dog, dog] = {-np.log(T[dog, dog].item()):.4f}")
+
+# %% [markdown]
+# The package's forward correction, in log space (`logsumexp` over $\log f_i + \log T_{i\tilde y}$:
+# finite for huge logits and for zero entries of $T$):
+
+# %%
+show_source(losses.forward_corrected_loss, losses._forward_corrected)
+
+# %% [markdown]
+# The estimator as the package implements it:
+
+# %%
+show_source(transition.find_anchors, transition.estimate_transition)
 
 # %% [markdown]
 # ## Estimating $T$: the anchor-point idea

@@ -176,3 +176,13 @@ def test_nbval_fails_on_a_changed_number_and_ignores_volatile_text(tmp_path):
         outcomes.setdefault(case.get("classname"), []).append("failed" if failed else "passed")
     assert result.returncode == 1, result.stdout + result.stderr
     assert outcomes == {"good.ipynb": ["passed"] * 3, "changed.ipynb": ["failed"]}, report.read_text()
+
+
+def test_show_source_puts_the_package_code_on_the_page():
+    from gce_lab.book import show_source
+    from gce_lab.losses import lq_loss
+
+    code = show_source(lq_loss)
+    assert code.data.startswith("def lq_loss(") and "_lq_from_log_prob" in code.data
+    with pytest.raises(ValueError, match="objects must name at least one"):
+        show_source()
