@@ -86,7 +86,7 @@ setup()
 # *open-set* noise {cite:p}`wang2018iterative` some training images belong to none of the
 # classes at all (chapter 10). Here are the two closed-set matrices, built by `gce_lab.noise`:
 
-# %%
+# %% tags=["hide-input"]
 uniform = make_noise("uniform", 0.4, num_classes=10)
 class_dependent = make_noise("class_dependent", 0.4, "cifar10")
 cifar10_classes = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
@@ -171,7 +171,7 @@ print(f"validation points: {len(data.y_val)} (noisy labels)")
 print(f"test points:       {len(data.y_test)} (clean labels)")
 print(f"wrong training labels: {data.is_noisy.sum()} ({data.realised_rate:.1%}; eta = {data.noise.eta})")
 
-# %%
+# %% tags=["hide-input"]
 fig, axes = plt.subplots(1, 2, figsize=(9, 4.6), constrained_layout=True, sharey=True)
 palette = sns.color_palette(["#0072B2", "#E69F00", "#009E73", "#CC79A7"])
 panels = [
@@ -268,7 +268,7 @@ plt.show()
 # (chapters 7 and 8): with CCE the network first learns the pattern, then starts to memorise
 # the noise and its test accuracy drops. Here is the toy version.
 
-# %%
+# %% tags=["hide-input"]
 curves = pd.concat([runs[m].history.assign(loss=name) for m, name in methods.items()])
 columns = ["test_acc", "memorised"]
 curves[columns] = curves.groupby("loss", sort=False)[columns].transform(

@@ -89,7 +89,7 @@ setup()
 # `lq_of_probability` evaluates Eq. 6 directly on a probability. The plot below shows the
 # losses as functions of $f_y$.
 
-# %%
+# %% tags=["hide-input"]
 f_y = torch.linspace(0.005, 1.0, 400, dtype=torch.float64)
 qs = [0.3, 0.5, 0.7]
 colors = {0.3: "tab:green", 0.5: "tab:purple", 0.7: "tab:blue"}
@@ -183,7 +183,7 @@ show_source(losses.cce_loss, losses.mae_loss, losses.lq_loss, losses._lq_from_lo
 #   disagreeing samples, as in CCE) and by $f_y^{q}$ *relative to CCE* (less attention to
 #   them, as in MAE). $q$ slides between the two.
 
-# %%
+# %% tags=["hide-input"]
 p = np.linspace(0.01, 1.0, 400)
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
 for q, color in [
@@ -275,7 +275,7 @@ print(
 # (bad: slow learning, especially early in training when every $f_y \approx 1/c$, and with many
 # classes). Intermediate $q$ keep a sizeable gradient for small $f_y$ while damping the extreme.
 
-# %%
+# %% tags=["hide-input"]
 p_log = np.logspace(-3, 0, 400)
 fig, ax = plt.subplots(figsize=(9, 4.2))
 for q, color in [

@@ -188,7 +188,7 @@ eq7.set_index(["c", "q"]).round(4)
 # The scatter plot shows where vectors fall as a function of their largest entry: nearly uniform
 # vectors (largest entry near $1/c$) hug the lower bound, nearly one-hot vectors the upper.
 
-# %%
+# %% tags=["hide-input"]
 probs10 = random_softmax(5_000, 10)
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharex=True)
 for ax, q_value in zip(axes, [0.3, 0.7]):
@@ -333,7 +333,7 @@ print(
 )
 print("A(eta=0.4, q=1.0, c=10) =", noise_tolerance_constant(0.4, 1.0, 10))
 
-# %%
+# %% tags=["hide-input"]
 qs = np.linspace(0.02, 1.0, 200)
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
 for eta_value, color in zip([0.2, 0.4, 0.6, 0.8], ["tab:green", "tab:blue", "tab:purple", "tab:red"]):
@@ -457,7 +457,7 @@ looseness
 # of a finite training set, which the experiments of chapters 6 to 10 show. The bounds explain
 # why a loss close to symmetric resists being pulled by the wrong labels.
 
-# %%
+# %% tags=["hide-input"]
 fig, ax = plt.subplots(figsize=(6.5, 4.2))
 qs_fine = np.linspace(0.02, 0.98, 150)
 for eta_value, color in zip([0.2, 0.4, 0.6], ["tab:green", "tab:blue", "tab:purple"]):
@@ -635,7 +635,7 @@ display(Math(r"q\,(\text{width}_7 - \text{width}_{10}) = " + sp.latex(condition)
 # condition never holds: MAE has nothing to tighten. The right panel shows the region for
 # several $c$; the paper's operating point $q = 0.7$, $k = 0.5$ lies well inside.
 
-# %%
+# %% tags=["hide-input"]
 ks = np.linspace(0.1, 1.0, 181)
 qs_grid = np.linspace(0.01, 1.0, 199)
 fails = np.array(

@@ -112,7 +112,7 @@ setup()
 # Here is Eq. 9 next to $\mathcal{L}_q$ for the paper's $q = 0.7$ and $k = 0.5$: to the left
 # of $k$ the truncated loss is flat, so its gradient is zero.
 
-# %%
+# %% tags=["hide-input"]
 q, k = 0.7, 0.5
 p = torch.linspace(0.001, 1.0, 500)
 lq = lq_of_probability(p, q)
@@ -205,7 +205,7 @@ show_source(toy._train, toy._prune)
 # labelled samples are already well separated by $k$ — the toy counterpart of the paper's
 # Fig. 1(c) (chapter 7):
 
-# %%
+# %% tags=["hide-input"]
 first = truncated_run.prunes[0]
 frame = pd.DataFrame(
     {
@@ -240,7 +240,7 @@ plt.show()
 # model. Points are coloured by the label the model was given; the markers show the
 # outcome of pruning.
 
-# %%
+# %% tags=["hide-input"]
 last = truncated_run.prunes[-1]
 outcome = {
     "pruned, label was wrong": last.pruned & last.mislabelled,
@@ -278,7 +278,7 @@ plt.show()
 # Test accuracy and the number of pruned samples over the epochs, for truncated
 # $\mathcal{L}_q$ and for plain $\mathcal{L}_q$ (identical until the first pruning step):
 
-# %%
+# %% tags=["hide-input"]
 curves = pd.concat(
     [
         truncated_run.history.assign(loss="truncated Lq"),

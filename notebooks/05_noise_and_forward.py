@@ -92,7 +92,7 @@ for dataset, mapping in CLASS_MAPS.items():
             print(f"    {class_names[dataset][i]} -> {class_names[dataset][j]}")
 
 
-# %%
+# %% tags=["hide-input"]
 def heatmap(ax, T, names, title, annotate=True):
     image = ax.imshow(T, cmap="Blues", vmin=0, vmax=1)
     ax.grid(False)
@@ -394,7 +394,7 @@ pd.DataFrame(rows).set_index(["scenario", "97th-percentile filter"]).round(4)
 # class-dependent CIFAR-10 matrix above, with 0.7 / 0.3 instead of 0.6 / 0.4), and the bars the
 # error of every row in all three scenarios.
 
-# %%
+# %% tags=["hide-input"]
 fig, axes = plt.subplots(1, 2, figsize=(11, 5.4))
 heatmap(
     axes[0],

@@ -186,3 +186,16 @@ def test_show_source_puts_the_package_code_on_the_page():
     assert code.data.startswith("def lq_loss(") and "_lq_from_log_prob" in code.data
     with pytest.raises(ValueError, match="objects must name at least one"):
         show_source()
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=_ids(SOURCES))
+def test_long_plotting_cells_fold_their_code(source):
+    """A cell of a dozen lines or more that mostly draws a figure is tagged hide-input, so that
+    the paragraph and its figure stand together (the code stays one click away)."""
+    import re
+
+    for cell in read_source(source).cells:
+        lines = [line for line in cell.source.splitlines() if line.strip()]
+        drawing = sum(1 for line in lines if re.search(r"\b(ax|axes|fig|plt)\b[\.\[]", line))
+        if cell.cell_type == "code" and len(lines) >= 12 and drawing >= 4 and "show_source" not in cell.source:
+            assert "hide-input" in cell.metadata.get("tags", []), f"{source.name}: {lines[0]!r} ... is not folded"
