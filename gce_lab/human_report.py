@@ -15,6 +15,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from gce_lab.experiments import EXPERIMENTS, parse_noise
+from gce_lab.findings import Findings
 from gce_lab.human_noise import HumanLabels
 from gce_lab.report import METHOD_LABELS, NOISE_LABELS, results_label
 
@@ -26,6 +27,7 @@ __all__ = [
     "synthetic_partners",
     "human_comparison",
     "ordering_agreement",
+    "human_findings",
 ]
 
 _ORDER = ("cce", "mae", "forward_t", "forward_t_hat", "lq", "truncated_lq")
@@ -153,8 +155,9 @@ def human_comparison(human_runs: pd.DataFrame, table1_runs: pd.DataFrame) -> pd.
 
 
 def ordering_agreement(human_runs: pd.DataFrame, table1_runs: pd.DataFrame) -> pd.DataFrame:
-    """Per human label set: the losses from most to least accurate, and for each synthetic partner
-    (same rate, :func:`synthetic_partners`) the share of pairs of losses it orders the same way."""
+    """Per human label set: the losses from most to least accurate and, per synthetic kind, its
+    partner column (nearest rate, :func:`synthetic_partners`) and how many pairs of losses that
+    column orders the same way ("—" where it has not been run)."""
     partners = synthetic_partners(human_runs)
     rows = []
     for noise, group in human_runs.groupby("noise", sort=False):
@@ -176,6 +179,26 @@ def ordering_agreement(human_runs: pd.DataFrame, table1_runs: pd.DataFrame) -> p
             common = [m for m in ours.index if m in theirs.index]
             pairs = list(itertools.combinations(common, 2))
             agree = sum(np.sign(ours[a] - ours[b]) == np.sign(theirs[a] - theirs[b]) for a, b in pairs)
-            row[f"same order as {NOISE_LABELS[kind]} η = {eta:g}"] = f"{agree} of {len(pairs)} pairs" if pairs else "—"
+            row[f"{NOISE_LABELS[kind]} partner"] = f"η = {eta:g}"
+            row[f"same order as {NOISE_LABELS[kind]}"] = f"{agree} of {len(pairs)} pairs" if pairs else "—"
         rows.append(row)
     return pd.DataFrame(rows).set_index("label set")
+
+
+def human_findings(human_runs: pd.DataFrame) -> Findings:
+    """Per human label set, in sentences computed from the numbers: the most and least accurate
+    losses, L_q's rank and its margin over CCE."""
+    sentences = []
+    for noise, group in human_runs.groupby("noise", sort=False):
+        means = _means(group).sort_values(ascending=False)
+        text = (
+            f"{NOISE_LABELS[noise]} ({100 * group['realised_noise_rate'].mean():.1f} % wrong): "
+            f"{METHOD_LABELS[means.index[0]]} is the most accurate ({means.iloc[0]:.2f} %), "
+            f"{METHOD_LABELS[means.index[-1]]} the least ({means.iloc[-1]:.2f} %)"
+        )
+        if {"lq", "cce"} <= set(means.index):
+            rank = list(means.index).index("lq") + 1
+            margin = means["lq"] - means["cce"]
+            text += f"; L_q ranks {rank} of {len(means)}, {margin:+.2f} points against CCE"
+        sentences.append(text + ".")
+    return Findings(results_label(human_runs), tuple(sentences))

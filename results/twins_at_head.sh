@@ -11,7 +11,10 @@ MAIN=$(pwd)
 TREE=$(mktemp -d /tmp/gce_lab_twins.XXXXXX)
 trap 'git -C "$MAIN" worktree remove --force "$TREE" >/dev/null 2>&1 || rm -rf "$TREE"' EXIT
 git worktree add --detach "$TREE" HEAD >/dev/null
-(cd "$TREE" && PYTHONPATH="$TREE" GCE_LAB_RESULTS="$TREE/results" "$MAIN/.venv/bin/python" -m gce_lab.notebook_twins "$@")
+# The scratch tree has no ../shared beside it: the data (snapshots, CIFAR-N labels) are this checkout's.
+DATA=${GCE_LAB_DATA:-$(cd "$MAIN/../shared/datasets" 2>/dev/null && pwd || echo "$HOME/.cache/gce_lab/data")}
+(cd "$TREE" && PYTHONPATH="$TREE" GCE_LAB_RESULTS="$TREE/results" GCE_LAB_DATA="$DATA" \
+    "$MAIN/.venv/bin/python" -m gce_lab.notebook_twins "$@")
 for twin in "$TREE"/notebooks/*.ipynb; do
     cmp -s "$twin" "notebooks/$(basename "$twin")" || cp "$twin" notebooks/
 done

@@ -167,5 +167,16 @@ def test_human_results_beside_synthetic_noise_of_the_nearest_rate():
     assert table[("synthetic (cpu)", "uniform η = 0.4")].tolist() == ["45.0 (2)", "35.0 (3)", "55.0 (1)"]
     order = human_report.ordering_agreement(human, synthetic).loc["human, worst"]
     assert order["order (most accurate first)"] == "Lq > CCE > MAE"
-    assert order["same order as uniform η = 0.4"] == "3 of 3 pairs"
-    assert order["same order as class-dependent η = 0.4"] == "0 of 3 pairs"
+    assert (order["uniform partner"], order["same order as uniform"]) == ("η = 0.4", "3 of 3 pairs")
+    assert (order["class-dependent partner"], order["same order as class-dependent"]) == ("η = 0.4", "0 of 3 pairs")
+    aggregate_order = human_report.ordering_agreement(aggregate, synthetic).loc["human, aggregate"]
+    assert aggregate_order["same order as class-dependent"] == "—"  # its partner, η = 0.1, has not run
+
+
+def test_human_findings_follow_the_numbers():
+    import pandas as pd
+
+    runs = pd.DataFrame(_run_rows("human_worst", math.nan, 0.402, {"cce": 40.0, "mae": 30.0, "lq": 50.0}))
+    text = repr(human_report.human_findings(runs))
+    assert "human, worst (40.2 % wrong): Lq is the most accurate (50.00 %), MAE the least (30.00 %)" in text
+    assert "L_q ranks 1 of 3, +10.00 points against CCE" in text

@@ -1,0 +1,192 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 11. Beyond the paper: human label noise
+#
+# Every noisy label in {cite:t}`zhang2018generalized` is synthetic: a label replaced at
+# random (uniform noise) or swapped along a fixed map of similar classes (class-dependent
+# noise), both *class-conditional*: whether a label goes wrong, and how, depends on the
+# image's class alone. People do not err like that. CIFAR-10N {cite:p}`wei2022learning`
+# asked Amazon Mechanical Turk workers to label all 50,000 CIFAR-10 training images, three
+# workers per image. From their answers come five label sets: each worker's labels
+# (*random 1-3*, about 17-18 % wrong), the majority vote (*aggregate*, 9 %) and, per
+# image, a wrong answer whenever one of the three gave one (*worst*, 40 %). CIFAR-100N
+# does the same for CIFAR-100 with one worker per image (40 % wrong); its images are not
+# available offline, so it runs only where torchvision can download them.
+#
+# Does $\mathcal{L}_q$'s advantage hold for the noise that people make? This chapter first
+# looks at how human noise differs from the paper's models, then trains the six losses of
+# Table 1 on the aggregate, random 1 and worst labels and sets the results beside Table 1's
+# synthetic columns of about the same noise rate.
+#
+# The CIFAR-N labels are licensed **CC BY-NC 4.0** (non-commercial use only;
+# `cifar-n/LICENSE.md` in the shared data sets, from github.com/UCSC-REAL/cifar-10-100n).
+# On Colab, download `CIFAR-10_human.pt` from that repository's `data/` folder into
+# `$GCE_LAB_DATA/cifar-n/` first.
+
+# %% tags=["remove-cell"]
+# On Colab only: clone the book (its package and committed results) and install the package.
+import subprocess
+import sys
+
+if "google.colab" in sys.modules:
+    url = "https://github.com/gce-lab/gce-lab"
+    subprocess.run(["git", "clone", "--depth", "1", url, "/content/gce-lab"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "/content/gce-lab"], check=True)
+
+# %%
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from gce_lab.book import setup
+from gce_lab.data import class_names
+from gce_lab.human_noise import LICENSE, human_label_sets
+from gce_lab.human_report import (
+    annotator_dependence,
+    confused_pairs,
+    human_comparison,
+    human_findings,
+    ordering_agreement,
+    per_class_rates,
+    plot_transition_matrices,
+)
+from gce_lab.noise import make_noise
+from gce_lab.report import chapter_results, notice, protocol_differences, settings_table
+from gce_lab.results import load_results
+
+setup()
+
+# %% tags=["parameters"]
+PROFILE = "cached"  # or "cpu" (real images, CPU), "lab" / "paper" (GPU); there is no smoke run of human noise
+
+# %% [markdown]
+# ## The label sets
+
+# %%
+classes = class_names("cifar10")
+labels = human_label_sets("cifar10")
+print(LICENSE)
+pd.DataFrame({"share of wrong labels": {kind: round(h.rate, 4) for kind, h in labels.items()}})
+
+# %% [markdown]
+# ## How human noise differs from the paper's models
+#
+# The transition matrix $T_{ij}$ (the share of images of true class $i$ labelled $j$),
+# measured from the clean and human label pairs of all 50,000 images, beside the paper's
+# two models at $\eta = 0.4$ (chapter 5). Forward $T$ is given the measured matrix of its
+# label set.
+
+# %%
+matrices = {
+    "human, worst": labels["human_worst"].transition_matrix(),
+    "human, random 1": labels["human_random1"].transition_matrix(),
+    "uniform η = 0.4": make_noise("uniform", 0.4, "cifar10").transition_matrix(),
+    "class-dependent η = 0.4": make_noise("class_dependent", 0.4, "cifar10").transition_matrix(),
+}
+plot_transition_matrices(matrices, classes)
+plt.show()
+
+# %% [markdown]
+# Human errors are neither spread evenly (uniform) nor confined to a few swaps
+# (class-dependent): they fall mostly on pairs of similar classes, with a long tail of
+# other confusions. The most frequent confusions of the *worst* labels:
+
+# %%
+confused_pairs(labels["human_worst"], classes)
+
+# %% [markdown]
+# The paper's class-dependent map (TRUCK → AUTOMOBILE, BIRD → AIRPLANE, DEER → HORSE,
+# CAT ↔ DOG) was chosen to mimic such confusions; compare it with the table. Per class, the
+# share of wrong labels varies far more than either model lets it:
+
+# %%
+per_class_rates(labels, classes)
+
+# %% [markdown]
+# ### Noise that is not class-conditional
+#
+# Under the paper's models a label's fate depends on its class alone. Then two workers who
+# label the same images independently would both err on an image of class $i$ with
+# probability $p_1(i)\,p_2(i)$, the product of their error rates on that class. The table
+# compares that product with how often two workers are both wrong on the same image
+# (averaged over the three pairs of workers). A ratio above 1 means that errors gather on
+# particular images, the ambiguous or odd ones: the noise depends on the image, which no
+# transition matrix can describe and which a loss that trusts confident predictions may
+# find harder to spot.
+
+# %%
+dependence = annotator_dependence(labels, classes)
+ratio = dependence["observed / class-conditional"]
+print(
+    f"Ratio observed / class-conditional: {ratio.min():.2f} ({ratio.idxmin()}) to {ratio.max():.2f} "
+    f"({ratio.idxmax()}); above 1 for {int((ratio > 1).sum())} of {len(ratio)} classes."
+)
+dependence
+
+# %% [markdown]
+# ## The losses under human noise
+#
+# Table 1's six losses, trained on the CIFAR-10 images with the human labels (the
+# aggregate, random 1 and worst sets) in the profile's recipe (the box says which), with 10
+# % of the training images held out as the noisy validation split and the test accuracy
+# taken at the best-validation epoch, as in Table 1. Forward $\hat T$ estimates its matrix
+# from the CCE run of the same labels (chapter 5).
+
+# %%
+results = chapter_results("human", PROFILE)
+runs = results.runs
+notice(results)
+
+# %%
+settings_table(runs)
+
+# %%
+protocol_differences(runs)
+
+# %% [markdown]
+# Beside each human label set, the synthetic columns of Table 1 (same profile, same data
+# set) whose $\eta$ is nearest to the human labels' share of wrong ones. Each cell: the test
+# accuracy (%) and, in brackets, the loss's rank in its column (1 = most accurate).
+
+# %%
+try:
+    table1 = load_results("table1", results.label)[0]
+    table1 = table1[table1["dataset"] == "cifar10"]
+except FileNotFoundError:
+    table1 = None
+    print(f"No Table 1 results of the {results.label} profile here: the synthetic columns are missing.")
+human_comparison(runs, table1) if table1 is not None and len(table1) else runs.groupby(["noise", "method"])[
+    "test_acc_best_val"
+].mean().unstack(0)
+
+# %% [markdown]
+# The order of the losses under each human label set, and how many pairs of losses the
+# synthetic column of the same rate orders the same way (a pair counts where both columns
+# have both losses):
+
+# %%
+ordering_agreement(runs, table1) if table1 is not None and len(table1) else None
+
+# %% [markdown]
+# What these numbers show, in sentences computed from them:
+
+# %%
+human_findings(runs)
+
+# %% [markdown]
+# To train what is missing, set `PROFILE = "cpu"` above (about half an hour on a CPU for the
+# three CIFAR-10N label sets), or run `python -m gce_lab run human --profile cpu --dataset
+# cifar10`; CIFAR-100N needs the CIFAR-100 images (torchvision's download, e.g. on Colab).
