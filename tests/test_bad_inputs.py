@@ -9,14 +9,13 @@ at 160 cases or more.
 from __future__ import annotations
 
 import math
-import multiprocessing
 import stat
 
 import numpy as np
 import pytest
 import torch
 
-from gce_lab import cli, data, losses, noise, profiles, results, runner, transition, validation
+from gce_lab import cli, data, losses, noise, profiles, runner, transition, validation
 from gce_lab.experiments import parse_noise, plan_runs
 from gce_lab.models import make_model, tiny_net
 from gce_lab.train import TrainConfig, train
@@ -298,82 +297,6 @@ def test_command_line_names_a_damaged_snapshot_in_one_line(tmp_path, monkeypatch
     assert cli.main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and f"data file {path} cannot be read" in err[0]
-
-
-# ----------------------------------------------------------------------------- the results store
-def _row(run_id, **values):
-    row = {c: np.nan for c in results.RUN_COLUMNS}
-    row.update(
-        {
-            "experiment": "table1",
-            "profile": "smoke",
-            "run_id": run_id,
-            "dataset": "cifar10",
-            "method": "cce",
-            "noise": "uniform",
-            "eta": 0.4,
-            "seed": 0,
-            "test_acc_best_val": 50.0,
-            "test_acc_last": 49.0,
-            "git_commit": "abc",
-            "finished_at": "2026-12-01T00:00:00+00:00",
-        },
-        **values,
-    )
-    return row
-
-
-def test_a_row_cut_mid_write_is_not_a_finished_run(tmp_path):
-    results.write_run("table1", "smoke", _row("a"), [], tmp_path)
-    results.write_run("table1", "smoke", _row("b"), [], tmp_path)
-    path = tmp_path / "table1" / "smoke" / "runs.csv"
-    text = path.read_text()
-    path.write_text(text[: text.rindex("abc,") + 2])  # the last row stops inside its git commit
-    with pytest.warns(UserWarning, match=f"{path}: 1 incomplete row"):
-        assert results.finished_run_ids("table1", "smoke", tmp_path) == {"a"}
-    with pytest.warns(UserWarning):
-        runs, _ = results.load_results("table1", "smoke", tmp_path)
-    assert list(runs["run_id"]) == ["a"]
-
-
-def test_write_run_refuses_a_row_that_is_not_finished(tmp_path):
-    with pytest.raises(ValueError, match="empty: \\['test_acc_last'\\]"):
-        results.write_run("table1", "smoke", _row("a", test_acc_last=np.nan), [], tmp_path)
-
-
-@pytest.mark.parametrize(
-    "content, message",
-    [
-        (b"", "cannot be read \\(EmptyDataError"),
-        (b"\x00\xff\xfe\x00binary\xff", "cannot be read"),
-        (b"a,b\n1,2\n", "lacks the columns"),
-    ],
-)
-def test_unreadable_runs_csv_is_named(tmp_path, content, message):
-    path = tmp_path / "table1" / "smoke" / "runs.csv"
-    path.parent.mkdir(parents=True)
-    path.write_bytes(content)
-    with pytest.raises(results.ResultsFileError, match=message) as info:
-        results.finished_run_ids("table1", "smoke", tmp_path)
-    assert str(path) in str(info.value) and "git checkout" in str(info.value)
-
-
-def _write_rows(root, start, count):
-    for i in range(start, start + count):
-        results.write_run("table1", "smoke", _row(f"run{i}"), [{"run_id": f"run{i}", "epoch": 1}], root)
-
-
-def test_concurrent_writers_lose_nothing(tmp_path):
-    context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_write_rows, args=(tmp_path, 20 * w, 20)) for w in range(3)]
-    for p in workers:
-        p.start()
-    for p in workers:
-        p.join(60)
-        assert p.exitcode == 0
-    runs, epochs = results.load_results("table1", "smoke", tmp_path)
-    assert sorted(runs["run_id"]) == sorted(f"run{i}" for i in range(60)) and runs["run_id"].is_unique
-    assert len(epochs) == 60
 
 
 def test_unwritable_results_folder_fails_before_training(tmp_path, monkeypatch):

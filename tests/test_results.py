@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import multiprocessing
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,7 @@ import pytest
 from gce_lab.results import (
     EPOCH_COLUMNS,
     RUN_COLUMNS,
+    ResultsFileError,
     compare_with_paper,
     finished_run_ids,
     load_results,
@@ -217,3 +219,57 @@ def test_atomic_path_leaves_the_old_file_when_writing_fails(tmp_path):
         raise RuntimeError("crash mid-write")
     assert target.read_text() == "old"
     assert [p.name for p in target.parent.iterdir()] == ["file.txt"]
+
+
+# ----------------------------------------------------------------------------- the results store
+def test_a_row_cut_mid_write_is_not_a_finished_run(tmp_path):
+    write_run("table1", "smoke", _row("a"), [], tmp_path)
+    write_run("table1", "smoke", _row("b"), [], tmp_path)
+    path = tmp_path / "table1" / "smoke" / "runs.csv"
+    text = path.read_text()
+    path.write_text(text[: text.rindex("abc,") + 2])  # the last row stops inside its git commit
+    with pytest.warns(UserWarning, match=f"{path}: 1 incomplete row"):
+        assert finished_run_ids("table1", "smoke", tmp_path) == {"a"}
+    with pytest.warns(UserWarning):
+        runs, _ = load_results("table1", "smoke", tmp_path)
+    assert list(runs["run_id"]) == ["a"]
+
+
+def test_write_run_refuses_a_row_that_is_not_finished(tmp_path):
+    with pytest.raises(ValueError, match="empty: \\['test_acc_last'\\]"):
+        write_run("table1", "smoke", _row("a", test_acc_last=np.nan), [], tmp_path)
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "cannot be read \\(EmptyDataError"),
+        (b"\x00\xff\xfe\x00binary\xff", "cannot be read"),
+        (b"a,b\n1,2\n", "lacks the columns"),
+    ],
+)
+def test_unreadable_runs_csv_is_named(tmp_path, content, message):
+    path = tmp_path / "table1" / "smoke" / "runs.csv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(content)
+    with pytest.raises(ResultsFileError, match=message) as info:
+        finished_run_ids("table1", "smoke", tmp_path)
+    assert str(path) in str(info.value) and "git checkout" in str(info.value)
+
+
+def _write_rows(root, start, count):
+    for i in range(start, start + count):
+        write_run("table1", "smoke", _row(f"run{i}"), [{"run_id": f"run{i}", "epoch": 1}], root)
+
+
+def test_concurrent_writers_lose_nothing(tmp_path):
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_write_rows, args=(tmp_path, 20 * w, 20)) for w in range(3)]
+    for p in workers:
+        p.start()
+    for p in workers:
+        p.join(60)
+        assert p.exitcode == 0
+    runs, epochs = load_results("table1", "smoke", tmp_path)
+    assert sorted(runs["run_id"]) == sorted(f"run{i}" for i in range(60)) and runs["run_id"].is_unique
+    assert len(epochs) == 60
