@@ -33,13 +33,13 @@ nbval: $(STAMP)
 # Execute the chapters and render the book into book/_build/html (warnings fail the build).
 # MathJax is served from the book: its files come from the installed django-static-mathjax.
 book: $(STAMP)
-	$(BIN)/python -m gce_lab.book_assets book/_static
+	$(BIN)/python -m gce_lab.book.assets book/_static
 	$(BIN)/jupyter-book build . --config book/_config.yml --toc book/_toc.yml \
 		--path-output book --warningiserror --keep-going
 
 # Regenerate the executed .ipynb twins of notebooks/NN_slug.py: all, or some with NB="04 02".
 twins: $(STAMP)
-	$(BIN)/python -m gce_lab.notebook_twins $(NB)
+	$(BIN)/python -m gce_lab.book.notebook_twins $(NB)
 
 # Recompute the committed smoke results of every experiment (CPU, about a minute).
 EXPERIMENTS := fig1ab fig1c fig2 table1 table2

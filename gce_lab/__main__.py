@@ -1,5 +1,5 @@
-"""``python -m gce_lab``: see :mod:`gce_lab.cli`."""
+"""``python -m gce_lab``: see :mod:`gce_lab.pipeline.cli`."""
 
-from gce_lab.cli import main
+from gce_lab.pipeline.cli import main
 
 raise SystemExit(main())

@@ -41,7 +41,16 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gce_lab.validation import check_choice, check_in_range, check_labels, check_transition_matrix
+from gce_lab.methods import METHODS
+from gce_lab.validation import (
+    check_bool,
+    check_choice,
+    check_in_range,
+    check_indices,
+    check_int,
+    check_transition_matrix,
+    check_unit_interval,
+)
 
 __all__ = [
     "REDUCTIONS",
@@ -61,7 +70,6 @@ __all__ = [
 ]
 
 REDUCTIONS = ("mean", "sum", "none")
-METHODS = ("cce", "mae", "lq", "truncated_lq", "forward_t", "forward_t_hat")
 
 
 # --------------------------------------------------------------------------- argument checks
@@ -69,45 +77,11 @@ def _check_reduction(reduction: str) -> str:
     return check_choice("reduction", reduction, REDUCTIONS)
 
 
-def _check_q(q: float) -> float:
-    return check_in_range("q", q, 0.0, 1.0)
-
-
 def _check_k(k: float, q: float) -> float:
     if q == 0.0:
         # L_q(k) at q = 0 is -log k, infinite at k = 0.
         return check_in_range("k (with q = 0)", k, 0.0, 1.0, low_open=True)
     return check_in_range("k", k, 0.0, 1.0)
-
-
-def _check_flag(name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
-    return value
-
-
-def _check_indices(name: str, values: Any, size: int, check_values: bool) -> None:
-    """Check an integer index tensor; its range ``[0, size)`` only when ``check_values`` (a host sync)."""
-    if check_values:
-        check_labels(name, values, size)
-    elif (
-        not isinstance(values, Tensor)
-        or values.dtype == torch.bool
-        or values.is_floating_point()
-        or values.is_complex()
-        or values.ndim != 1
-    ):
-        shape = tuple(values.shape) if isinstance(values, Tensor) else type(values).__name__
-        raise ValueError(f"{name} must be a 1-D integer tensor of values in [0, {size}), got {shape}")
-
-
-def _check_unit_interval(name: str, values: Tensor) -> None:
-    """Check that every entry of ``values`` is in [0, 1] (one host synchronisation)."""
-    if values.numel() == 0:
-        return
-    lo, hi = (float(v) for v in torch.stack(torch.aminmax(values.detach())).tolist())
-    if not (0.0 <= lo and hi <= 1.0):  # also catches nan
-        raise ValueError(f"{name} must have values in [0, 1], got values in [{lo:g}, {hi:g}]")
 
 
 def _log_probs(logits: Tensor, target: Tensor, check_inputs: bool = True) -> tuple[Tensor, Tensor]:
@@ -118,7 +92,7 @@ def _log_probs(logits: Tensor, target: Tensor, check_inputs: bool = True) -> tup
         raise ValueError(f"logits must be a floating-point tensor of shape (N, C), got {shape}")
     if not isinstance(target, Tensor):
         raise ValueError(f"target must be a tensor of class indices, got {type(target).__name__}")
-    _check_indices("target", target, logits.shape[1], check_inputs)
+    check_indices("target", target, logits.shape[1], check_inputs)
     if target.shape[0] != logits.shape[0]:
         raise ValueError(
             f"target must have length N = {logits.shape[0]} (the batch size of logits), got {target.shape[0]}"
@@ -173,14 +147,14 @@ def cce_loss(logits: Tensor, target: Tensor, reduction: str = "mean", *, check_i
     ``check_inputs=False`` skips the range check of ``target`` (see the module docstring).
     """
     reduction = _check_reduction(reduction)
-    log_probs, target = _log_probs(logits, target, _check_flag("check_inputs", check_inputs))
+    log_probs, target = _log_probs(logits, target, check_bool("check_inputs", check_inputs))
     return F.nll_loss(log_probs, target, reduction=reduction)
 
 
 def mae_loss(logits: Tensor, target: Tensor, reduction: str = "mean", *, check_inputs: bool = True) -> Tensor:
     """MAE on softmax outputs, Eq. 4: ``||e_y - f||_1 = 2 - 2 f_y`` (computed as ``-2 expm1(log f_y)``)."""
     reduction = _check_reduction(reduction)
-    log_prob = _log_prob_of_target(logits, target, _check_flag("check_inputs", check_inputs))
+    log_prob = _log_prob_of_target(logits, target, check_bool("check_inputs", check_inputs))
     return _reduce(2.0 * _lq_from_log_prob(log_prob, 1.0), reduction)
 
 
@@ -190,9 +164,9 @@ def lq_loss(logits: Tensor, target: Tensor, q: float, reduction: str = "mean", *
     ``q = 1`` gives MAE / 2 (Eq. 4); ``q = 0`` gives CCE, the limit ``q -> 0``. Its gradient
     with respect to the logits is ``f_y^q`` times that of CCE (Section 3.2).
     """
-    q = _check_q(q)
+    q = check_in_range("q", q, 0.0, 1.0)
     reduction = _check_reduction(reduction)
-    check_inputs = _check_flag("check_inputs", check_inputs)
+    check_inputs = check_bool("check_inputs", check_inputs)
     if q == 0.0:
         return cce_loss(logits, target, reduction, check_inputs=check_inputs)
     return _reduce(_lq_from_log_prob(_log_prob_of_target(logits, target, check_inputs), q), reduction)
@@ -204,9 +178,9 @@ def lq_of_probability(p: float | Tensor, q: float) -> float | Tensor:
     Takes a float (returns a float) or a tensor of probabilities (returns a tensor); values
     must be in ``[0, 1]``. ``L_0(0) = inf``.
     """
-    q = _check_q(q)
+    q = check_in_range("q", q, 0.0, 1.0)
     if isinstance(p, Tensor):
-        _check_unit_interval("p", p)
+        check_unit_interval("p", p)
         p = p if p.is_floating_point() else p.double()
         return _lq_from_log_prob(torch.log(p), q)
     p = check_in_range("p", p, 0.0, 1.0)
@@ -242,7 +216,7 @@ def forward_corrected_loss(
     skips the range check of ``target`` and the values of a tensor ``T`` (its shape is still checked).
     """
     reduction = _check_reduction(reduction)
-    check_inputs = _check_flag("check_inputs", check_inputs)
+    check_inputs = check_bool("check_inputs", check_inputs)
     log_probs, target = _log_probs(logits, target, check_inputs)
     if check_inputs or not isinstance(T, Tensor):
         T = check_transition_matrix("T", T, num_classes=log_probs.shape[1])
@@ -276,16 +250,16 @@ def truncated_lq_loss(
     ``"sum"`` returns ``sum_i w_i L_q - L_q(k) sum_i w_i``. ``check_inputs=False`` skips the range
     checks of ``target`` and ``weights``.
     """
-    q = _check_q(q)
+    q = check_in_range("q", q, 0.0, 1.0)
     k = _check_k(k, q)
     reduction = _check_reduction(reduction)
-    check_inputs = _check_flag("check_inputs", check_inputs)
+    check_inputs = check_bool("check_inputs", check_inputs)
     if not isinstance(weights, Tensor) or not weights.is_floating_point() or weights.ndim != 1:
         raise ValueError("weights must be a 1-D floating-point tensor of w_i in [0, 1]")
     if weights.shape[0] != target.shape[0]:
         raise ValueError(f"weights must have length N = {target.shape[0]}, got {weights.shape[0]}")
     if check_inputs:
-        _check_unit_interval("weights", weights)
+        check_unit_interval("weights", weights)
     per_sample = _truncated_lq_per_sample(logits, target, weights, q, float(lq_of_probability(k, q)), check_inputs)
     return _reduce(per_sample, reduction)
 
@@ -301,7 +275,7 @@ class _Loss(nn.Module):
     def __init__(self, reduction: str = "mean", check_inputs: bool = True) -> None:
         super().__init__()
         self.reduction = _check_reduction(reduction)
-        self.check_inputs = _check_flag("check_inputs", check_inputs)
+        self.check_inputs = check_bool("check_inputs", check_inputs)
 
     def _repr_tail(self) -> str:
         return f"reduction={self.reduction!r}" + ("" if self.check_inputs else ", check_inputs=False")
@@ -329,7 +303,7 @@ class LqLoss(_Loss):
 
     def __init__(self, q: float = 0.7, reduction: str = "mean", check_inputs: bool = True) -> None:
         super().__init__(reduction, check_inputs)
-        self.q = _check_q(q)
+        self.q = check_in_range("q", q, 0.0, 1.0)
 
     def forward(self, logits: Tensor, target: Tensor, index: Tensor | None = None) -> Tensor:
         return lq_loss(logits, target, self.q, self.reduction, check_inputs=self.check_inputs)
@@ -387,11 +361,9 @@ class TruncatedLqLoss(_Loss):
         check_inputs: bool = True,
     ) -> None:
         super().__init__(reduction, check_inputs)
-        self.q = _check_q(q)
+        self.q = check_in_range("q", q, 0.0, 1.0)
         self.k = _check_k(k, self.q)
-        if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
-            raise ValueError(f"num_samples must be an integer >= 1 (the training-set size), got {num_samples!r}")
-        self.num_samples = num_samples
+        self.num_samples = check_int("num_samples", num_samples, 1)
         self.lq_k = float(lq_of_probability(self.k, self.q))
         self.register_buffer("weights", torch.ones(num_samples, dtype=torch.float32))
 
@@ -402,7 +374,7 @@ class TruncatedLqLoss(_Loss):
             raise ValueError(
                 f"index must be a tensor of sample ids in [0, {self.num_samples}), got {type(index).__name__}"
             )
-        _check_indices("index", index, self.num_samples, self.check_inputs)
+        check_indices("index", index, self.num_samples, self.check_inputs)
         if isinstance(target, Tensor) and index.shape[0] != target.shape[0]:
             raise ValueError(
                 f"index must have one sample id per target (length {target.shape[0]}), got length {index.shape[0]}"
@@ -428,17 +400,13 @@ class TruncatedLqLoss(_Loss):
         self.weights[idx] = keep.to(device=self.weights.device, dtype=self.weights.dtype)
         return int((self.weights[idx] == 0).sum())
 
-    def reset(self) -> None:
-        """Set every weight back to 1 (the start of Algorithm 1)."""
-        self.weights.fill_(1.0)
-
     def pruned_mask(self) -> Tensor:
         """Boolean mask ``(num_samples,)``, True where the sample is pruned (``w_i = 0``)."""
         return self.weights == 0
 
     @property
-    def num_pruned(self) -> int:
-        """Number of training samples currently pruned (``w_i = 0``)."""
+    def n_pruned(self) -> int:
+        """Number of training samples currently pruned (``w_i = 0``), named as in the trainer's history."""
         return int(self.pruned_mask().sum())
 
     def extra_repr(self) -> str:

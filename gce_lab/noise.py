@@ -27,13 +27,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from gce_lab.datasets import DATASET_INFO, DATASETS
 from gce_lab.transition import estimate_transition
 from gce_lab.validation import check_choice, check_in_range, check_int, check_labels
 
 __all__ = [
     "NOISE_KINDS",
-    "DATASETS",
-    "NUM_CLASSES",
     "CLASS_MAPS",
     "NoiseModel",
     "NoisyLabels",
@@ -47,8 +46,6 @@ __all__ = [
 ]
 
 NOISE_KINDS: tuple[str, ...] = ("none", "uniform", "class_dependent")
-DATASETS: tuple[str, ...] = ("cifar10", "cifar100", "fashion_mnist")
-NUM_CLASSES: dict[str, int] = {"cifar10": 10, "cifar100": 100, "fashion_mnist": 10}
 
 # Class indices follow the official class order of each data set:
 # CIFAR-10: airplane 0, automobile 1, bird 2, cat 3, deer 4, dog 5, frog 6, horse 7, ship 8,
@@ -120,10 +117,9 @@ class NoiseModel:
         num_classes = check_int("num_classes", self.num_classes, 2)
         if self.dataset is not None:
             check_choice("dataset", self.dataset, DATASETS)
-            if num_classes != NUM_CLASSES[self.dataset]:
-                raise ValueError(
-                    f"num_classes must be {NUM_CLASSES[self.dataset]} for dataset {self.dataset!r}, got {num_classes}"
-                )
+            expected = DATASET_INFO[self.dataset].num_classes
+            if num_classes != expected:
+                raise ValueError(f"num_classes must be {expected} for dataset {self.dataset!r}, got {num_classes}")
         if self.kind == "none":
             eta = check_in_range("eta (noise kind 'none')", self.eta, 0.0, 0.0)
         elif self.kind == "uniform":
@@ -213,7 +209,7 @@ def make_noise(kind: str, eta: float, dataset: str | None = None, *, num_classes
     if dataset is not None:
         check_choice("dataset", dataset, DATASETS)
         if num_classes is None:
-            num_classes = NUM_CLASSES[dataset]
+            num_classes = DATASET_INFO[dataset].num_classes
     elif num_classes is None:
         if kind == "class_dependent":
             check_choice("dataset (class_dependent noise)", None, DATASETS)

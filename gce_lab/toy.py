@@ -4,45 +4,47 @@ The data are ``num_classes`` interleaved spiral arms in the plane. Training and 
 are corrupted with uniform noise through :mod:`gce_lab.noise` (Sec. 3.1: a label is kept with
 probability 1 - η, otherwise replaced by one of the other c - 1 classes); the test labels stay
 clean, as in Sec. 4. A three-layer ReLU MLP is trained with mini-batch Adam on one of the losses
-of :func:`gce_lab.losses.make_loss`. For truncated L_q the weights ``w`` are updated by the
-pruning step of Algorithm 1 (Eq. 11-12) on the paper's schedule scaled to the toy: train on
-everything for the first third of the epochs (paper: 40 of 120), then prune every twelfth
-(paper: every 10 epochs), each time with the model of the best validation accuracy so far.
-Every pruning step is recorded together with how many of the pruned samples really were
-mislabelled. One model trains in a few seconds on one CPU core.
+of :func:`gce_lab.losses.make_loss`. A run's settings are the trainer's
+:class:`~gce_lab.pipeline.train.TrainConfig` (:func:`toy_config` gives the toy's defaults) and its
+history follows the trainer's conventions: epochs numbered from 1, accuracies in percent, the
+pruned count as ``n_pruned``. For truncated L_q the weights ``w`` are updated by the pruning step
+of Algorithm 1 (Eq. 11-12) on the paper's schedule scaled to the toy: train on everything for
+the first third of the epochs (paper: 40 of 120), then prune every twelfth (paper: every 10
+epochs), each time with the model of the best validation accuracy so far. Every pruning step is
+recorded together with how many of the pruned samples really were mislabelled. One model trains
+in a few seconds on one CPU core; the plots of the chapters are in :mod:`gce_lab.book.toy_plots`.
 """
 
 from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
-from matplotlib.axes import Axes
-from matplotlib.colors import ListedColormap
 from torch import Tensor, nn
 
 from gce_lab.losses import TruncatedLqLoss, make_loss
+from gce_lab.methods import METHOD_INFO
 from gce_lab.noise import NoiseModel, make_noise, train_val_split
-from gce_lab.train import pruning_epochs
+from gce_lab.pipeline.steps import pruning_epochs
+from gce_lab.pipeline.train_config import TrainConfig
 from gce_lab.validation import check_choice, check_in_range, check_int
 
 __all__ = [
     "TOY_METHODS",
+    "CLASS_COLOURS",
     "ToyData",
-    "ToyConfig",
     "PruneStep",
     "ToyRun",
-    "DecisionGrid",
     "make_spirals",
     "make_toy_data",
     "make_mlp",
+    "toy_config",
     "train_toy",
-    "decision_grid",
-    "plot_decision_regions",
 ]
 
 #: Losses the toy can train with ("forward_t" uses the true transition matrix of the toy's noise).
@@ -175,48 +177,40 @@ def make_mlp(num_classes: int, hidden: int = 128, depth: int = 3, seed: int = 0)
         return nn.Sequential(*layers)
 
 
-@dataclass(frozen=True)
-class ToyConfig:
-    """Every training setting of the toy in one place.
+def toy_config(method: str, **settings: Any) -> TrainConfig:
+    """The toy's run settings, as the trainer's :class:`~gce_lab.pipeline.train.TrainConfig`.
 
-    The pruning schedule is Algorithm 1 scaled from the paper's CIFAR-10 run (120 epochs, first
-    pruning after 40, then every 10): ``prune_start = epochs // 3``, ``prune_every = epochs // 12``.
+    Defaults: 240 epochs of Adam (Kingma & Ba 2014, as in Sec. 4.1) at a constant ``lr = 5e-3``,
+    batches of 128 (Sec. 4), the paper's ``q = 0.7`` and ``k = 0.5``, ``seed = 0`` and no
+    augmentation (the inputs are points, not images). For truncated L_q the schedule of
+    Algorithm 1 is the paper's CIFAR-10 one (120 epochs: all samples for the first 40, then a
+    pruning step every 10) scaled to the epochs (at least 12): ``prune_start = epochs // 3``,
+    ``prune_every = epochs // 12``. Keyword ``settings`` replace any of these. The toy runs on
+    the CPU in float32 and tests every epoch, whatever the trainer's device, speed and
+    ``test_every_epoch`` settings say.
     """
-
-    epochs: int = 240
-    batch_size: int = 128  # as in the paper (Sec. 4)
-    lr: float = 5e-3  # Adam (Kingma & Ba 2014), as in Sec. 4.1
-    hidden: int = 128
-    depth: int = 3
-    q: float = 0.7  # the paper's q for L_q and truncated L_q
-    k: float = 0.5  # the paper's truncation threshold
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        check_int("epochs", self.epochs, 12)
-        check_int("batch_size", self.batch_size, 1)
-        check_in_range("lr", self.lr, 0.0, math.inf, low_open=True)
-        check_int("hidden", self.hidden, 1)
-        check_int("depth", self.depth, 1)
-        check_in_range("q", self.q, 0.0, 1.0)
-        check_in_range("k", self.k, 0.0, 1.0)
-        check_int("seed", self.seed, 0)
-
-    @property
-    def prune_start(self) -> int:
-        return self.epochs // 3
-
-    @property
-    def prune_every(self) -> int:
-        return self.epochs // 12
+    method = check_choice("method", method, TOY_METHODS)
+    settings = {"epochs": 240, "optimizer": "adam", "lr": 5e-3, "augment": False, **settings}
+    if METHOD_INFO[method].prunes:
+        epochs = check_int("epochs", settings["epochs"], 12)
+        settings = {"prune_start": epochs // 3, "prune_every": epochs // 12, **settings}
+    config = TrainConfig(method, **settings)
+    if config.optimizer != "adam" or config.milestones or config.augment:
+        raise ValueError(
+            "the toy trains with Adam at a constant learning rate, without augmentation: it needs "
+            f"optimizer='adam', milestones=(), augment=False, got {config.optimizer!r}, "
+            f"{config.milestones!r}, {config.augment!r}"
+        )
+    return config
 
 
 @dataclass(frozen=True)
 class PruneStep:
-    """One pruning step of Algorithm 1: which training samples got ``w_i = 0``.
+    """One pruning step of Algorithm 1 (Eq. 11): which training samples got ``w_i = 0``.
 
     Attributes:
-        epoch: the step happened before training epoch ``epoch`` (0-based).
+        epoch: the step ran before the training of epoch ``epoch`` (from 1, as in
+            :func:`~gce_lab.pipeline.train.pruning_epochs`).
         model_epoch: the epoch whose model (best validation accuracy so far) decided.
         label_probability: (n,) softmax output of the given label, ``f_{y_i}(x_i)``, under that
             model; a sample is pruned when it is at most ``k``.
@@ -231,23 +225,23 @@ class PruneStep:
     mislabelled: np.ndarray
 
     @property
-    def num_pruned(self) -> int:
+    def n_pruned(self) -> int:
         return int(self.pruned.sum())
 
     @property
-    def num_pruned_mislabelled(self) -> int:
+    def n_pruned_mislabelled(self) -> int:
         return int((self.pruned & self.mislabelled).sum())
 
     @property
     def precision(self) -> float:
         """Fraction of the pruned samples that really were mislabelled (nan if none pruned)."""
-        return self.num_pruned_mislabelled / self.num_pruned if self.num_pruned else math.nan
+        return self.n_pruned_mislabelled / self.n_pruned if self.n_pruned else math.nan
 
     @property
     def recall(self) -> float:
         """Fraction of the mislabelled samples that got pruned (nan if none is mislabelled)."""
         total = int(self.mislabelled.sum())
-        return self.num_pruned_mislabelled / total if total else math.nan
+        return self.n_pruned_mislabelled / total if total else math.nan
 
 
 @dataclass
@@ -255,21 +249,25 @@ class ToyRun:
     """A trained toy model and what happened on the way.
 
     Attributes:
-        method: the loss (one of :data:`TOY_METHODS`).
-        config: the settings used.
+        config: the settings used (:func:`toy_config`).
         model: the MLP after the last epoch.
-        history: one row per epoch: ``epoch``, ``train_loss`` (mean batch loss), ``val_acc``
-            (against noisy validation labels), ``test_acc`` (clean test labels), ``memorised``
-            (fraction of the mislabelled training samples predicted as their wrong label) and
-            ``num_pruned`` (samples with ``w_i = 0``; 0 for methods other than truncated L_q).
+        history: one row per epoch, as the trainer's history (epochs from 1, accuracies in
+            percent): ``epoch``, ``train_loss`` (mean batch loss), ``val_acc`` (against noisy
+            validation labels), ``test_acc`` (clean test labels), ``memorised`` (percentage of the
+            mislabelled training samples predicted as their wrong label) and ``n_pruned`` (samples
+            with ``w_i = 0``; 0 for methods other than truncated L_q).
         prunes: the pruning steps, in order (empty for methods other than truncated L_q).
     """
 
-    method: str
-    config: ToyConfig
+    config: TrainConfig
     model: nn.Module
     history: pd.DataFrame
     prunes: list[PruneStep] = field(default_factory=list)
+
+    @property
+    def method(self) -> str:
+        """The loss (one of :data:`TOY_METHODS`)."""
+        return self.config.method
 
     @property
     def final(self) -> pd.Series:
@@ -278,48 +276,37 @@ class ToyRun:
 
     def pruning_table(self) -> pd.DataFrame:
         """One row per pruning step: pruned count, how many were mislabelled, precision, recall."""
-        rows = [
-            {
-                "epoch": p.epoch,
-                "model_epoch": p.model_epoch,
-                "pruned": p.num_pruned,
-                "really_mislabelled": p.num_pruned_mislabelled,
-                "precision": p.precision,
-                "recall": p.recall,
-            }
-            for p in self.prunes
-        ]
-        return pd.DataFrame(
-            rows, columns=["epoch", "model_epoch", "pruned", "really_mislabelled", "precision", "recall"]
-        )
+        columns = ["epoch", "model_epoch", "n_pruned", "n_pruned_mislabelled", "precision", "recall"]
+        return pd.DataFrame([[getattr(step, name) for name in columns] for step in self.prunes], columns=columns)
 
 
 def _accuracy(model: nn.Module, x: Tensor, y: Tensor) -> float:
+    """Accuracy in percent."""
     with torch.no_grad():
-        return float((model(x).argmax(dim=1) == y).float().mean())
+        return 100.0 * float((model(x).argmax(dim=1) == y).float().mean())
 
 
-def train_toy(method: str, data: ToyData, config: ToyConfig | None = None, **overrides: object) -> ToyRun:
-    """Train the toy MLP on ``data``'s noisy labels with the loss ``method``.
+def train_toy(method: str, data: ToyData, *, hidden: int = 128, depth: int = 3, **settings: Any) -> ToyRun:
+    """Train the toy MLP (:func:`make_mlp`) on ``data``'s noisy labels with the loss ``method``.
 
-    ``config`` (default :class:`ToyConfig`) may be adjusted with keyword ``overrides``, e.g.
-    ``train_toy("lq", data, q=0.3)``. For ``"truncated_lq"`` the loss is Eq. 12 with per-sample
-    weights ``w`` that start at 1 (so the first third of training is plain L_q, minus a
-    constant) and are reset by the pruning step of Algorithm 1 every ``config.prune_every``
-    epochs from ``config.prune_start`` on, using the model of the best validation accuracy so
-    far. Deterministic for a given ``data`` and ``config``.
+    ``settings`` change the defaults of :func:`toy_config`, e.g. ``train_toy("lq", data, q=0.3)``;
+    ``hidden`` and ``depth`` size the network. For ``"truncated_lq"`` the loss is Eq. 12 with
+    per-sample weights ``w`` that start at 1 (so until ``prune_start`` it is plain L_q, minus a
+    constant) and are reset by the pruning step of Algorithm 1 (Eq. 11) before each epoch of
+    :func:`~gce_lab.pipeline.train.pruning_epochs`, using the model of the best validation
+    accuracy so far (Sec. 4.2). Deterministic for a given ``data`` and settings.
     """
-    method = check_choice("method", method, TOY_METHODS)
-    config = replace(config or ToyConfig(), **overrides)
+    config = toy_config(method, **settings)
+    model = make_mlp(data.num_classes, hidden, depth, seed=config.seed)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # the net is too small to gain from threads; they only contend
     try:
-        return _train(method, data, config)
+        return _train(config, data, model)
     finally:
         torch.set_num_threads(threads)
 
 
-def _train(method: str, data: ToyData, config: ToyConfig) -> ToyRun:
+def _train(config: TrainConfig, data: ToyData, model: nn.Module) -> ToyRun:
     x = torch.from_numpy(data.x_train)
     y = torch.from_numpy(data.y_train)
     x_val, y_val = torch.from_numpy(data.x_val), torch.from_numpy(data.y_val)
@@ -329,17 +316,16 @@ def _train(method: str, data: ToyData, config: ToyConfig) -> ToyRun:
     mislabelled_t = torch.from_numpy(mislabelled)
     all_ids = torch.arange(num_samples)
 
-    model = make_mlp(data.num_classes, config.hidden, config.depth, seed=config.seed)
-    transition = data.noise.transition_matrix() if method == "forward_t" else None
-    loss_fn = make_loss(method, q=config.q, k=config.k, T=transition, num_samples=num_samples)
+    transition = data.noise.transition_matrix() if METHOD_INFO[config.method].needs_T else None
+    loss_fn = make_loss(config.method, q=config.q, k=config.k, T=transition, num_samples=num_samples)
     optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
     shuffler = torch.Generator().manual_seed(config.seed)
 
-    best_val, best_epoch, best_state = -1.0, -1, copy.deepcopy(model.state_dict())
+    best_val, best_epoch, best_state = -1.0, 0, copy.deepcopy(model.state_dict())
     rows, prunes = [], []
-    prune_before = pruning_epochs(config.epochs, config.prune_start, config.prune_every)  # 1-based
-    for epoch in range(config.epochs):
-        if isinstance(loss_fn, TruncatedLqLoss) and epoch + 1 in prune_before:
+    prune_before = pruning_epochs(config.epochs, config.prune_start, config.prune_every)
+    for epoch in range(1, config.epochs + 1):
+        if isinstance(loss_fn, TruncatedLqLoss) and epoch in prune_before:
             prunes.append(_prune(loss_fn, model, best_state, best_epoch, x, y, all_ids, epoch, mislabelled))
         model.train()
         batch_losses = []
@@ -355,18 +341,18 @@ def _train(method: str, data: ToyData, config: ToyConfig) -> ToyRun:
             best_val, best_epoch, best_state = val_acc, epoch, copy.deepcopy(model.state_dict())
         with torch.no_grad():
             predicted = model(x).argmax(dim=1)
-        memorised = float((predicted == y)[mislabelled_t].float().mean()) if mislabelled.any() else math.nan
+        fitted = (predicted == y)[mislabelled_t]
         rows.append(
             {
-                "epoch": epoch + 1,
+                "epoch": epoch,
                 "train_loss": float(np.mean(batch_losses)),
                 "val_acc": val_acc,
                 "test_acc": _accuracy(model, x_test, y_test),
-                "memorised": memorised,
-                "num_pruned": loss_fn.num_pruned if isinstance(loss_fn, TruncatedLqLoss) else 0,
+                "memorised": 100.0 * float(fitted.float().mean()) if mislabelled.any() else math.nan,
+                "n_pruned": loss_fn.n_pruned if isinstance(loss_fn, TruncatedLqLoss) else 0,
             }
         )
-    return ToyRun(method, config, model, pd.DataFrame(rows), prunes)
+    return ToyRun(config, model, pd.DataFrame(rows), prunes)
 
 
 def _prune(
@@ -380,7 +366,7 @@ def _prune(
     epoch: int,
     mislabelled: np.ndarray,
 ) -> PruneStep:
-    """Pruning step of Algorithm 1 with the best-validation model (Sec. 4.2); records the outcome."""
+    """Pruning step of Algorithm 1 (Eq. 11) with the best-validation model (Sec. 4.2), before ``epoch``."""
     judge = copy.deepcopy(model)
     judge.load_state_dict(best_state)
     judge.eval()
@@ -390,74 +376,8 @@ def _prune(
         label_probability = torch.softmax(logits, dim=1).gather(1, y.unsqueeze(1)).squeeze(1)
     return PruneStep(
         epoch=epoch,
-        model_epoch=best_epoch + 1,
+        model_epoch=best_epoch,
         label_probability=label_probability.numpy(),
         pruned=loss_fn.pruned_mask().numpy().copy(),
         mislabelled=mislabelled,
     )
-
-
-# --------------------------------------------------------------------------- plotting
-@dataclass(frozen=True)
-class DecisionGrid:
-    """A model's predicted class and confidence on a regular grid over the plane."""
-
-    xx: np.ndarray  # (r, r) first coordinate
-    yy: np.ndarray  # (r, r) second coordinate
-    label: np.ndarray  # (r, r) int64 predicted class
-    confidence: np.ndarray  # (r, r) softmax probability of the predicted class
-
-
-def decision_grid(model: nn.Module, extent: float = 1.2, resolution: int = 200) -> DecisionGrid:
-    """Evaluate ``model`` on a ``resolution`` x ``resolution`` grid over ``[-extent, extent]^2``."""
-    extent = check_in_range("extent", extent, 0.0, math.inf, low_open=True)
-    resolution = check_int("resolution", resolution, 2)
-    axis = np.linspace(-extent, extent, resolution, dtype=np.float32)
-    xx, yy = np.meshgrid(axis, axis)
-    points = torch.from_numpy(np.stack([xx.ravel(), yy.ravel()], axis=1))
-    model.eval()
-    with torch.no_grad():
-        probs = torch.softmax(model(points), dim=1)
-    confidence, label = probs.max(dim=1)
-    shape = xx.shape
-    return DecisionGrid(xx, yy, label.numpy().reshape(shape), confidence.numpy().reshape(shape))
-
-
-def plot_decision_regions(
-    ax: Axes,
-    grid: DecisionGrid,
-    x: np.ndarray,
-    y: np.ndarray,
-    *,
-    title: str = "",
-    highlight: np.ndarray | None = None,
-    highlight_label: str = "highlighted",
-) -> None:
-    """Draw predicted regions of ``grid`` and the points ``x`` coloured by label ``y`` on ``ax``.
-
-    Points where the boolean mask ``highlight`` is True get a black ring (e.g. the mislabelled or
-    the pruned samples) and a legend entry ``highlight_label``.
-    """
-    num_classes = int(max(grid.label.max(), y.max())) + 1
-    colours = ListedColormap(CLASS_COLOURS[:num_classes])
-    ax.contourf(grid.xx, grid.yy, grid.label, levels=np.arange(num_classes + 1) - 0.5, cmap=colours, alpha=0.25)
-    ax.contour(grid.xx, grid.yy, grid.label, levels=np.arange(num_classes + 1) - 0.5, colors="0.3", linewidths=0.6)
-    ax.scatter(x[:, 0], x[:, 1], c=y, cmap=colours, vmin=-0.5, vmax=num_classes - 0.5, s=9, linewidths=0)
-    if highlight is not None and highlight.any():
-        ax.scatter(
-            x[highlight, 0],
-            x[highlight, 1],
-            s=28,
-            facecolors="none",
-            edgecolors="black",
-            linewidths=0.7,
-            label=highlight_label,
-        )
-        ax.legend(loc="lower left", fontsize=8, framealpha=0.9)
-    ax.set_title(title)
-    ax.set_xlabel("$x_1$")
-    ax.set_ylabel("$x_2$")
-    ax.set_aspect("equal")
-    lim = float(grid.xx.max())
-    ax.set_xlim(-lim, lim)
-    ax.set_ylim(-lim, lim)

@@ -23,6 +23,9 @@ __all__ = [
     "check_probability_rows",
     "check_transition_matrix",
     "ROW_SUM_ATOL",
+    "check_bool",
+    "check_indices",
+    "check_unit_interval",
 ]
 
 #: Tolerance on the row sums of a transition matrix (rows must sum to 1 within this).
@@ -95,19 +98,13 @@ def check_choice(name: str, value: Any, choices: Iterable[Any]) -> Any:
     return value
 
 
-def _check_num_classes(num_classes: Any) -> int:
-    if isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral) or num_classes < 1:
-        raise ValueError(f"num_classes must be an integer >= 1, got {num_classes!r}")
-    return int(num_classes)
-
-
 def check_labels(name: str, labels: _ArrayT, num_classes: int) -> _ArrayT:
     """Check that ``labels`` is a 1-D integer array/tensor with values in ``[0, num_classes)``.
 
     Accepts a ``numpy.ndarray`` or a ``torch.Tensor`` (on any device; the range check costs one
     host synchronisation). Returns ``labels`` unchanged.
     """
-    num_classes = _check_num_classes(num_classes)
+    num_classes = check_int("num_classes", num_classes, 1)
     allowed = f"[0, {num_classes})"
     if isinstance(labels, torch.Tensor):
         if labels.dtype == torch.bool or labels.is_floating_point() or labels.is_complex():
@@ -153,7 +150,7 @@ def check_transition_matrix(name: str, T: Any, num_classes: int | None = None) -
     if values.ndim != 2 or values.shape[0] != values.shape[1] or values.shape[0] == 0:
         raise ValueError(f"{name} must be a square (C, C) matrix with C >= 1, got shape {tuple(values.shape)}")
     size = values.shape[0]
-    if num_classes is not None and size != _check_num_classes(num_classes):
+    if num_classes is not None and size != check_int("num_classes", num_classes, 1):
         raise ValueError(
             f"{name} must have shape ({num_classes}, {num_classes}) to match {num_classes} classes, "
             f"got ({size}, {size})"
@@ -193,3 +190,34 @@ def check_probability_rows(name: str, probs: Any, *, ndim: int | None = None, at
     if worst > atol:
         raise ValueError(f"{name} must sum to 1 along the last axis (atol {atol:g}), got a row off by {worst:.3g}")
     return p
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """Check that ``value`` is True or False (not 0/1, not a string)."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+def check_indices(name: str, values: Any, size: int, check_values: bool) -> None:
+    """Check an integer index tensor; its range ``[0, size)`` only when ``check_values`` (a host sync)."""
+    if check_values:
+        check_labels(name, values, size)
+    elif (
+        not isinstance(values, torch.Tensor)
+        or values.dtype == torch.bool
+        or values.is_floating_point()
+        or values.is_complex()
+        or values.ndim != 1
+    ):
+        shape = tuple(values.shape) if isinstance(values, torch.Tensor) else type(values).__name__
+        raise ValueError(f"{name} must be a 1-D integer tensor of values in [0, {size}), got {shape}")
+
+
+def check_unit_interval(name: str, values: torch.Tensor) -> None:
+    """Check that every entry of ``values`` is in [0, 1] (one host synchronisation)."""
+    if values.numel() == 0:
+        return
+    lo, hi = (float(v) for v in torch.stack(torch.aminmax(values.detach())).tolist())
+    if not (0.0 <= lo and hi <= 1.0):  # also catches nan
+        raise ValueError(f"{name} must have values in [0, 1], got values in [{lo:g}, {hi:g}]")

@@ -39,16 +39,16 @@ if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "/content/gce-lab"], check=True)
 
 # %%
-from dataclasses import asdict
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
 
 from gce_lab.book import setup
+from gce_lab.book.toy_plots import decision_grid, plot_decision_regions
 from gce_lab.noise import make_noise
-from gce_lab.toy import ToyConfig, decision_grid, make_toy_data, plot_decision_regions, train_toy
+from gce_lab.pipeline.steps import pruning_epochs
+from gce_lab.toy import make_toy_data, toy_config, train_toy
 
 setup()
 
@@ -203,17 +203,21 @@ plt.show()
 # optimiser (Adam {cite:p}`kingma2014adam`, as in the paper's Sec. 4.1) is trained with each
 # loss; only the loss changes, as in the paper. Truncated $\mathcal{L}_q$ follows the
 # paper's schedule scaled to the toy: plain $\mathcal{L}_q$ for the first third of training,
-# then a pruning step every twelfth (chapter 4 explains it). All settings are in one place:
+# then a pruning step every twelfth (chapter 4 explains it). All settings are in one place,
+# the `TrainConfig` of the trainer that runs the image experiments (`gce_lab.toy.toy_config`
+# gives the toy's defaults); these are the ones the toy uses:
 
 # %%
-config = ToyConfig()
-for setting, value in asdict(config).items():
-    print(f"{setting:>10} = {value}")
-print(f"pruning (truncated Lq only): from epoch {config.prune_start}, every {config.prune_every} epochs")
+config = toy_config("truncated_lq")
+for setting in ("epochs", "optimizer", "lr", "batch_size", "q", "k", "seed"):
+    print(f"{setting:>10} = {getattr(config, setting)}")
+prune_before = pruning_epochs(config.epochs, config.prune_start, config.prune_every)
+print(f"pruning (truncated Lq only): all samples in epochs 1-{config.prune_start}, then a pruning step")
+print(f"before epochs {', '.join(map(str, prune_before))}")
 
 # %%
 methods = {"cce": "CCE", "mae": "MAE", "lq": "Lq (q = 0.7)", "truncated_lq": "truncated Lq (q = 0.7, k = 0.5)"}
-runs = {method: train_toy(method, data, config) for method in methods}
+runs = {method: train_toy(method, data) for method in methods}
 
 
 def summary(run):
@@ -222,10 +226,10 @@ def summary(run):
     last = history.iloc[-1]
     best = history.loc[history["val_acc"].idxmax()]
     return {
-        "test acc, last epoch (%)": round(100 * last["test_acc"], 1),
+        "test acc, last epoch (%)": round(last["test_acc"], 1),
         "best val epoch": int(best["epoch"]),
-        "test acc, best val epoch (%)": round(100 * best["test_acc"], 1),
-        "wrong labels memorised (%)": round(100 * last["memorised"], 1),
+        "test acc, best val epoch (%)": round(best["test_acc"], 1),
+        "wrong labels memorised (%)": round(last["memorised"], 1),
     }
 
 
@@ -249,7 +253,7 @@ pd.DataFrame.from_dict({name: summary(runs[m]) for m, name in methods.items()}, 
 fig, axes = plt.subplots(2, 2, figsize=(9, 9.4), constrained_layout=True)
 for ax, (method, name) in zip(axes.flat, methods.items()):
     run = runs[method]
-    title = f"{name}\nlast-epoch test accuracy {run.final['test_acc']:.1%}"
+    title = f"{name}\nlast-epoch test accuracy {run.final['test_acc']:.1f} %"
     plot_decision_regions(ax, decision_grid(run.model), data.x_train, data.y_train, title=title)
 fig.suptitle(f"Decision regions after {config.epochs} epochs, uniform noise $\\eta$ = {data.noise.eta}", fontsize=14)
 plt.show()
@@ -277,12 +281,12 @@ curves[columns] = curves.groupby("loss", sort=False)[columns].transform(
 fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), constrained_layout=True)
 sns.lineplot(data=curves, x="epoch", y="test_acc", hue="loss", ax=axes[0])
 axes[0].set_title("Clean test accuracy")
-axes[0].set_ylabel("accuracy")
+axes[0].set_ylabel("accuracy (%)")
 sns.lineplot(data=curves, x="epoch", y="memorised", hue="loss", ax=axes[1], legend=False)
 axes[1].set_title("Wrong training labels fitted")
-axes[1].set_ylabel("fraction of the wrong labels")
+axes[1].set_ylabel("% of the wrong labels")
 for ax in axes:
-    ax.axvline(config.prune_start, color="0.5", linestyle=":", linewidth=1)
+    ax.axvline(prune_before[0], color="0.5", linestyle=":", linewidth=1)
 axes[0].legend(title="loss", loc="lower right", fontsize=9)
 fig.suptitle("5-epoch moving averages; dotted line: first pruning step")
 plt.show()

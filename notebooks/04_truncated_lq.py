@@ -58,10 +58,11 @@ import torch
 
 from gce_lab import toy
 from gce_lab.book import setup, show_source
+from gce_lab.book.toy_plots import decision_grid, plot_decision_regions
 from gce_lab.bounds import truncation_tightens
 from gce_lab.losses import TruncatedLqLoss, lq_of_probability
-from gce_lab.toy import ToyConfig, decision_grid, make_mlp, make_toy_data, plot_decision_regions, train_toy
-from gce_lab.train import pruning_epochs
+from gce_lab.pipeline.steps import pruning_epochs
+from gce_lab.toy import make_mlp, make_toy_data, toy_config, train_toy
 
 setup()
 
@@ -148,8 +149,8 @@ show_source(TruncatedLqLoss.forward, TruncatedLqLoss.prune, pruning_epochs)
 
 # %%
 data = make_toy_data(eta=0.4, seed=0)
-config = ToyConfig()
-untrained = make_mlp(data.num_classes, config.hidden, config.depth, seed=config.seed)
+config = toy_config("truncated_lq")
+untrained = make_mlp(data.num_classes, seed=config.seed)  # train_toy's network, before training
 with torch.no_grad():
     probs = torch.softmax(untrained(torch.from_numpy(data.x_train)), dim=1)
 f_y = probs[torch.arange(len(data.y_train)), torch.from_numpy(data.y_train)]
@@ -167,13 +168,14 @@ print(f"samples above k = {k}: {(f_y > k).sum().item()} of {len(f_y)}")
 # pruning step. For comparison, plain $\mathcal{L}_q$ with the same settings:
 
 # %%
+prune_before = pruning_epochs(config.epochs, config.prune_start, config.prune_every)
 print(
     f"{config.epochs} epochs: all samples until epoch {config.prune_start}, "
-    f"then prune every {config.prune_every} epochs"
+    f"then prune every {config.prune_every} epochs, before epochs {', '.join(map(str, prune_before))}"
 )
 print("(paper: 120 epochs, all samples until epoch 40, then every 10)")
-truncated_run = train_toy("truncated_lq", data, config)
-lq_run = train_toy("lq", data, config)
+truncated_run = train_toy("truncated_lq", data)
+lq_run = train_toy("lq", data)
 
 print(
     f"wrong training labels: {data.is_noisy.sum()} of {len(data.y_train)} "
@@ -190,9 +192,9 @@ truncated_run.pruning_table().set_index("epoch").round(3)
 show_source(toy._train, toy._prune)
 
 # %% [markdown]
-# Each row is one pruning step: `epoch` is when it happened, `model_epoch` the epoch of the
-# best-validation model that judged the samples, `pruned` how many samples got $w_i = 0$,
-# `really_mislabelled` how many of those had a wrong label. *Precision* is the share of
+# Each row is one pruning step: `epoch` is the epoch it ran before, `model_epoch` the epoch
+# of the best-validation model that judged the samples, `n_pruned` how many samples got
+# $w_i = 0$, `n_pruned_mislabelled` how many of those had a wrong label. *Precision* is the share of
 # pruned samples that were mislabelled (pruning at random would give the noise rate),
 # *recall* the share of mislabelled samples that got pruned. Because the judge is the
 # best-validation model, consecutive steps repeat the same decision until a better model
@@ -230,7 +232,7 @@ ax.set_xlabel(
     f"(epoch {first.model_epoch})"
 )
 ax.set_ylabel("training samples")
-ax.set_title(f"First pruning step (epoch {first.epoch})")
+ax.set_title(f"First pruning step (before epoch {first.epoch})")
 plt.show()
 
 # %% [markdown]
@@ -253,7 +255,7 @@ styles = {
     "kept, label was wrong": dict(marker="s", facecolors="none", edgecolors="#D55E00"),
 }
 fig, ax = plt.subplots(figsize=(7.5, 7.5), constrained_layout=True)
-title = f"Pruning at epoch {last.epoch}: {last.num_pruned} samples pruned"
+title = f"Pruning before epoch {last.epoch}: {last.n_pruned} samples pruned"
 plot_decision_regions(ax, decision_grid(truncated_run.model), data.x_train, data.y_train, title=title)
 for name, mask in outcome.items():
     ax.scatter(
@@ -292,10 +294,10 @@ fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), constrained_layout=True)
 sns.lineplot(
     data=curves, x="epoch", y="test_acc", hue="loss", ax=axes[0], palette={"truncated Lq": "#D55E00", "Lq": "#0072B2"}
 )
-axes[0].set_ylabel("clean test accuracy (5-epoch mean)")
+axes[0].set_ylabel("clean test accuracy (%, 5-epoch mean)")
 axes[0].set_title("Test accuracy")
 history = truncated_run.history
-axes[1].plot(history["epoch"], history["num_pruned"], color="#D55E00")
+axes[1].plot(history["epoch"], history["n_pruned"], color="#D55E00")
 num_wrong = data.is_noisy.sum()
 axes[1].axhline(num_wrong, color="0.3", linestyle="--", linewidth=1)
 axes[1].text(2, num_wrong - 14, "number of wrong labels", fontsize=10)
@@ -317,9 +319,9 @@ plt.show()
 
 # %%
 threshold_runs = {
-    0.3: train_toy("truncated_lq", data, config, k=0.3),
+    0.3: train_toy("truncated_lq", data, k=0.3),
     0.5: truncated_run,
-    0.7: train_toy("truncated_lq", data, config, k=0.7),
+    0.7: train_toy("truncated_lq", data, k=0.7),
 }
 rows = []
 for threshold, run in threshold_runs.items():
@@ -328,10 +330,10 @@ for threshold, run in threshold_runs.items():
         {
             "k": threshold,
             "band narrower than Eq. 7": truncation_tightens(data.num_classes, q, threshold),
-            "pruned": step.num_pruned,
+            "n_pruned": step.n_pruned,
             "precision": round(step.precision, 3),
             "recall": round(step.recall, 3),
-            "test acc, last epoch (%)": round(100 * run.final["test_acc"], 1),
+            "test acc, last epoch (%)": round(run.final["test_acc"], 1),
         }
     )
 pd.DataFrame(rows).set_index("k")

@@ -41,9 +41,9 @@ import torch
 
 from gce_lab import losses, transition
 from gce_lab.book import setup, show_source
-from gce_lab.data import load_dataset
 from gce_lab.losses import cce_loss, forward_corrected_loss
 from gce_lab.noise import CLASS_MAPS, empirical_transition, make_noise
+from gce_lab.pipeline.data import load_dataset
 from gce_lab.transition import estimate_transition, find_anchors
 
 setup()

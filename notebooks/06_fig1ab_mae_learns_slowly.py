@@ -45,7 +45,7 @@
 #   augmentation. Those choices are made so that the network reaches, within its budget,
 #   the regime the paper's effects come from: it first learns the clean pattern, then
 #   memorises the wrong labels (Sec. 4.1). Expect the paper's effects at far lower
-#   accuracies; `gce_lab/profiles.py` gives the reason for each setting.
+#   accuracies; `gce_lab/pipeline/profiles.py` gives the reason for each setting.
 # * `lab`: the real images, a 2 M-parameter network, 15-20 epochs: minutes on a GPU.
 # * `paper`: the protocol of Sec. 4 (ResNet-34, 120-150 epochs, five seeds): hours on a GPU.
 
@@ -63,9 +63,10 @@ if "google.colab" in sys.modules:
 import matplotlib.pyplot as plt
 
 from gce_lab.book import setup
-from gce_lab.findings import fig1ab_findings
-from gce_lab.plots import accuracy_at_epoch, fig1ab_summary, plot_fig1ab
-from gce_lab.report import chapter_results, notice, protocol_differences, settings_table
+from gce_lab.book.findings import fig1ab_findings
+from gce_lab.book.plots import accuracy_at_epoch, fig1ab_summary, plot_fig1ab
+from gce_lab.book.protocol import protocol_differences, settings_table
+from gce_lab.book.report import chapter_results, notice
 
 setup()
 

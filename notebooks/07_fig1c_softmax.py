@@ -49,9 +49,10 @@ if "google.colab" in sys.modules:
 import matplotlib.pyplot as plt
 
 from gce_lab.book import setup
-from gce_lab.findings import fig1c_findings
-from gce_lab.plots import fig1c_summary, plot_fig1c
-from gce_lab.report import chapter_results, notice, protocol_differences, settings_table
+from gce_lab.book.findings import fig1c_findings
+from gce_lab.book.plots import fig1c_summary, plot_fig1c
+from gce_lab.book.protocol import protocol_differences, settings_table
+from gce_lab.book.report import chapter_results, notice
 
 setup()
 

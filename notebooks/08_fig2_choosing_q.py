@@ -50,10 +50,11 @@ if "google.colab" in sys.modules:
 import matplotlib.pyplot as plt
 
 from gce_lab.book import setup
-from gce_lab.experiments import EXPERIMENTS
-from gce_lab.findings import fig2_findings
-from gce_lab.plots import fig2_summary, plot_fig2, plot_validation_loss
-from gce_lab.report import chapter_results, notice, protocol_differences, settings_table
+from gce_lab.book.findings import fig2_findings
+from gce_lab.book.plots import fig2_summary, plot_fig2, plot_validation_loss
+from gce_lab.book.protocol import protocol_differences, settings_table
+from gce_lab.book.report import chapter_results, notice
+from gce_lab.pipeline.experiments import EXPERIMENTS
 
 setup()
 

@@ -58,16 +58,10 @@ if "google.colab" in sys.modules:
 import matplotlib.pyplot as plt
 
 from gce_lab.book import setup
-from gce_lab.claims import claims_table
-from gce_lab.plots import plot_difference_heatmap
-from gce_lab.report import (
-    agreement_table,
-    chapter_results,
-    comparison_table,
-    notice,
-    protocol_differences,
-    settings_table,
-)
+from gce_lab.book.claims import claims_table
+from gce_lab.book.plots import plot_difference_heatmap
+from gce_lab.book.protocol import protocol_differences, settings_table
+from gce_lab.book.report import agreement_table, chapter_results, comparison_table, notice
 
 setup()
 
@@ -127,7 +121,7 @@ agreement_table(runs, "table2")
 # passes or fails there, and the paper's words decide how many columns must pass ("in
 # general" or "at most noise levels": more than half; "for all datasets at all noise
 # levels": all). *Cannot say* means that results are missing and could still change the
-# verdict. Nothing here is typed in: `gce_lab/claims.py` holds the tests, and the verdicts
+# verdict. Nothing here is typed in: `gce_lab/book/claims.py` holds the tests, and the verdicts
 # follow the numbers. Where the paper's own numbers do not bear out its sentence, the last
 # column says so too.
 

@@ -52,9 +52,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from gce_lab.book import setup
-from gce_lab.data import class_names
-from gce_lab.human_noise import LICENSE, human_label_sets
-from gce_lab.human_report import (
+from gce_lab.book.human_report import (
     annotator_dependence,
     confused_pairs,
     human_comparison,
@@ -63,9 +61,12 @@ from gce_lab.human_report import (
     per_class_rates,
     plot_transition_matrices,
 )
+from gce_lab.book.protocol import protocol_differences, settings_table
+from gce_lab.book.report import chapter_results, notice
 from gce_lab.noise import make_noise
-from gce_lab.report import chapter_results, notice, protocol_differences, settings_table
-from gce_lab.results import load_results
+from gce_lab.pipeline.data import class_names
+from gce_lab.pipeline.human_noise import LICENSE, human_label_sets
+from gce_lab.pipeline.results import load_results
 
 setup()
 

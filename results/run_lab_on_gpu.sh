@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The `lab` profile's GPU runs of one data set, in one device call (results/README.md says how to
-# call it with the device tool and how to commit what it brings back). From the repository root:
+# The `lab` profile's GPU runs of one data set, in one call on a GPU machine (results/README.md says
+# how to send it there and how to commit what it brings back). From the repository root:
 #
 #     bash results/run_lab_on_gpu.sh cifar10         # Table 1 CIFAR-10 block, Fig. 1c, Fig. 2
 #     bash results/run_lab_on_gpu.sh fashion_mnist   # Table 1 Fashion-MNIST block
@@ -9,7 +9,7 @@
 # atomically), so a call cut off by BUDGET_S still brings back every run that finished; a second
 # call resumes where the first stopped (it starts from the committed results/, which it copies).
 # Environment (all optional):
-#   OUT                where the files go (the device tool sets it; default /tmp/gce_lab_out)
+#   OUT                where the files go (default /tmp/gce_lab_out)
 #   PYTHON             the interpreter with torch (default python3)
 #   GCE_LAB_DATA       folder holding the snapshot (default .gpu/datasets, carried with the call)
 #   GCE_LAB_GIT_COMMIT the commit this tree is (the copy on the device machine has no .git)

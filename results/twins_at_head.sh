@@ -14,7 +14,7 @@ git worktree add --detach "$TREE" HEAD >/dev/null
 # The scratch tree has no ../shared beside it: the data (snapshots, CIFAR-N labels) are this checkout's.
 DATA=${GCE_LAB_DATA:-$(cd "$MAIN/../shared/datasets" 2>/dev/null && pwd || echo "$HOME/.cache/gce_lab/data")}
 (cd "$TREE" && PYTHONPATH="$TREE" GCE_LAB_RESULTS="$TREE/results" GCE_LAB_DATA="$DATA" \
-    "$MAIN/.venv/bin/python" -m gce_lab.notebook_twins "$@")
+    "$MAIN/.venv/bin/python" -m gce_lab.book.notebook_twins "$@")
 for twin in "$TREE"/notebooks/*.ipynb; do
     cmp -s "$twin" "notebooks/$(basename "$twin")" || cp "$twin" notebooks/
 done

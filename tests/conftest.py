@@ -5,9 +5,9 @@ from collections.abc import Callable, Iterator
 import pytest
 import torch
 
-from gce_lab.data import load_dataset
 from gce_lab.noise import make_noise, train_val_split
-from gce_lab.train import TrainData
+from gce_lab.pipeline.data import load_dataset
+from gce_lab.pipeline.train_config import TrainData
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,4 @@
-"""Tests of gce_lab.augment: mean subtraction, batched crops and flips against slow references."""
+"""Tests of gce_lab.pipeline.augment: mean subtraction, batched crops and flips against slow references."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from gce_lab.augment import (
+from gce_lab.pipeline.augment import (
     augment_batch,
     normalize,
     per_pixel_mean,

@@ -2,8 +2,8 @@
 wrong (a ``ValueError`` or, on the command line, exit status 2 and one line), and nothing that
 was finished may be lost or passed off as finished.
 
-The catalogue below is the reliability issue's list and more; ``test_catalogue_size`` keeps it
-at 160 cases or more.
+The catalogue below covers the parameters a user can set and the files the lab reads or writes;
+``test_catalogue_size`` keeps it at 160 cases or more.
 """
 
 from __future__ import annotations
@@ -15,10 +15,15 @@ import numpy as np
 import pytest
 import torch
 
-from gce_lab import cli, data, losses, noise, profiles, runner, transition, validation
-from gce_lab.experiments import parse_noise, plan_runs
-from gce_lab.models import make_model, tiny_net
-from gce_lab.train import TrainConfig, train
+from gce_lab import losses, noise, transition, validation
+from gce_lab.datasets import dataset_info
+from gce_lab.pipeline import cli, data, data_files, profiles, runner
+from gce_lab.pipeline.experiments import parse_noise
+from gce_lab.pipeline.models import make_model, tiny_net
+from gce_lab.pipeline.planning import Selection, plan
+from gce_lab.pipeline.runner import Where
+from gce_lab.pipeline.train import train
+from gce_lab.pipeline.train_config import TrainConfig
 
 # ----------------------------------------------------------------------------- the catalogue
 _CONFIG_FIELDS = {
@@ -128,22 +133,42 @@ def test_noise_refuses_bad_input(what, call, message):
 
 
 PLAN_CASES = [
-    ("unknown experiment", lambda: plan_runs("table3", "smoke"), "experiment must be one of"),
-    ("unknown profile", lambda: plan_runs("table1", "fast"), "profile must be one of"),
-    ("unknown data set", lambda: plan_runs("table1", "smoke", datasets=["mnist"]), "dataset must be among"),
-    ("empty data set list", lambda: plan_runs("table1", "smoke", datasets=[]), "dataset must name at least one"),
+    ("unknown experiment", lambda: plan(Selection("table3", "smoke")).specs, "experiment must be one of"),
+    ("unknown profile", lambda: plan(Selection("table1", "fast")).specs, "profile must be one of"),
+    ("unknown data set", lambda: plan(Selection("table1", "smoke", datasets=["mnist"])).specs, "dataset must be among"),
+    (
+        "empty data set list",
+        lambda: plan(Selection("table1", "smoke", datasets=[])).specs,
+        "dataset must name at least one",
+    ),
     (
         "a string for the data sets",
-        lambda: plan_runs("table1", "smoke", datasets="cifar10"),
+        lambda: plan(Selection("table1", "smoke", datasets="cifar10")).specs,
         "dataset must be a list of names",
     ),
-    ("a string for the methods", lambda: plan_runs("table1", "smoke", methods="cce"), "method must be a list"),
-    ("a string for the noises", lambda: plan_runs("table1", "smoke", noises="uniform0.4"), "noise must be a list"),
-    ("method not in the experiment", lambda: plan_runs("fig1c", "smoke", methods=["mae"]), "method must be among"),
-    ("noise not in the experiment", lambda: plan_runs("table1", "smoke", noises=["uniform0.3"]), "noise must be among"),
-    ("negative seed", lambda: plan_runs("table1", "smoke", seeds=[-1]), "seeds must be integers"),
-    ("duplicate seeds", lambda: plan_runs("table1", "smoke", seeds=[1, 1]), "seeds must be distinct"),
-    ("bool seed", lambda: plan_runs("table1", "smoke", seeds=[True]), "seeds must be integers"),
+    (
+        "a string for the methods",
+        lambda: plan(Selection("table1", "smoke", methods="cce")).specs,
+        "method must be a list",
+    ),
+    (
+        "a string for the noises",
+        lambda: plan(Selection("table1", "smoke", noises="uniform0.4")).specs,
+        "noise must be a list",
+    ),
+    (
+        "method not in the experiment",
+        lambda: plan(Selection("fig1c", "smoke", methods=["mae"])).specs,
+        "method must be among",
+    ),
+    (
+        "noise not in the experiment",
+        lambda: plan(Selection("table1", "smoke", noises=["uniform0.3"])).specs,
+        "noise must be among",
+    ),
+    ("negative seed", lambda: plan(Selection("table1", "smoke", seeds=[-1])).specs, "seeds must be integers"),
+    ("duplicate seeds", lambda: plan(Selection("table1", "smoke", seeds=[1, 1])).specs, "seeds must be distinct"),
+    ("bool seed", lambda: plan(Selection("table1", "smoke", seeds=[True])).specs, "seeds must be integers"),
     ("settings of an unknown experiment", lambda: profiles.run_settings("smoke", "table9", "cifar10"), "experiment"),
     ("settings of an unknown data set", lambda: profiles.run_settings("smoke", "table1", "mnist"), "dataset"),
     (
@@ -165,7 +190,7 @@ PLAN_CASES = [
     ("model name", lambda: make_model("vgg16", 10), "name must be one of"),
     ("model classes", lambda: make_model("tiny_net", 0), "num_classes"),
     ("check_int bool", lambda: validation.check_int("n", True, 0), "n must be an integer"),
-    ("fractional seed", lambda: plan_runs("table1", "smoke", seeds=[0.5]), "seeds must be integers"),
+    ("fractional seed", lambda: plan(Selection("table1", "smoke", seeds=[0.5])).specs, "seeds must be integers"),
     ("download not a bool", lambda: data.load_dataset("cifar10", download="yes"), "download must be True or False"),
     ("unknown snapshot", lambda: data.load_dataset("cifar10", source="snapshot:foo"), "source snapshot stem"),
 ]
@@ -232,7 +257,7 @@ def test_catalogue_size():
 
 # ----------------------------------------------------------------------------- damaged data files
 def _snapshot(tmp_path, **changes):
-    classes = np.array(data._FASHION_CLASSES)
+    classes = np.array(dataset_info("fashion_mnist").classes)
     arrays = {
         "x_train": np.zeros((20, 28, 28), np.uint8),
         "y_train": np.arange(20) % 10,
@@ -250,7 +275,7 @@ def _snapshot(tmp_path, **changes):
 @pytest.mark.parametrize(
     "changes, message",
     [
-        ({"classes": np.array(data._FASHION_CLASSES[::-1])}, "names its classes in another order"),
+        ({"classes": np.array(dataset_info("fashion_mnist").classes[::-1])}, "names its classes in another order"),
         ({"classes": np.array([f"c{i}" for i in range(10)])}, "names its classes other than the official ones"),
         ({"y_test": None}, r"lacks the arrays \['y_test'\]"),
         ({"x_train": np.zeros((20, 28, 28), np.float32)}, "not uint8 pixels"),
@@ -260,7 +285,7 @@ def _snapshot(tmp_path, **changes):
 )
 def test_snapshot_checked_on_load(tmp_path, changes, message):
     _snapshot(tmp_path, **changes)
-    with pytest.raises(data.DataFileError, match=message) as info:
+    with pytest.raises(data_files.DataFileError, match=message) as info:
         data.load_dataset("fashion_mnist", root=tmp_path, source="snapshot")
     assert str(tmp_path / "fashion_mnist.npz") in str(info.value) and "SHA256SUMS" in str(info.value)
 
@@ -268,7 +293,7 @@ def test_snapshot_checked_on_load(tmp_path, changes, message):
 def test_truncated_snapshot_named_with_how_to_get_a_good_copy(tmp_path):
     path = _snapshot(tmp_path)
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    with pytest.raises(data.DataFileError, match="cannot be read as a .npz archive") as info:
+    with pytest.raises(data_files.DataFileError, match="cannot be read as a .npz archive") as info:
         data.load_dataset("fashion_mnist", root=tmp_path)
     assert str(path) in str(info.value)
 
@@ -303,9 +328,9 @@ def test_unwritable_results_folder_fails_before_training(tmp_path, monkeypatch):
     blocker = tmp_path / "results"
     blocker.write_text("a file where the results folder should be")
     trained = []
-    monkeypatch.setattr(runner, "_train_run", lambda *a, **k: trained.append(a))
+    monkeypatch.setattr(runner, "_train_and_record", lambda *a, **k: trained.append(a))
     with pytest.raises(ValueError, match="must be a writable folder"):
-        runner.run_experiment("fig1c", "smoke", root=blocker, checkpoints=tmp_path / "ckpt")
+        runner.run_experiment(plan(Selection("fig1c", "smoke")), Where(blocker, tmp_path / "ckpt"))
     assert not trained
 
 
@@ -318,15 +343,15 @@ def test_read_only_results_folder_fails_before_training(tmp_path):
     folder.mkdir(parents=True)
     folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
     with pytest.raises(ValueError, match="must be a writable folder"):
-        runner.run_experiment("fig1c", "smoke", root=tmp_path / "results", checkpoints=tmp_path / "ckpt")
+        runner.run_experiment(plan(Selection("fig1c", "smoke")), Where(tmp_path / "results", tmp_path / "ckpt"))
 
 
 def test_status_reports_a_damaged_checkpoint_instead_of_failing(tmp_path):
-    run = plan_runs("fig1c", "smoke")[0]
+    run = plan(Selection("fig1c", "smoke")).specs[0]
     path = runner.checkpoint_path(run, tmp_path / "ckpt")
     path.parent.mkdir(parents=True)
     path.write_bytes(b"not a checkpoint")
-    table = runner.experiment_status("fig1c", "smoke", root=tmp_path / "r", checkpoints=tmp_path / "ckpt")
+    table = runner.experiment_status(plan(Selection("fig1c", "smoke")), Where(tmp_path / "r", tmp_path / "ckpt"))
     row = table.set_index("run_id").loc[run.run_id]
     assert row["state"].startswith("partial (damaged checkpoint") and row["epochs_done"] == 0
 
@@ -360,7 +385,7 @@ def test_a_checkpoint_missing_keys_is_ignored_with_a_warning(noisy_synthetic_cif
 
 
 def test_bench_models_never_read_letter_by_letter():
-    from gce_lab.bench import run_benchmark
+    from gce_lab.pipeline.bench import run_benchmark
 
     with pytest.raises(ValueError, match="models must be a list of names"):
         run_benchmark("tiny", "cpu_net", device="cpu", quiet=True)
@@ -407,22 +432,13 @@ def test_cifar100_t_hat_uses_the_plain_argmax(monkeypatch, tmp_path):
         lambda probs, filter_outlier: seen.append(filter_outlier) or np.eye(probs.shape[1]),
     )
     for dataset in ("cifar100", "cifar10"):
-        run = plan_runs("table1", "smoke", datasets=[dataset], methods=["cce"], noises=["uniform0.2"])[0]
-        runner._train_and_record(
-            run,
-            profiles.run_settings("smoke", "table1", dataset),
-            root=tmp_path,
-            checkpoints=tmp_path / "ckpt",
-            progress=False,
-            device="cpu",
-            compile=False,
-            command="test",
-        )
+        run = plan(Selection("table1", "smoke", datasets=[dataset], methods=["cce"], noises=["uniform0.2"])).runs[0]
+        runner._train_and_record(run, Where(tmp_path, tmp_path / "ckpt"), progress=False, command="test")
     assert seen == [False, True]
 
 
 def test_trainer_crops_after_padding_by_4(monkeypatch, noisy_synthetic_cifar10):
-    import gce_lab.augment as augment
+    import gce_lab.pipeline.augment as augment
 
     paddings = []
     original = augment.random_crop
@@ -435,12 +451,8 @@ def test_trainer_crops_after_padding_by_4(monkeypatch, noisy_synthetic_cifar10):
 
 def test_paper_profile_optimiser_constants():
     s = profiles.run_settings("paper", "table1", "cifar10")
-    assert (s["sgd_lr"], s["sgd_momentum"], s["sgd_weight_decay"], s["lr_decay"], s["adam_lr"]) == (
-        0.01,
-        0.9,
-        1e-4,
-        0.1,
-        1e-3,
-    )
-    run = plan_runs("fig1c", "paper")[0]
-    assert runner.run_config(run, profiles.run_settings("paper", "fig1c", "cifar10")).lr == 1e-3
+    assert s["sgd"] == {"lr": 0.01, "momentum": 0.9, "weight_decay": 1e-4, "lr_decay": 0.1}
+    assert s["adam"] == {"lr": 1e-3}
+    table1 = plan(Selection("table1", "paper", datasets=["cifar10"], methods=["cce"], noises=["uniform0.2"])).runs[0]
+    assert (table1.config.optimizer, table1.config.lr, table1.config.momentum) == ("sgd", 0.01, 0.9)
+    assert plan(Selection("fig1c", "paper")).runs[0].config.lr == 1e-3

@@ -10,13 +10,19 @@ import numpy as np
 import pytest
 import torch
 
-from gce_lab.augment import per_pixel_mean
-from gce_lab.bench import CASES, compare_paths, count_step_flops, device_slug, lab_run, run_benchmark, synthetic_images
-from gce_lab.cli import main
 from gce_lab.losses import make_loss
-from gce_lab.models import make_model, tiny_net
 from gce_lab.noise import make_noise
-from gce_lab.train import TrainConfig, TrainData, make_optimizer, train, train_epoch
+from gce_lab.pipeline.augment import per_pixel_mean
+from gce_lab.pipeline.bench import lab_run, run_benchmark, timing
+from gce_lab.pipeline.bench.agreement import compare_paths
+from gce_lab.pipeline.bench.cases import CASES, synthetic_images
+from gce_lab.pipeline.bench.output import device_slug
+from gce_lab.pipeline.bench.timing import count_step_flops
+from gce_lab.pipeline.cli import main
+from gce_lab.pipeline.models import make_model, tiny_net
+from gce_lab.pipeline.steps import make_optimizer, train_epoch
+from gce_lab.pipeline.train import train
+from gce_lab.pipeline.train_config import TrainConfig, TrainData
 
 
 @pytest.fixture(scope="module")
@@ -73,10 +79,8 @@ def test_cpu_benchmark_reads_the_cpu_net_against_the_matmul_roof(tmp_path):
 
 
 def test_matmul_rate_is_two_n_cubed_over_the_time(monkeypatch):
-    from gce_lab import bench
-
-    monkeypatch.setattr(bench, "_timed", lambda fn, steps, device: (fn(), (0.5, 1))[1])
-    assert bench.matmul_gflops(torch.device("cpu"), size=100, repeats=2) == pytest.approx(2 * 100**3 / 0.5 / 1e9)
+    monkeypatch.setattr(timing, "timed", lambda fn, steps, device: (fn(), (0.5, 1))[1])
+    assert timing.matmul_gflops(torch.device("cpu"), size=100, repeats=2) == pytest.approx(2 * 100**3 / 0.5 / 1e9)
 
 
 def test_flop_counter_counts_forward_and_backward():

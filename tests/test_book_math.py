@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gce_lab.book_assets import MATHJAX_ENTRY, copy_mathjax
+from gce_lab.book.assets import MATHJAX_ENTRY, copy_mathjax
 
 REPO = Path(__file__).resolve().parent.parent
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from gce_lab.claims import CLAIMS, claims_table, column_verdicts, verdict
-from gce_lab.results import compare_with_paper, reported_results
+from gce_lab.book.claims import CLAIMS, claims_table, column_verdicts, verdict
+from gce_lab.pipeline.results import compare_with_paper, reported_results
 
 
 @pytest.mark.parametrize(

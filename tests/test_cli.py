@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from gce_lab.cli import main
-from gce_lab.provenance import REPO_ROOT
-from gce_lab.results import load_results
+from gce_lab.pipeline.cli import main
+from gce_lab.pipeline.provenance import REPO_ROOT
+from gce_lab.pipeline.results import load_results
 
 
 def test_run_smoke_cell_then_status(tmp_path, capsys):

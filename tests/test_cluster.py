@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 import submitit
 
-from gce_lab import cli
-from gce_lab.cluster import RunJob, SlurmOptions, job_states, submit_runs
-from gce_lab.runner import checkpoint_path, planned_runs
+from gce_lab.pipeline import cli
+from gce_lab.pipeline.cluster import RunJob, SlurmOptions, job_states, submit_runs
+from gce_lab.pipeline.planning import Plan, Selection, plan
+from gce_lab.pipeline.runner import Where, checkpoint_path
 
 
 @pytest.fixture
@@ -19,33 +20,24 @@ def dirs(tmp_path):
     return {"root": tmp_path / "results", "checkpoints": tmp_path / "ckpt"}
 
 
-def _submit(runs, label, dirs, epochs=None, parallelism=3):
-    return submit_runs(
-        runs,
-        experiment=runs[0].experiment,
-        profile="smoke",
-        label=label,
-        epochs=epochs,
-        kind="local",
-        options=SlurmOptions(parallelism=parallelism),
-        device="cpu",
-        **dirs,
-    )
+def _submit(runs, dirs, parallelism=3):
+    return submit_runs(runs, Where(**dirs), kind="local", options=SlurmOptions(parallelism=parallelism), device="cpu")
 
 
 def test_jobs_at_once_into_one_folder_and_forward_t_hat_after_its_cce(dirs):
-    label, runs = planned_runs(
-        "table1",
-        "smoke",
-        None,
-        datasets=["cifar10"],
-        methods=["cce", "mae", "lq", "forward_t_hat"],
-        noises=["uniform0.2", "uniform0.4"],
+    runs = plan(
+        Selection(
+            "table1",
+            "smoke",
+            datasets=["cifar10"],
+            methods=["cce", "mae", "lq", "forward_t_hat"],
+            noises=["uniform0.2", "uniform0.4"],
+        )
     )
-    jobs = _submit(runs, label, dirs)
+    jobs = _submit(runs, dirs)
     assert len(jobs) == 8
     frame = pd.read_csv(dirs["root"] / "table1" / "smoke" / "runs.csv")
-    assert sorted(frame["run_id"]) == sorted(r.run_id for r in runs) and frame["run_id"].is_unique
+    assert sorted(frame["run_id"]) == sorted(r.run_id for r in runs.runs) and frame["run_id"].is_unique
     assert frame["job_id"].nunique() == 8 and frame["host"].notna().all()
     by_id = frame.set_index("run_id")
     for noise in ("uniform0.2", "uniform0.4"):
@@ -53,15 +45,16 @@ def test_jobs_at_once_into_one_folder_and_forward_t_hat_after_its_cce(dirs):
         assert cce["finished_at"] <= t_hat["finished_at"] and pd.notna(t_hat["t_hat_error"])
     states = job_states("table1", "smoke", dirs["root"])
     assert set(states["state"]) == {"finished"} and len(states) == 8
-    assert _submit(runs, label, dirs) == []  # everything finished: nothing submitted again
+    assert _submit(runs, dirs) == []  # everything finished: nothing submitted again
 
 
 def test_a_job_killed_mid_run_resumes_when_the_sweep_is_submitted_again(dirs):
-    label, runs = planned_runs("fig1c", "smoke", 40)
+    runs = plan(Selection("fig1c", "smoke", epochs=40))
+    label = runs.label
     executor = submitit.LocalExecutor(folder=dirs["root"] / "jobs")
-    victim = runs[0]
-    job = executor.submit(RunJob(), victim, "smoke", 40, str(dirs["root"]), str(dirs["checkpoints"]), "cpu")
-    ckpt = checkpoint_path(victim, dirs["checkpoints"])
+    victim = runs.runs[0]
+    job = executor.submit(RunJob(), Plan(runs.selection, (victim,)), Where(**dirs), "cpu")
+    ckpt = checkpoint_path(victim.spec, dirs["checkpoints"])
     deadline = time.time() + 120
     while not ckpt.is_file() and time.time() < deadline:
         time.sleep(0.2)
@@ -71,9 +64,9 @@ def test_a_job_killed_mid_run_resumes_when_the_sweep_is_submitted_again(dirs):
     while not job.done() and time.time() < deadline:
         time.sleep(0.2)
     assert not (dirs["root"] / "fig1c" / label / "runs.csv").is_file()
-    _submit(runs, label, dirs, epochs=40)
+    _submit(runs, dirs)
     frame = pd.read_csv(dirs["root"] / "fig1c" / label / "runs.csv")
-    assert sorted(frame["run_id"]) == sorted(r.run_id for r in runs) and frame["run_id"].is_unique
+    assert sorted(frame["run_id"]) == sorted(r.run_id for r in runs.runs) and frame["run_id"].is_unique
     epochs = pd.read_csv(dirs["root"] / "fig1c" / label / "epochs.csv")
     assert (epochs.groupby("run_id")["epoch"].apply(list) == [list(range(1, 41))] * 2).all()
     assert not ckpt.exists()  # removed once the run was recorded

@@ -9,16 +9,18 @@ import numpy as np
 import pytest
 import torch
 
-from gce_lab.data import load_dataset
-from gce_lab.experiments import plan_runs
-from gce_lab.models import count_parameters, cpu_net, tiny_net
 from gce_lab.noise import training_subset
-from gce_lab.profiles import PROFILES, run_settings
-from gce_lab.runner import build_run_data, run_config, run_experiment
-from gce_lab.train import TrainConfig, train
+from gce_lab.pipeline.data import load_dataset
+from gce_lab.pipeline.models import count_parameters, cpu_net, tiny_net
+from gce_lab.pipeline.planning import Selection, plan
+from gce_lab.pipeline.profiles import PROFILES, run_settings
+from gce_lab.pipeline.run_data import build_run_data
+from gce_lab.pipeline.runner import Where, run_experiment
+from gce_lab.pipeline.train import train
+from gce_lab.pipeline.train_config import TrainConfig
 
 
-def test_cpu_profile_keeps_the_papers_protocol_where_the_issue_asks():
+def test_cpu_profile_keeps_the_papers_protocol():
     for experiment in ("table1", "table2", "fig1c"):
         s = run_settings("cpu", experiment, "cifar10")
         assert (s["val_fraction"], s["q"], s["k"], s["batch_size"]) == (0.1, 0.7, 0.5, 128)
@@ -31,12 +33,15 @@ def test_cpu_profile_keeps_the_papers_protocol_where_the_issue_asks():
 
 
 def test_cpu_run_config_uses_adam_without_augmentation_and_the_pruning_schedule():
-    run = plan_runs("table1", "cpu", datasets=["cifar10"], methods=["truncated_lq"], noises=["uniform0.4"])[0]
-    config = run_config(run, run_settings("cpu", "table1", "cifar10"))
-    assert (config.optimizer, config.lr, config.milestones, config.augment) == ("adam", 1e-3, (), False)
-    assert (config.prune_start, config.prune_every, config.epochs, config.test_every_epoch) == (5, 2, 15, False)
+    def config(profile):
+        selection = Selection("table1", profile, datasets=["cifar10"], methods=["truncated_lq"], noises=["uniform0.4"])
+        return plan(selection).runs[0].config
+
+    cpu = config("cpu")
+    assert (cpu.optimizer, cpu.lr, cpu.milestones, cpu.augment) == ("adam", 1e-3, (), False)
+    assert (cpu.prune_start, cpu.prune_every, cpu.epochs, cpu.test_every_epoch) == (5, 2, 15, False)
     # the other profiles keep the experiment's choices: SGD with crops and flips for Table 1
-    lab = run_config(run, run_settings("lab", "table1", "cifar10"))
+    lab = config("lab")
     assert (lab.optimizer, lab.augment, lab.milestones, lab.test_every_epoch) == ("sgd", True, (5, 10), True)
 
 
@@ -112,8 +117,8 @@ def _snapshot_or_skip(name: str):
 
 def test_cpu_subset_of_the_real_images_keeps_the_original_labels():
     ds = _snapshot_or_skip("fashion_mnist")
-    run = plan_runs("table1", "cpu", datasets=["fashion_mnist"], methods=["cce"], noises=["uniform0.4"])[0]
-    data, meta = build_run_data(run, run_settings("cpu", "table1", "fashion_mnist"))
+    run = plan(Selection("table1", "cpu", datasets=["fashion_mnist"], methods=["cce"], noises=["uniform0.4"])).runs[0]
+    data, meta = build_run_data(run)
     assert data.x_train.shape[0] + data.x_val.shape[0] == 12500
     assert data.x_test.shape[0] == ds.x_test.shape[0]  # the whole clean test set
     assert meta["data_source"] == "snapshot:fashion_mnist"
@@ -124,14 +129,8 @@ def test_short_cpu_run_on_a_slice_of_the_real_images(tmp_path, monkeypatch):
     _snapshot_or_skip("fashion_mnist")
     monkeypatch.setitem(PROFILES["cpu"]["default"], "train_subset", 600)
     rows = run_experiment(
-        "table1",
-        "cpu",
-        datasets=["fashion_mnist"],
-        methods=["lq"],
-        noises=["uniform0.4"],
-        epochs=2,
-        root=tmp_path / "results",
-        checkpoints=tmp_path / "ckpt",
+        plan(Selection("table1", "cpu", datasets=["fashion_mnist"], methods=["lq"], noises=["uniform0.4"], epochs=2)),
+        Where(tmp_path / "results", tmp_path / "ckpt"),
     )
     row = rows.iloc[0]
     assert (row["profile"], row["model"], row["n_train"], row["n_val"]) == ("cpu_epochs2", "cpu_net", 540, 60)

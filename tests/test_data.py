@@ -1,4 +1,4 @@
-"""Tests of gce_lab.data: one in-memory form from snapshots, torchvision files and synthetic data."""
+"""Tests of gce_lab.pipeline.data: one in-memory form from snapshots, torchvision files and synthetic data."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import pytest
 import torch
 from PIL import Image
 
-from gce_lab import data
-from gce_lab.data import ImageDataset, cache_dir, load_dataset, resolve_data_root
+from gce_lab.pipeline import data_files
+from gce_lab.pipeline.data import ImageDataset, load_dataset
+from gce_lab.pipeline.data_files import cache_dir, resolve_data_root
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 FASHION_CLASSES = [
@@ -164,7 +165,7 @@ def test_data_root_resolution_order(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert resolve_data_root() == tmp_path / "env"
     monkeypatch.delenv("GCE_LAB_DATA")
     repo = tmp_path / "checkout" / "repo"
-    monkeypatch.setattr(data, "_repo_root", lambda: repo)
+    monkeypatch.setattr(data_files, "_repo_root", lambda: repo)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert resolve_data_root() == tmp_path / "home" / ".cache" / "gce_lab" / "data"
     (tmp_path / "checkout" / "shared" / "datasets").mkdir(parents=True)
@@ -208,7 +209,7 @@ def test_jpeg_snapshot_is_decoded_once_and_cached_outside_the_data_root(
     def no_decoding(*_: object) -> None:
         raise AssertionError("the second load must come from the cache")
 
-    monkeypatch.setattr(data, "_decode_jpegs", no_decoding)
+    monkeypatch.setattr(data_files, "_decode_jpegs", no_decoding)
     again = load_dataset("cifar10", root=root, source="snapshot:cifar10_jpeg")
     assert torch.equal(again.x_train, ds.x_train) and torch.equal(again.y_test, ds.y_test)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gce_lab.findings import fig1ab_findings, fig1c_findings, fig2_findings
-from gce_lab.results import load_results
+from gce_lab.book.findings import fig1ab_findings, fig1c_findings, fig2_findings
+from gce_lab.pipeline.results import load_results
 
 
 @pytest.fixture(scope="module")

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from gce_lab.data import load_dataset
-from gce_lab.experiments import noise_id, parse_noise, plan_runs
-from gce_lab.human_noise import HUMAN_LABEL_SETS, load_human_labels
-from gce_lab.profiles import run_settings
-from gce_lab.runner import build_run_data
+from gce_lab.pipeline.data import load_dataset
+from gce_lab.pipeline.experiments import noise_id, parse_noise
+from gce_lab.pipeline.human_noise import HUMAN_LABEL_SETS, load_human_labels
+from gce_lab.pipeline.planning import Selection, plan
+from gce_lab.pipeline.run_data import build_run_data
 
 
 def _label_file(root, clean, **labels):
@@ -62,7 +62,7 @@ def test_missing_damaged_and_incomplete_files_are_named(tmp_path):
 def test_human_noise_ids_and_plans():
     assert parse_noise("human_random1")[0] == "human_random1" and math.isnan(parse_noise("human_random1")[1])
     assert noise_id("human_worst", math.nan) == "human_worst"
-    runs = plan_runs("human", "cpu")
+    runs = plan(Selection("human", "cpu")).specs
     assert {(r.dataset, r.noise) for r in runs} == {
         ("cifar10", "human_aggregate"),
         ("cifar10", "human_random1"),
@@ -72,15 +72,13 @@ def test_human_noise_ids_and_plans():
     assert len([r for r in runs if r.dataset == "cifar10"]) == 18
     assert runs[0].run_id == "cifar10-cce-human_aggregate-s0"
     with pytest.raises(ValueError, match="must match at least one run"):
-        from gce_lab.runner import run_experiment
-
-        run_experiment("human", "cpu", datasets=["cifar10"], noises=["human_noisy100"])
+        plan(Selection("human", "cpu", datasets=["cifar10"], noises=["human_noisy100"]))
 
 
 def test_human_noise_cannot_run_on_synthetic_images():
-    run = plan_runs("human", "smoke", datasets=["cifar10"], methods=["cce"], noises=["human_worst"])[0]
+    run = plan(Selection("human", "smoke", datasets=["cifar10"], methods=["cce"], noises=["human_worst"])).runs[0]
     with pytest.raises(FileNotFoundError, match="only for the real CIFAR training images"):
-        build_run_data(run, run_settings("smoke", "human", "cifar10"))
+        build_run_data(run)
 
 
 def test_real_cifar10n_labels_on_the_snapshot():
@@ -89,8 +87,8 @@ def test_real_cifar10n_labels_on_the_snapshot():
         load_human_labels("human_worst", load_dataset("cifar10", source="snapshot").y_train)
     except FileNotFoundError:
         pytest.skip("the CIFAR-10-JPEG snapshot or the CIFAR-10N labels are not on this machine")
-    run = plan_runs("human", "cpu", datasets=["cifar10"], methods=["forward_t"], noises=["human_worst"])[0]
-    data, meta = build_run_data(run, run_settings("cpu", "human", "cifar10"))
+    run = plan(Selection("human", "cpu", datasets=["cifar10"], methods=["forward_t"], noises=["human_worst"])).runs[0]
+    data, meta = build_run_data(run)
     assert 0.35 < meta["realised_noise_rate"] < 0.45  # about 40 % on the whole set
     T = meta["true_T"]
     assert T.shape == (10, 10) and np.allclose(T.sum(axis=1), 1.0)
@@ -98,8 +96,8 @@ def test_real_cifar10n_labels_on_the_snapshot():
 
 
 # ----------------------------------------------------------------------------- the chapter's analyses
-from gce_lab import human_report  # noqa: E402
-from gce_lab.human_noise import HumanLabels  # noqa: E402
+from gce_lab.book import human_report  # noqa: E402
+from gce_lab.pipeline.human_noise import HumanLabels  # noqa: E402
 
 
 def _labels(clean, noisy, kind="human_worst"):

@@ -1,4 +1,4 @@
-"""Tests of gce_lab.models: exact parameter counts, shapes, channels_last, names."""
+"""Tests of gce_lab.pipeline.models: exact parameter counts, shapes, channels_last, names."""
 
 from __future__ import annotations
 
@@ -6,7 +6,16 @@ import pytest
 import torch
 from torch import nn
 
-from gce_lab.models import MODELS, count_parameters, make_model, resnet18, resnet34, small_net, tiny_net, wang_cnn
+from gce_lab.pipeline.models import (
+    MODELS,
+    count_parameters,
+    make_model,
+    resnet18,
+    resnet34,
+    small_net,
+    tiny_net,
+    wang_cnn,
+)
 
 
 def _conv(c_in: int, c_out: int, k: int = 3) -> int:

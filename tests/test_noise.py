@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from gce_lab.datasets import DATASET_INFO
 from gce_lab.noise import (
     CLASS_MAPS,
-    NUM_CLASSES,
     NoiseModel,
     empirical_transition,
     estimate_transition,
@@ -62,8 +62,14 @@ def test_cifar100_map_is_next_class_circularly() -> None:
     assert mapping[99] == 0
 
 
-def test_num_classes() -> None:
-    assert NUM_CLASSES == {"cifar10": 10, "cifar100": 100, "fashion_mnist": 10}
+def test_the_registry_gives_each_data_set_its_classes_and_shape() -> None:
+    assert {name: info.num_classes for name, info in DATASET_INFO.items()} == {
+        "cifar10": 10,
+        "cifar100": 100,
+        "fashion_mnist": 10,
+    }
+    assert DATASET_INFO["fashion_mnist"].image_shape == (1, 28, 28) and DATASET_INFO["cifar10"].title == "CIFAR-10"
+    assert DATASET_INFO["fashion_mnist"].classes[9] == "Ankle boot"
 
 
 # --- transition matrices (Sec. 3.1) ------------------------------------------------------------

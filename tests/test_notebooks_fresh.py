@@ -22,7 +22,7 @@ import nbformat
 import pytest
 import yaml
 
-from gce_lab.notebook_twins import (
+from gce_lab.book.notebook_twins import (
     NOTEBOOKS_DIR,
     STRIPPED_MIME_TYPES,
     input_cells,

@@ -11,8 +11,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from gce_lab import plots  # noqa: E402
-from gce_lab.results import RUN_COLUMNS, reported_results  # noqa: E402
+from gce_lab.book import plots  # noqa: E402
+from gce_lab.pipeline.results import RUN_COLUMNS, reported_results  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

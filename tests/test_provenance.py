@@ -1,6 +1,6 @@
 """Provenance: the commit comes from git, and from $GCE_LAB_GIT_COMMIT only where git cannot say."""
 
-import gce_lab.provenance as provenance
+import gce_lab.pipeline.provenance as provenance
 
 
 def _git_commit_with(monkeypatch, git_answer):

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gce_lab import report, runner
-from gce_lab.experiments import plan_runs
-from gce_lab.results import RUN_COLUMNS, reported_results, write_run
+from gce_lab.book import protocol, report
+from gce_lab.pipeline.planning import Selection, plan
+from gce_lab.pipeline.results import RUN_COLUMNS, reported_results, write_run
 
 
 def _run_row(
@@ -76,9 +76,11 @@ def test_profile_must_be_a_chapter_profile(tmp_path):
 def test_cached_without_results_runs_smoke_and_says_so(tmp_path, monkeypatch):
     calls = []
 
-    def fake_run(experiment, profile, *, datasets, noises, root, device, progress):
+    def fake_run(planned, where, *, device, progress):
+        experiment, profile, root = planned.selection.experiment, planned.label, where.root
+        datasets, noises = list(planned.selection.datasets), list(planned.selection.noises)
         calls.append((experiment, profile, tuple(datasets), tuple(noises)))
-        for run in plan_runs(experiment, profile, datasets=datasets, noises=noises):
+        for run in planned.specs:
             kind, eta = run.noise_kind, run.eta
             _write(
                 root,
@@ -91,7 +93,7 @@ def test_cached_without_results_runs_smoke_and_says_so(tmp_path, monkeypatch):
                 q=run.q if run.method == "lq" else np.nan,
             )
 
-    monkeypatch.setattr(runner, "run_experiment", fake_run)
+    monkeypatch.setattr(report, "run_experiment", fake_run)
     results = report.chapter_results("fig1c", root=tmp_path)
     assert calls == [("fig1c", "smoke", ("cifar10",), ("uniform0.4",))]
     assert results.label == "smoke" and len(results.runs) == 2
@@ -100,13 +102,15 @@ def test_cached_without_results_runs_smoke_and_says_so(tmp_path, monkeypatch):
 
 
 def test_a_data_set_that_cannot_run_is_a_note_not_an_error(tmp_path, monkeypatch):
-    def fake_run(experiment, profile, *, datasets, noises, root, device, progress):
+    def fake_run(planned, where, *, device, progress):
+        experiment, profile, root = planned.selection.experiment, planned.label, where.root
+        datasets = list(planned.selection.datasets)
         if datasets == ["cifar100"]:
             raise FileNotFoundError("CIFAR-100 images are not available offline\nmore detail")
-        for run in plan_runs(experiment, profile, datasets=datasets, noises=noises):
+        for run in planned.specs:
             _write(root, experiment, profile, dataset=run.dataset, method=run.method, noise=run.noise_kind, eta=run.eta)
 
-    monkeypatch.setattr(runner, "run_experiment", fake_run)
+    monkeypatch.setattr(report, "run_experiment", fake_run)
     results = report.chapter_results("fig1ab", "lab", root=tmp_path)
     assert set(results.runs["dataset"]) == {"cifar10"}
     assert results.notes == [
@@ -129,7 +133,7 @@ def test_smoke_notice_says_the_numbers_mean_nothing():
 
 
 def test_lab_notice_lists_missing_runs_and_the_cifar100_caveat():
-    planned = plan_runs("fig1ab", "lab")
+    planned = plan(Selection("fig1ab", "lab")).specs
     rows = [
         _run_row(
             "fig1ab",
@@ -261,10 +265,12 @@ def test_tables_refuse_mixed_profiles_and_unknown_tables():
 
 
 def test_notes_name_the_noise_settings_that_could_not_run(tmp_path, monkeypatch):
-    def fake_run(experiment, profile, *, datasets, noises, root, device, progress):
+    def fake_run(planned, where, *, device, progress):
+        experiment, profile, root = planned.selection.experiment, planned.label, where.root
+        noises = list(planned.selection.noises)
         if noises == ["open_set0.4"]:
             raise FileNotFoundError("open-set noise needs CIFAR-100 images")
-        for run in plan_runs(experiment, profile, datasets=datasets, noises=noises):
+        for run in planned.specs:
             q = run.q if run.method in ("lq", "truncated_lq") else np.nan
             _write(
                 root,
@@ -277,7 +283,7 @@ def test_notes_name_the_noise_settings_that_could_not_run(tmp_path, monkeypatch)
                 q=q,
             )
 
-    monkeypatch.setattr(runner, "run_experiment", fake_run)
+    monkeypatch.setattr(report, "run_experiment", fake_run)
     results = report.chapter_results("table2", "lab", root=tmp_path, progress=False)
     assert set(results.runs["noise"]) == {"closed_set"}
     assert results.notes == ["CIFAR-10 (open_set0.4): not run here: open-set noise needs CIFAR-100 images"]
@@ -305,7 +311,7 @@ def test_settings_table_one_column_per_data_set():
         for m in ("cce", "truncated_lq")
         for s in (0, 1)
     ]
-    table = report.settings_table(_frame(rows))["lab profile"]
+    table = protocol.settings_table(_frame(rows))["lab profile"]
     assert list(table.columns) == ["Fashion-MNIST", "CIFAR-10"]
     cifar = table["CIFAR-10"]
     assert cifar["images"] == "synthetic images" and cifar["optimizer"] == "sgd" and cifar["lr"] == "0.01"
@@ -341,7 +347,7 @@ def test_protocol_differences_list_only_what_differs_from_the_paper():
         for m in ("cce", "truncated_lq")
         for s in range(5)
     ]
-    differences = report.protocol_differences(_frame(rows))
+    differences = protocol.protocol_differences(_frame(rows))
     assert list(differences.index.get_level_values("setting")) == ["images"]  # torchvision's words differ only
     cpu_like = {
         **paper_like,
@@ -355,7 +361,7 @@ def test_protocol_differences_list_only_what_differs_from_the_paper():
         "n_val": 1250,
     }
     rows = [_run_row("table1", "cpu", method="truncated_lq", prune_start=5, prune_every=2, **cpu_like)]
-    table = report.protocol_differences(_frame(rows)).xs("CIFAR-10")
+    table = protocol.protocol_differences(_frame(rows)).xs("CIFAR-10")
     assert table.loc["network"].tolist() == ["cpu_net", "resnet34"]
     assert table.loc["optimizer"].tolist() == ["adam", "sgd"]
     assert table.loc["pruning from epoch"].tolist() == ["5", "40"] and table.loc["seeds"].tolist() == ["1", "5"]

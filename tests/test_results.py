@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gce_lab.results import (
+from gce_lab.pipeline.results import (
     EPOCH_COLUMNS,
     RUN_COLUMNS,
     ResultsFileError,

@@ -8,17 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from gce_lab.toy import (
-    TOY_METHODS,
-    PruneStep,
-    ToyConfig,
-    decision_grid,
-    make_mlp,
-    make_spirals,
-    make_toy_data,
-    plot_decision_regions,
-    train_toy,
-)
+from gce_lab.book.toy_plots import decision_grid, plot_decision_regions
+from gce_lab.pipeline.steps import pruning_epochs
+from gce_lab.pipeline.train_config import TrainConfig
+from gce_lab.toy import TOY_METHODS, PruneStep, make_mlp, make_spirals, make_toy_data, toy_config, train_toy
 
 
 @pytest.fixture(scope="module")
@@ -102,30 +95,53 @@ def test_cce_learns_clean_spirals():
     data = make_toy_data(eta=0.0, seed=0)
     run = train_toy("cce", data, epochs=60)
     best = run.history.loc[run.history["val_acc"].idxmax()]
-    assert best["test_acc"] > 0.95
-    assert run.prunes == [] and (run.history["num_pruned"] == 0).all()
+    assert best["test_acc"] > 95  # percent
+    assert run.prunes == [] and (run.history["n_pruned"] == 0).all()
 
 
-def test_history_has_one_row_per_epoch(truncated_run):
+def test_history_follows_the_trainers_conventions(noisy_data, truncated_run):
+    # as gce_lab.pipeline.train's history: epochs from 1, accuracies in percent, n_pruned
     history = truncated_run.history
     assert list(history["epoch"]) == list(range(1, 241))
-    assert list(history.columns) == ["epoch", "train_loss", "val_acc", "test_acc", "memorised", "num_pruned"]
-    assert history[["val_acc", "test_acc", "memorised"]].stack().between(0, 1).all()
+    assert list(history.columns) == ["epoch", "train_loss", "val_acc", "test_acc", "memorised", "n_pruned"]
+    percent = history[["val_acc", "test_acc", "memorised"]]
+    assert percent.stack().between(0, 100).all() and (percent.max() > 1).all()
+    # an accuracy in percent is 100 * (correct points) / n
+    for column, labels in (("val_acc", noisy_data.y_val), ("test_acc", noisy_data.y_test)):
+        correct = history[column] * len(labels) / 100
+        np.testing.assert_allclose(correct, correct.round(), atol=1e-3)
+
+
+def test_the_toy_config_is_the_trainers(truncated_run):
+    config = truncated_run.config
+    assert isinstance(config, TrainConfig) and config.method == truncated_run.method == "truncated_lq"
+    assert (config.epochs, config.optimizer, config.lr, config.batch_size) == (240, "adam", 5e-3, 128)
+    assert (config.q, config.k, config.augment, config.seed) == (0.7, 0.5, False, 0)
+    assert toy_config("lq", q=0.3).q == 0.3
+    # the pruning schedule is set for truncated L_q only, as the trainer's runs do
+    assert toy_config("lq").prune_start is None and toy_config("truncated_lq", epochs=60).prune_every == 5
 
 
 def test_pruning_follows_the_scaled_schedule(truncated_run):
     config = truncated_run.config
     assert (config.prune_start, config.prune_every) == (80, 20)
-    assert [p.epoch for p in truncated_run.prunes] == list(range(80, 240, 20))
+    # the trainer's schedule: a pruning step before the 1-based epochs 81, 101, ..., 221
+    assert [p.epoch for p in truncated_run.prunes] == list(range(81, 241, 20))
+    assert tuple(p.epoch for p in truncated_run.prunes) == pruning_epochs(240, 80, 20)
+    history = truncated_run.history
     for step in truncated_run.prunes:
         # the judge is the best-validation model of an epoch already trained
-        assert 1 <= step.model_epoch <= step.epoch
+        assert 1 <= step.model_epoch < step.epoch
+        best = history.loc[history["epoch"] < step.epoch, "val_acc"].idxmax()  # first maximum
+        assert history.loc[best, "epoch"] == step.model_epoch
         # Algorithm 1's pruning step: w_i = 0 exactly where f_y <= k under that model
         np.testing.assert_array_equal(step.pruned, step.label_probability <= config.k)
-    # nothing is pruned before the first pruning step, and afterwards the count matches
-    history = truncated_run.history
-    assert (history.loc[history["epoch"] <= 80, "num_pruned"] == 0).all()
-    assert history["num_pruned"].iloc[-1] == truncated_run.prunes[-1].num_pruned
+        # the epoch trained after the step is the first that counts its pruned samples
+        assert history.loc[history["epoch"] == step.epoch, "n_pruned"].item() == step.n_pruned
+    # nothing is pruned in the first 80 epochs, the first pruning step runs before epoch 81
+    assert (history.loc[history["epoch"] <= 80, "n_pruned"] == 0).all()
+    assert history.loc[history["epoch"] == 81, "n_pruned"].item() > 0
+    assert history["n_pruned"].iloc[-1] == truncated_run.prunes[-1].n_pruned
 
 
 def test_pruning_finds_the_wrong_labels(noisy_data, truncated_run):
@@ -135,7 +151,9 @@ def test_pruning_finds_the_wrong_labels(noisy_data, truncated_run):
     assert last.recall > 0.6
     table = truncated_run.pruning_table()
     assert len(table) == len(truncated_run.prunes)
-    assert table["really_mislabelled"].iloc[-1] == last.num_pruned_mislabelled
+    assert list(table.columns) == ["epoch", "model_epoch", "n_pruned", "n_pruned_mislabelled", "precision", "recall"]
+    assert table["epoch"].iloc[0] == 81
+    assert table["n_pruned_mislabelled"].iloc[-1] == last.n_pruned_mislabelled
 
 
 def test_truncated_lq_beats_cce_at_the_last_epoch_on_noisy_spirals(noisy_data, truncated_run):
@@ -165,12 +183,17 @@ def test_every_method_trains(noisy_data, method):
 def test_train_toy_rejects_bad_arguments(noisy_data):
     with pytest.raises(ValueError, match="method"):
         train_toy("hinge", noisy_data)
+    with pytest.raises(ValueError, match="method"):
+        toy_config("forward_t_hat")  # a trainer method the toy does not have
     with pytest.raises(ValueError, match="epochs"):
-        train_toy("cce", noisy_data, epochs=5)
+        train_toy("truncated_lq", noisy_data, epochs=5)  # too short for the scaled schedule
     with pytest.raises(ValueError, match="q"):
-        ToyConfig(q=1.5)
+        toy_config("lq", q=1.5)
     with pytest.raises(ValueError, match="lr"):
-        ToyConfig(lr=0.0)
+        toy_config("lq", lr=0.0)
+    for setting in ({"optimizer": "sgd"}, {"milestones": (10,)}, {"augment": True}):
+        with pytest.raises(ValueError, match="Adam"):
+            toy_config("cce", **setting)
 
 
 def test_prune_step_precision_and_recall():
@@ -181,7 +204,7 @@ def test_prune_step_precision_and_recall():
         pruned=np.array([True, True, False, False]),
         mislabelled=np.array([True, False, False, True]),
     )
-    assert step.num_pruned == 2 and step.num_pruned_mislabelled == 1
+    assert step.n_pruned == 2 and step.n_pruned_mislabelled == 1
     assert step.precision == 0.5 and step.recall == 0.5
     nothing = PruneStep(3, 2, np.ones(2), np.zeros(2, bool), np.zeros(2, bool))
     assert math.isnan(nothing.precision) and math.isnan(nothing.recall)

@@ -9,18 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from gce_lab.augment import per_pixel_mean
-from gce_lab.models import tiny_net
 from gce_lab.noise import make_noise
-from gce_lab.train import (
-    TrainConfig,
-    TrainData,
-    TrainingInterrupted,
-    learning_rate,
-    predict_logits,
-    pruning_epochs,
-    train,
-)
+from gce_lab.pipeline.augment import per_pixel_mean
+from gce_lab.pipeline.models import tiny_net
+from gce_lab.pipeline.steps import learning_rate, predict_logits, pruning_epochs
+from gce_lab.pipeline.train import TrainingInterrupted, train
+from gce_lab.pipeline.train_config import TrainConfig, TrainData
 
 
 @pytest.fixture(scope="module")

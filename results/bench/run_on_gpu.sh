@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The GPU measurement of gce_lab.bench in one call (README.md beside this file says how to call it
-# with the device tool and how to commit what it writes). From the repository root:
+# The GPU measurement of gce_lab.pipeline.bench in one call (README.md beside this file says how to run it
+# on a GPU machine and how to commit what it writes). From the repository root:
 #
 #     bash results/bench/run_on_gpu.sh
 #
@@ -11,7 +11,7 @@
 #    timed per path; written after each network, so a cut-off run keeps what it measured.
 #                                                                             (about 4 min)
 # Environment (all optional):
-#   OUT             where the files go (the device tool sets it; default /tmp/gce_bench_out)
+#   OUT             where the files go (default /tmp/gce_bench_out)
 #   PYTHON          the interpreter with torch (default python3)
 #   GCE_BENCH_SIZE  full (default) or tiny: a CPU dry run of the same commands in a minute or two
 #   GCE_LAB_DATA    folder holding cifar10_jpeg.npz (default .gpu/datasets, carried with the call)

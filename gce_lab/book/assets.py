@@ -1,6 +1,6 @@
 """Files the rendered book serves itself, so that it works with no network: MathJax 3.
 
-``python -m gce_lab.book_assets book/_static`` (run by ``make book``) copies MathJax 3 from the
+``python -m gce_lab.book.assets book/_static`` (run by ``make book``) copies MathJax 3 from the
 installed PyPI package ``django-static-mathjax`` (MathJax 3.2, Apache-2.0; it needs no Django)
 into ``book/_static/mathjax``; ``book/_config.yml`` points Sphinx's ``mathjax_path`` at its
 ``es5/tex-mml-chtml.js``. A well-kept package of known version, not a hand-copied file.

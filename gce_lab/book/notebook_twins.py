@@ -9,8 +9,8 @@ a byte-identical file. The book renders the twins and Colab opens them.
 
 Usage (needs the ``dev`` extra: jupytext, nbclient, ipykernel)::
 
-    python -m gce_lab.notebook_twins              # every notebooks/NN_*.py
-    python -m gce_lab.notebook_twins 04 02_losses # chosen chapters, by number, name or path
+    python -m gce_lab.book.notebook_twins              # every notebooks/NN_*.py
+    python -m gce_lab.book.notebook_twins 04 02_losses # chosen chapters, by number, name or path
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 #: Where the chapters live: ``notebooks/`` next to the package in a source checkout.
-NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 #: The jupytext format of the sources.
 SOURCE_FORMAT = "py:percent"
 #: Output types dropped from the twins (binary or bulky, and not compared by nbval).
@@ -172,7 +172,7 @@ def _resolve(names: Sequence[str], directory: Path) -> list[Path]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m gce_lab.notebook_twins",
+        prog="python -m gce_lab.book.notebook_twins",
         description="Execute jupytext chapter sources into their committed .ipynb twins.",
     )
     parser.add_argument("notebooks", nargs="*", help="chapters to rebuild (number, name or path); default: all")

@@ -31,10 +31,11 @@ import numpy as np
 import pandas as pd
 from filelock import FileLock
 
-from gce_lab.experiments import check_experiment
 from gce_lab.files import atomic_path
-from gce_lab.profiles import PROFILE_NAMES, base_profile
-from gce_lab.provenance import REPO_ROOT
+from gce_lab.methods import METHOD_LABELS
+from gce_lab.pipeline.experiments import check_experiment
+from gce_lab.pipeline.profiles import PROFILE_NAMES, base_profile
+from gce_lab.pipeline.provenance import REPO_ROOT
 from gce_lab.validation import check_choice
 
 __all__ = [
@@ -141,7 +142,7 @@ _KEYS = ["dataset", "method", "noise", "eta"]
 _COLUMN_KEYS = ["dataset", "noise", "eta"]
 _ORDER = {
     "dataset": ("fashion_mnist", "cifar10", "cifar100"),
-    "method": ("cce", "mae", "forward_t", "forward_t_hat", "wang2018", "lq", "truncated_lq"),
+    "method": tuple(METHOD_LABELS),
     "noise": ("none", "uniform", "class_dependent", "open_set", "closed_set"),
 }
 

@@ -13,7 +13,7 @@ transition matrix (:func:`HumanLabels.transition_matrix`, measured from the clea
 label pairs of all 50,000 images) is what Forward T is given.
 
 The files, ``CIFAR-10_human.pt`` and ``CIFAR-100_human.pt``, are read from ``cifar-n/`` under the
-data root (:func:`gce_lab.data.resolve_data_root`), with ``torch.load(weights_only=True)`` and
+data root (:func:`gce_lab.pipeline.data_files.resolve_data_root`), with ``torch.load(weights_only=True)`` and
 only numpy's array reconstruction allowed: a pickle cannot run code here. The labels are
 licensed CC BY-NC 4.0 (non-commercial use; ``cifar-n/LICENSE.md``).
 """
@@ -27,8 +27,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gce_lab.data import resolve_data_root
+from gce_lab.datasets import DATASET_INFO
 from gce_lab.noise import empirical_transition
+from gce_lab.pipeline.data_files import resolve_data_root
 from gce_lab.validation import check_choice
 
 __all__ = ["HUMAN_LABEL_SETS", "LICENSE", "HumanLabels", "is_human", "human_label_sets", "load_human_labels"]
@@ -43,7 +44,6 @@ HUMAN_LABEL_SETS: dict[str, tuple[str, str, str]] = {
     "human_noisy100": ("cifar100", "CIFAR-100_human.pt", "noisy_label"),
 }
 LICENSE = "CIFAR-N labels: Wei et al. (ICLR 2022), CC BY-NC 4.0 (non-commercial use only)"
-_NUM_CLASSES = {"cifar10": 10, "cifar100": 100}
 # What a pickle of numpy integer arrays needs, under the name numpy 1 (the files) and numpy 2 give it.
 _SAFE = [
     (np._core.multiarray._reconstruct, "numpy.core.multiarray._reconstruct"),
@@ -112,7 +112,7 @@ def human_label_sets(dataset: str = "cifar10", root: str | os.PathLike[str] | No
     """Every human label set of ``dataset`` (``cifar10``: aggregate, random 1-3, worst), paired with
     the clean labels stored in the same file (for studying the noise itself; to train, use
     :func:`load_human_labels`, which checks the pairing against the images)."""
-    check_choice("dataset", dataset, tuple(_NUM_CLASSES))
+    check_choice("dataset", dataset, tuple(dict.fromkeys(d for d, _, _ in HUMAN_LABEL_SETS.values())))
     kinds = [k for k, (d, _, _) in HUMAN_LABEL_SETS.items() if d == dataset]
     file = HUMAN_LABEL_SETS[kinds[0]][1]
     stored = _read(resolve_data_root(root) / "cifar-n" / file)
@@ -148,8 +148,7 @@ def load_human_labels(
             f"the training labels must equal the clean_label of {path} (the images in CIFAR's original "
             f"order), got labels {where}: the human labels would belong to other images"
         )
-    if labels.shape != clean.shape or labels.min() < 0 or labels.max() >= _NUM_CLASSES[dataset]:
-        raise ValueError(
-            f"human label file {path} holds {key} that are not {clean.size} labels in [0, {_NUM_CLASSES[dataset]})"
-        )
-    return HumanLabels(kind, clean, labels, _NUM_CLASSES[dataset])
+    num_classes = DATASET_INFO[dataset].num_classes
+    if labels.shape != clean.shape or labels.min() < 0 or labels.max() >= num_classes:
+        raise ValueError(f"human label file {path} holds {key} that are not {clean.size} labels in [0, {num_classes})")
+    return HumanLabels(kind, clean, labels, num_classes)

@@ -1,14 +1,13 @@
 """The paper's experiments as data: which data sets, losses and noise each figure and table needs.
 
 An :class:`ExperimentSpec` says *what* to train (Sec. 4 of Zhang & Sabuncu 2018); the profile
-(:mod:`gce_lab.profiles`) says *how long and how big*; :func:`plan_runs` crosses them into one
-:class:`RunSpec` per training run, in an order where every ``forward_t_hat`` run comes after
-the ``cce`` run whose predictions estimate its T̂.
+(:mod:`gce_lab.pipeline.profiles`) says *how long and how big*; :func:`gce_lab.pipeline.planning.plan`
+crosses them into the runs, each named by a :class:`RunSpec`.
 
 Noise settings are written ``<kind><eta>``: ``none0``, ``uniform0.4``, ``class_dependent0.2``,
 and for Table 2 ``open_set0.4`` (40 % of the CIFAR-10 training images replaced by CIFAR-100
 images that keep their CIFAR-10 label, Wang et al. 2018) and ``closed_set0.4`` (uniform noise
-η = 0.4 in Wang et al.'s setup). A human label set (:mod:`gce_lab.human_noise`) is written by
+η = 0.4 in Wang et al.'s setup). A human label set (:mod:`gce_lab.pipeline.human_noise`) is written by
 its name alone, e.g. ``human_worst``: its rate is whatever the people's labels make it (its η
 is NaN; the runs record the realised rate).
 """
@@ -17,16 +16,15 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from gce_lab.human_noise import HUMAN_LABEL_SETS, is_human
-from gce_lab.losses import METHODS
-from gce_lab.profiles import run_settings
+from gce_lab.methods import METHOD_INFO, METHODS
+from gce_lab.noise import NOISE_KINDS
+from gce_lab.pipeline.human_noise import HUMAN_LABEL_SETS, is_human
 from gce_lab.validation import check_choice
 
 __all__ = [
-    "NOISE_KINDS",
+    "RUN_NOISE_KINDS",
     "ExperimentSpec",
     "RunSpec",
     "EXPERIMENTS",
@@ -34,29 +32,29 @@ __all__ = [
     "parse_noise",
     "noise_id",
     "check_experiment",
-    "plan_runs",
 ]
 
-#: Noise kinds of run ids; ``open_set`` and ``closed_set`` are Table 2's names, the human label
-#: sets those of :data:`gce_lab.human_noise.HUMAN_LABEL_SETS`.
-NOISE_KINDS = ("none", "uniform", "class_dependent", "open_set", "closed_set", *HUMAN_LABEL_SETS)
+#: Noise kinds of run ids: the noise models of :data:`gce_lab.noise.NOISE_KINDS`, Table 2's
+#: ``open_set`` and ``closed_set``, and the human label sets of
+#: :data:`gce_lab.pipeline.human_noise.HUMAN_LABEL_SETS`.
+RUN_NOISE_KINDS = (*NOISE_KINDS, "open_set", "closed_set", *HUMAN_LABEL_SETS)
 _NOISE_ID = re.compile(r"^(?P<kind>[a-z_]+?)(?P<eta>\d+(\.\d+)?)$")
 
 
 def noise_id(kind: str, eta: float) -> str:
     """``("uniform", 0.4)`` -> ``"uniform0.4"``; a human label set is its name alone."""
-    check_choice("noise kind", kind, NOISE_KINDS)
+    check_choice("noise kind", kind, RUN_NOISE_KINDS)
     return kind if is_human(kind) else f"{kind}{eta:g}"
 
 
 def parse_noise(noise: str) -> tuple[str, float]:
     """``"uniform0.4"`` -> ``("uniform", 0.4)``, ``"human_worst"`` -> ``("human_worst", nan)``;
-    the kind must be one of :data:`NOISE_KINDS`."""
+    the kind must be one of :data:`RUN_NOISE_KINDS`."""
     if isinstance(noise, str) and is_human(noise):
         return noise, math.nan
     match = _NOISE_ID.match(noise) if isinstance(noise, str) else None
-    if match is None or match["kind"] not in NOISE_KINDS:
-        kinds = ", ".join(NOISE_KINDS)
+    if match is None or match["kind"] not in RUN_NOISE_KINDS:
+        kinds = ", ".join(RUN_NOISE_KINDS)
         raise ValueError(f"noise must be <kind><eta> with kind in {kinds} (e.g. 'uniform0.4'), got {noise!r}")
     return match["kind"], float(match["eta"])
 
@@ -121,7 +119,7 @@ EXPERIMENTS: dict[str, ExperimentSpec] = {
         "fig2",
         "Fig. 2: test accuracy and validation loss of L_q for a sweep of q, CIFAR-10, "
         "uniform noise 0 / 0.2 / 0.6 (Adam)",
-        # The q of the issue: 0 (CCE), 0.4, 0.7 (the paper's choice), 0.8 (its overfitting-free
+        # The sweep of q: 0 (CCE), 0.4, 0.7 (the paper's choice), 0.8 (its overfitting-free
         # example at eta = 0.2) and 1 (MAE / 2).
         ("cifar10",),
         ("lq",),
@@ -190,88 +188,9 @@ class RunSpec:
     @property
     def run_id(self) -> str:
         """E.g. ``fashion_mnist-lq-q0.7-uniform0.4-s0`` (q only for the L_q family)."""
-        q_part = f"-q{self.q:g}" if self.method in ("lq", "truncated_lq") else ""
+        q_part = f"-q{self.q:g}" if METHOD_INFO[self.method].uses_q else ""
         return f"{self.dataset}-{self.method}{q_part}-{self.noise}-s{self.seed}"
 
     def cce_dependency(self) -> RunSpec:
         """The CCE run whose best-validation model estimates this forward_t_hat run's T̂."""
         return RunSpec(self.experiment, self.profile, self.dataset, "cce", self.q, self.k, self.noise, self.seed)
-
-
-def _selected(name: str, values: Sequence, wanted: Iterable | None, allowed_note: str) -> list:
-    if wanted is None:
-        return list(values)
-    if isinstance(wanted, str):  # one name where a list belongs: never read it letter by letter
-        raise ValueError(f"{name} must be a list of names (e.g. [{wanted!r}]), got the string {wanted!r}")
-    wanted = list(wanted)
-    if not wanted:
-        raise ValueError(
-            f"{name} must name at least one of {', '.join(str(v) for v in values)} ({allowed_note}), got none"
-        )
-    for value in wanted:
-        if value not in values:
-            listed = ", ".join(str(v) for v in values)
-            raise ValueError(f"{name} must be among {listed} ({allowed_note}), got {value!r}")
-    return [v for v in values if v in wanted]
-
-
-def plan_runs(
-    experiment: str,
-    profile: str,
-    *,
-    datasets: Iterable[str] | None = None,
-    methods: Iterable[str] | None = None,
-    noises: Iterable[str] | None = None,
-    seeds: Iterable[int] | None = None,
-    label: str | None = None,
-) -> list[RunSpec]:
-    """The runs of ``experiment`` under ``profile``, filtered, ordered for dependencies.
-
-    Seeds default to the profile's. A ``forward_t_hat`` run pulls in its ``cce`` run even when
-    ``methods`` leaves CCE out (T̂ is estimated from it), and every CCE run comes first within
-    its (data set, noise, seed) cell. ``label`` is the results label (default: the profile).
-    """
-    spec = check_experiment(experiment)
-    note = f"experiment {experiment!r}"
-    chosen_datasets = _selected("dataset", spec.datasets, datasets, note)
-    chosen_methods = _selected("method", spec.methods, methods, note)
-    if noises is not None and not isinstance(noises, str):  # any spelling of eta: uniform0.40 -> uniform0.4
-        noises = [noise_id(*parse_noise(n)) for n in noises]
-    chosen_noises = _selected("noise", spec.noises, noises, note)
-    runs: list[RunSpec] = []
-    for dataset in chosen_datasets:
-        settings = run_settings(profile, experiment, dataset)
-        profile_seeds = tuple(settings["seeds"])
-        chosen_seeds = profile_seeds if seeds is None else tuple(seeds)
-        for seed in chosen_seeds:
-            if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-                raise ValueError(f"seeds must be integers >= 0, got {seed!r}")
-        if len(set(chosen_seeds)) != len(chosen_seeds):
-            raise ValueError(f"seeds must be distinct, got {list(chosen_seeds)}")
-        needed = list(chosen_methods)
-        if "forward_t_hat" in needed and "cce" not in needed:
-            needed.insert(0, "cce")
-        needed.sort(key=lambda m: m != "cce")  # CCE first: forward_t_hat depends on it
-        for noise in chosen_noises:
-            kind = parse_noise(noise)[0]
-            if is_human(kind) and HUMAN_LABEL_SETS[kind][0] != dataset:
-                continue  # a human label set belongs to one data set
-            for seed in chosen_seeds:
-                for method in needed:
-                    if (method, kind) in spec.skip:
-                        continue
-                    q_values = spec.q_values if spec.q_values is not None else (settings["q"],)
-                    for q in q_values:
-                        runs.append(
-                            RunSpec(
-                                experiment,
-                                label or profile,
-                                dataset,
-                                method,
-                                float(q),
-                                float(settings["k"]),
-                                noise,
-                                seed,
-                            )
-                        )
-    return runs

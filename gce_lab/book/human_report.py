@@ -1,7 +1,7 @@
 """The human-noise chapter's analyses: how people's label errors differ from the paper's noise
 models, and how the losses fare under them next to synthetic noise of about the same rate.
 
-Everything here is computed from the CIFAR-10N label files (:mod:`gce_lab.human_noise`) and from
+Everything here is computed from the CIFAR-10N label files (:mod:`gce_lab.pipeline.human_noise`) and from
 results files; the chapter prints what these functions return.
 """
 
@@ -14,10 +14,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from gce_lab.experiments import EXPERIMENTS, parse_noise
-from gce_lab.findings import Findings
-from gce_lab.human_noise import HumanLabels
-from gce_lab.report import METHOD_LABELS, NOISE_LABELS, results_label
+from gce_lab.book.findings import Findings
+from gce_lab.book.report import NOISE_LABELS, results_label
+from gce_lab.methods import METHOD_INFO, METHOD_LABELS
+from gce_lab.pipeline.experiments import EXPERIMENTS, parse_noise
+from gce_lab.pipeline.human_noise import HumanLabels
 
 __all__ = [
     "confused_pairs",
@@ -30,7 +31,7 @@ __all__ = [
     "human_findings",
 ]
 
-_ORDER = ("cce", "mae", "forward_t", "forward_t_hat", "lq", "truncated_lq")
+_ORDER = tuple(m for m in METHOD_LABELS if m in METHOD_INFO)  # the paper's order
 
 
 def confused_pairs(human: HumanLabels, classes: list[str], top: int = 8) -> pd.DataFrame:

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from gce_lab.results import compare_with_paper
+from gce_lab.methods import METHOD_INFO, METHOD_LABELS
+from gce_lab.pipeline.results import compare_with_paper
 from gce_lab.validation import check_choice
 
 __all__ = ["Claim", "CLAIMS", "column_verdicts", "verdict", "claims_table"]
@@ -68,7 +69,7 @@ def _worst(method: str) -> Callable[[Means], bool]:
     return lambda m: m[method] < min(v for k, v in m.items() if k != method)
 
 
-_TABLE1 = ("cce", "mae", "forward_t", "forward_t_hat", "lq", "truncated_lq")
+_TABLE1 = tuple(m for m in METHOD_LABELS if m in METHOD_INFO)  # the paper's order
 # Table 2's columns differ by side (the paper's open-set "Forward" has no true T, Wang et al. is
 # the paper's alone): its claims need the four losses both sides have, and compare with the rest.
 _TABLE2 = ("cce", "mae", "lq", "truncated_lq")

@@ -1,6 +1,6 @@
 """Figures and per-curve summaries of the experiment chapters (Fig. 1, Fig. 2, Tables 1 and 2).
 
-Every function takes the ``(runs, epochs)`` frames of :func:`gce_lab.results.load_results`
+Every function takes the ``(runs, epochs)`` frames of :func:`gce_lab.pipeline.results.load_results`
 (one profile) and names that profile in every title or column header, so a smoke or lab
 curve is never mistaken for the paper's. Curves are means over seeds, with a band of ± one
 standard deviation where there is more than one seed.
@@ -17,8 +17,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from gce_lab.report import DATASET_LABELS, METHOD_LABELS, NOISE_LABELS, results_label
-from gce_lab.results import TABLE_METRIC, compare_with_paper
+from gce_lab.book.report import NOISE_LABELS, results_label
+from gce_lab.datasets import DATASET_LABELS
+from gce_lab.methods import METHOD_LABELS
+from gce_lab.pipeline.results import TABLE_METRIC, compare_with_paper
 from gce_lab.validation import check_choice
 
 __all__ = [

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 import seaborn as sns
 
-from gce_lab.results import RESULTS_ENV
+from gce_lab.pipeline.results import RESULTS_ENV
 
 __all__ = ["COLAB_CLONE", "on_colab", "setup", "show_source"]
 

@@ -1,8 +1,8 @@
 """Sweeps beyond one process: every run its own job, through ``submitit`` (local or Slurm).
 
 ``python -m gce_lab run ... --executor local|slurm`` plans the runs as ``--executor inline`` (one
-process, :func:`gce_lab.runner.run_experiment`) does, leaves out the finished ones, and submits
-each remaining run as a job that calls :func:`gce_lab.runner.run_experiment` for that run alone:
+process, :func:`gce_lab.pipeline.runner.run_experiment`) does, leaves out the finished ones, and submits
+each remaining run as a job that calls :func:`gce_lab.pipeline.runner.run_experiment` for that run alone:
 
 * ``local`` -- submitit's ``LocalExecutor``: each job a process of this machine, at most
   ``parallelism`` at a time (the same code path as Slurm, to try it on one machine);
@@ -13,7 +13,7 @@ each remaining run as a job that calls :func:`gce_lab.runner.run_experiment` for
 The guarantees are the inline ones: a job skips its run if it is already finished; a job that is
 pre-empted or reaches its time limit is requeued by submitit (:class:`RunJob` is checkpointable)
 and resumes from the run's last epoch checkpoint; rows from many writers are merged under the
-results folder's lock (:mod:`gce_lab.results`) without loss or duplication. A Forward T̂ run
+results folder's lock (:mod:`gce_lab.pipeline.results`) without loss or duplication. A Forward T̂ run
 needs the T̂ of its CCE run: on Slurm its job waits for the CCE jobs (``afterok`` dependency),
 locally the Forward T̂ jobs are submitted once the CCE jobs have finished. Jobs read the data
 from ``$GCE_LAB_DATA`` (a shared path on a cluster) and record their host and job id.
@@ -35,9 +35,11 @@ from typing import Any
 import pandas as pd
 import submitit
 
-from gce_lab.experiments import RunSpec
-from gce_lab.provenance import utc_now
-from gce_lab.results import check_writable, finished_run_ids, results_dir, write_csv_atomically, writers_lock
+from gce_lab.methods import METHOD_INFO
+from gce_lab.pipeline.planning import Plan, PlannedRun
+from gce_lab.pipeline.provenance import utc_now
+from gce_lab.pipeline.results import check_writable, finished_run_ids, results_dir, write_csv_atomically, writers_lock
+from gce_lab.pipeline.runner import Where, run_experiment
 from gce_lab.validation import check_choice, check_int
 
 __all__ = ["EXECUTORS", "SlurmOptions", "RunJob", "submit_runs", "job_states"]
@@ -83,24 +85,10 @@ class RunJob(submitit.helpers.Checkpointable):
     """One run as a submitit job; requeued as it is on pre-emption or time-out (the run resumes
     from its epoch checkpoint, so nothing is lost)."""
 
-    def __call__(
-        self, run: RunSpec, profile: str, epochs: int | None, root: str | None, checkpoints: str | None, device: str
-    ) -> str:
-        from gce_lab.runner import run_experiment  # the job's own process imports the trainer
-
-        run_experiment(
-            run.experiment,
-            profile,
-            datasets=[run.dataset],
-            methods=[run.method],
-            noises=[run.noise],
-            seeds=[run.seed],
-            epochs=epochs,
-            root=root,
-            checkpoints=checkpoints,
-            device=device,
-        )
-        return run.run_id
+    def __call__(self, plan: Plan, where: Where, device: str) -> str:
+        """Train the one run of ``plan`` (skipped if already finished); its run id."""
+        run_experiment(plan, where, device=device)
+        return plan.runs[0].run_id
 
 
 def _executor(kind: str, folder: Path, options: SlurmOptions) -> submitit.Executor:
@@ -122,7 +110,7 @@ def _executor(kind: str, folder: Path, options: SlurmOptions) -> submitit.Execut
     return executor
 
 
-def _record(directory: Path, jobs: list[tuple[RunSpec, submitit.Job]], kind: str, folder: Path) -> None:
+def _record(directory: Path, jobs: list[tuple[PlannedRun, submitit.Job]], kind: str, folder: Path) -> None:
     rows = [
         {
             "run_id": run.run_id,
@@ -147,60 +135,50 @@ def _wait(jobs: Iterable[submitit.Job], limit: int | None = None) -> None:
 
 
 def submit_runs(
-    runs: list[RunSpec],
+    plan: Plan,
+    where: Where,
     *,
-    experiment: str,
-    profile: str,
-    label: str,
-    epochs: int | None,
     kind: str,
     options: SlurmOptions,
-    root: str | os.PathLike[str] | None,
-    checkpoints: str | os.PathLike[str] | None,
     device: str = "auto",
     folder: str | None = None,
     wait: bool = True,
 ) -> list[submitit.Job]:
-    """Submit the unfinished runs of ``runs`` as jobs (see the module docstring); the jobs are
-    returned, and with ``wait`` (always for the local executor) their end is awaited and the first
-    failure raised."""
+    """Submit the unfinished runs of ``plan`` as jobs, one run each (see the module docstring); the
+    jobs are returned, and with ``wait`` (always for the local executor) their end is awaited and
+    the first failure raised."""
     check_choice("executor", kind, EXECUTORS[1:])
-    directory = check_writable(results_dir(experiment, label, root))
+    experiment, label = plan.selection.experiment, plan.label
+    directory = check_writable(results_dir(experiment, label, where.root))
     logs = Path(folder) if folder else directory / "jobs"
-    done = finished_run_ids(experiment, label, root)
-    todo = [r for r in runs if r.run_id not in done]
-    first = [r for r in todo if r.method != "forward_t_hat"]
-    second = [r for r in todo if r.method == "forward_t_hat"]
+    done = finished_run_ids(experiment, label, where.root)
+    todo = [r for r in plan.runs if r.run_id not in done]
+    first = [r for r in todo if not METHOD_INFO[r.spec.method].estimates_T]
+    second = [r for r in todo if METHOD_INFO[r.spec.method].estimates_T]
     executor = _executor(kind, logs, options)
     job = RunJob()
-    args = (
-        profile,
-        epochs,
-        None if root is None else str(root),
-        None if checkpoints is None else str(checkpoints),
-        device,
-    )
-    submitted: list[tuple[RunSpec, submitit.Job]] = []
+    submitted: list[tuple[PlannedRun, submitit.Job]] = []
 
-    def submit(batch: list[RunSpec], after: list[submitit.Job] | None = None) -> list[submitit.Job]:
+    def submit(batch: list[PlannedRun], after: list[submitit.Job] | None = None) -> list[submitit.Job]:
         if not batch:
             return []
+        plans = [Plan(plan.selection, (run,)) for run in batch]
         if kind == "slurm":
             if after:
                 executor.update_parameters(dependency="afterok:" + ":".join(str(j.job_id) for j in after))
-            jobs = executor.map_array(job, batch, *([a] * len(batch) for a in args))
+            jobs = executor.map_array(job, plans, [where] * len(plans), [device] * len(plans))
         else:  # the local executor knows no array parallelism: throttle here
             jobs = []
-            for run in batch:
+            for one in plans:
                 _wait(jobs, options.parallelism)
-                jobs.append(executor.submit(job, run, *args))
+                jobs.append(executor.submit(job, one, where, device))
         submitted.extend(zip(batch, jobs))
         return jobs
 
     cce_jobs = submit(first)
     if kind == "local":
         _wait(cce_jobs)  # Forward T̂ needs its CCE run's T̂
-    submit(second, after=[j for r, j in zip(first, cce_jobs) if r.method == "cce"])
+    submit(second, after=[j for r, j in zip(first, cce_jobs) if r.spec.method == "cce"])
     _record(directory, submitted, kind, logs)
     jobs = [j for _, j in submitted]
     if wait or kind == "local":

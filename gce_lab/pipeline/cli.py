@@ -9,7 +9,7 @@ Examples::
     python -m gce_lab run table1 --profile paper --executor slurm --partition gpu --time-min 600
     python -m gce_lab list
     python -m gce_lab run table1 --profile cpu --dataset fashion_mnist   # real images on a CPU
-    python -m gce_lab bench --size tiny                # fast path vs plain loop (gce_lab.bench)
+    python -m gce_lab bench --size tiny                # fast path vs plain loop (gce_lab.pipeline.bench)
     python -m gce_lab bench --device cpu --full-epoch  # the cpu profile's network on this CPU
     python -m gce_lab bench --full-epoch               # on a GPU
     python -m gce_lab bench --lab-run table1 fig1ab    # lab profile: time to accuracy, clean CIFAR-10
@@ -25,13 +25,22 @@ import sys
 import time
 from collections.abc import Sequence
 
-from gce_lab.bench import CASES, DEFAULT_CPU_MODELS, DEFAULT_MODELS, LAB_EXPERIMENTS, SIZES, lab_run, run_benchmark
-from gce_lab.cluster import EXECUTORS, SlurmOptions, job_states, submit_runs
-from gce_lab.experiments import EXPERIMENT_NAMES, EXPERIMENTS
-from gce_lab.profiles import PROFILE_NAMES, PROFILES, profile_label
-from gce_lab.provenance import command_line
-from gce_lab.results import results_dir
-from gce_lab.runner import experiment_status, planned_runs, run_experiment
+from gce_lab.pipeline.bench import (
+    CASES,
+    DEFAULT_CPU_MODELS,
+    DEFAULT_MODELS,
+    LAB_EXPERIMENTS,
+    SIZES,
+    lab_run,
+    run_benchmark,
+)
+from gce_lab.pipeline.cluster import EXECUTORS, SlurmOptions, job_states, submit_runs
+from gce_lab.pipeline.experiments import EXPERIMENT_NAMES, EXPERIMENTS
+from gce_lab.pipeline.planning import Plan, Selection, plan
+from gce_lab.pipeline.profiles import PROFILE_NAMES, PROFILES, profile_label
+from gce_lab.pipeline.provenance import command_line
+from gce_lab.pipeline.results import results_dir
+from gce_lab.pipeline.runner import Where, experiment_status, run_experiment
 from gce_lab.validation import check_choice
 
 __all__ = ["main", "build_parser"]
@@ -144,16 +153,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _selection(args: argparse.Namespace) -> dict:
-    return {
-        "datasets": _split(args.dataset),
-        "methods": _split(args.methods),
-        "noises": _split(args.noise),
-        "seeds": _seeds(args.seeds),
-        "epochs": args.epochs,
-        "root": args.results_dir,
-        "checkpoints": args.checkpoints_dir,
-    }
+def _plan(args: argparse.Namespace) -> Plan:
+    selection = Selection(
+        args.experiment,
+        args.profile,
+        datasets=_split(args.dataset),
+        methods=_split(args.methods),
+        noises=_split(args.noise),
+        seeds=_seeds(args.seeds),
+        epochs=args.epochs,
+    )
+    return plan(selection)
+
+
+def _where(args: argparse.Namespace) -> Where:
+    return Where(args.results_dir, args.checkpoints_dir)
 
 
 def _slurm_options(args: argparse.Namespace) -> SlurmOptions:
@@ -173,26 +187,13 @@ def _slurm_options(args: argparse.Namespace) -> SlurmOptions:
 def _submit(args: argparse.Namespace) -> int:
     check_choice("executor", args.executor, EXECUTORS)
     options = _slurm_options(args)
-    selection = _selection(args)
-    label, runs = planned_runs(
-        args.experiment,
-        args.profile,
-        selection.pop("epochs"),
-        datasets=selection["datasets"],
-        methods=selection["methods"],
-        noises=selection["noises"],
-        seeds=selection["seeds"],
-    )
+    runs = _plan(args)
+    label = runs.label
     jobs = submit_runs(
         runs,
-        experiment=args.experiment,
-        profile=args.profile,
-        label=label,
-        epochs=args.epochs,
+        _where(args),
         kind=args.executor,
         options=options,
-        root=args.results_dir,
-        checkpoints=args.checkpoints_dir,
         device=args.device,
         folder=args.jobs_dir,
         wait=args.executor == "local",
@@ -201,7 +202,7 @@ def _submit(args: argparse.Namespace) -> int:
     verb = "finished" if args.executor == "local" else "submitted"
     print(
         f"{len(jobs)} jobs of {args.experiment} ({label}) {verb} with the {args.executor} executor "
-        f"({len(runs) - len(jobs)} runs already finished). Results: {where}; "
+        f"({len(runs.runs) - len(jobs)} runs already finished). Results: {where}; "
         f"`python -m gce_lab status {args.experiment} --profile {args.profile}` shows the jobs."
     )
     return 0
@@ -212,13 +213,12 @@ def _run(args: argparse.Namespace) -> int:
         return _submit(args)
     started = time.perf_counter()
     runs = run_experiment(
-        args.experiment,
-        args.profile,
+        _plan(args),
+        _where(args),
         device=args.device,
         compile=False if args.no_compile else None,
         progress=not args.no_progress,
         command=command_line(),
-        **_selection(args),
     )
     label = profile_label(args.profile, args.epochs)
     where = results_dir(args.experiment, label, args.results_dir)
@@ -230,7 +230,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    table = experiment_status(args.experiment, args.profile, **_selection(args))
+    table = experiment_status(_plan(args), _where(args))
     label = profile_label(args.profile, args.epochs)
     counts = table["state"].value_counts()
     print(

@@ -2,7 +2,7 @@
 
 A chapter's prose must never contradict its numbers, and the numbers change with the profile
 (smoke, cpu, lab, paper). So the sentences that state a finding of Fig. 1a, 1c and 2 are built
-here from the same summaries the chapters print (:mod:`gce_lab.plots`): every comparison word
+here from the same summaries the chapters print (:mod:`gce_lab.book.plots`): every comparison word
 ("more slowly", "below", "loses") is chosen by the numbers it compares.
 """
 
@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from gce_lab.plots import fig1ab_summary, fig1c_summary, fig2_summary
-from gce_lab.report import results_label
+from gce_lab.book.plots import fig1ab_summary, fig1c_summary, fig2_summary
+from gce_lab.book.report import results_label
 
 __all__ = ["Findings", "fig1ab_findings", "fig1c_findings", "fig2_findings"]
 

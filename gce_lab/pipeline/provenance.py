@@ -13,14 +13,14 @@ from pathlib import Path
 
 import torch
 
-from gce_lab.device import device_name
+from gce_lab.pipeline.device import device_name
 
 __all__ = ["REPO_ROOT", "COMMIT_ENV", "git_commit", "command_line", "job_id", "provenance", "utc_now"]
 
 #: The checkout this package lives in (``results/`` and ``checkpoints/`` default to it).
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
-#: Names the commit when the code runs from a copy without ``.git`` (the device tool's copy of the tree).
+#: Names the commit when the code runs from a copy without ``.git`` (a copy of the tree sent to another machine).
 COMMIT_ENV = "GCE_LAB_GIT_COMMIT"
 
 

@@ -15,7 +15,7 @@ overrides keyed by experiment (``"table2"``) or experiment and data set
   within about 90 s per run, the regime the paper's effects come from, where a network first
   learns the clean pattern and then memorises the wrong labels (Sec. 4.1; Arpit et al. 2017).
 
-  - ``cpu_net`` (:func:`gce_lab.models.cpu_net`, 0.62 M parameters): three conv stages of 32,
+  - ``cpu_net`` (:func:`gce_lab.pipeline.models.cpu_net`, 0.62 M parameters): three conv stages of 32,
     64 and 128 channels and a 256-unit hidden layer. About 2,200 training images/s on 2 cores
     with ``channels_last``; its wide fully connected layer has the capacity to memorise.
   - a fixed class-balanced subset of 12,500 training images (:func:`gce_lab.noise.training_subset`,
@@ -49,7 +49,7 @@ overrides keyed by experiment (``"table2"``) or experiment and data set
   divided by 10 after epochs 40 and 80: the same optimisation for every table, as the paper
   does for all its comparisons ("identical optimization procedures", Sec. 4).
 
-``cached`` is not a training profile: it tells :func:`gce_lab.results.load_results` to read
+``cached`` is not a training profile: it tells :func:`gce_lab.pipeline.results.load_results` to read
 whatever results are committed (paper, else lab, else cpu, else smoke).
 """
 
@@ -59,6 +59,7 @@ import copy
 import re
 from typing import Any
 
+from gce_lab.pipeline.experiments import check_experiment
 from gce_lab.validation import check_choice
 
 __all__ = [
@@ -71,14 +72,16 @@ __all__ = [
     "check_profile",
 ]
 
-_PAPER_SGD = {"sgd_lr": 0.01, "sgd_momentum": 0.9, "sgd_weight_decay": 1e-4, "lr_decay": 0.1}
+# Each optimiser's settings, in the trainer's names (TrainConfig); the experiment picks the optimiser.
+_PAPER_SGD = {"lr": 0.01, "momentum": 0.9, "weight_decay": 1e-4, "lr_decay": 0.1}  # Sec. 4.2
+_PAPER_ADAM = {"lr": 1e-3}  # "the default setting of Adam" (Sec. 4.1)
 _PAPER_CONSTANTS = {
     "batch_size": 128,  # Sec. 4
     "val_fraction": 0.1,  # Sec. 4: 10 % of the training data held out, labels noisy
     "q": 0.7,  # Sec. 4.1 / Table 1
     "k": 0.5,  # Sec. 3.3
-    "adam_lr": 1e-3,  # "the default setting of Adam" (Sec. 4.1)
-    **_PAPER_SGD,
+    "sgd": _PAPER_SGD,
+    "adam": _PAPER_ADAM,
     "optimizer": None,  # the experiment's: SGD for the tables (Sec. 4.2), Adam for the figures (Sec. 4.1)
     "train_subset": None,  # the whole training set (before the validation split)
     "augment": None,  # the experiment's choice: crops and flips except for Table 2 (Sec. 4.2, 4.3)
@@ -92,8 +95,8 @@ PROFILES: dict[str, dict[str, Any]] = {
             **_PAPER_CONSTANTS,
             # 3 epochs of the paper's batch 128 and lr 0.01 are 6 steps: too few to learn anything.
             "batch_size": 32,
-            "sgd_lr": 0.1,
-            "adam_lr": 0.01,
+            "sgd": {**_PAPER_SGD, "lr": 0.1},
+            "adam": {"lr": 0.01},
             "cpu_threads": 1,  # tiny tensors: one thread is faster and does not fight other processes
             "data_source": "synthetic",
             "synthetic_size": (256, 128),  # (train, test) images per data set
@@ -215,10 +218,9 @@ def base_profile(label: str) -> tuple[str, int | None]:
 
 def run_settings(profile: str, experiment: str, dataset: str, *, epochs: int | None = None) -> dict[str, Any]:
     """All settings of one run: the profile's default, then its ``experiment`` section, then
-    ``experiment/dataset``; ``epochs`` overrides the epoch count (and is recorded by the label)."""
+    ``experiment/dataset``; ``epochs`` overrides the epoch count (and is recorded by the label).
+    :func:`gce_lab.pipeline.planning.plan` reads them, once per data set."""
     check_profile(profile)
-    from gce_lab.experiments import check_experiment  # experiments imports this module
-
     spec = check_experiment(experiment)
     check_choice("dataset", dataset, spec.datasets)
     sections = PROFILES[profile]

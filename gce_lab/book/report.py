@@ -3,18 +3,18 @@
 A chapter calls :func:`chapter_results` with its ``PROFILE`` parameter:
 
 * ``"cached"`` (the default) reads the committed results: ``paper``, else ``lab``, else
-  ``smoke`` (:func:`gce_lab.results.load_results`). Where nothing is committed (e.g. a pip
+  ``smoke`` (:func:`gce_lab.pipeline.results.load_results`). Where nothing is committed (e.g. a pip
   install on Colab, which has no ``results/``), it runs the ``smoke`` profile on the spot
   (seconds on a CPU) into a temporary folder, so that reading never writes into
   ``results/``, and says so.
 * ``"smoke"``, ``"lab"`` or ``"paper"`` trains the runs of that profile that are not finished
-  yet (:func:`gce_lab.runner.run_experiment`) and reads them. A data set or noise setting that
+  yet (:func:`gce_lab.pipeline.runner.run_experiment`) and reads them. A data set or noise setting that
   cannot run here (CIFAR-100 without internet) is skipped with a note, not faked.
 
 :func:`notice` says in words which profile made the numbers, what that profile is, and
 which planned runs are missing. :func:`comparison_table` and :func:`agreement_table` put
 our Table 1 / Table 2 numbers beside the paper's, with differences, per-column ranks and
-pairwise agreement of the method orderings (from :mod:`gce_lab.results`). Every column
+pairwise agreement of the method orderings (from :mod:`gce_lab.pipeline.results`). Every column
 header of these tables names the profile of our numbers.
 """
 
@@ -28,15 +28,23 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from gce_lab.experiments import check_experiment, plan_runs
-from gce_lab.profiles import PROFILE_NAMES, base_profile
-from gce_lab.results import TABLE_METRIC, compare_with_paper, load_results, pairwise_order_agreement, per_column_ranking
+from gce_lab.datasets import DATASET_LABELS
+from gce_lab.methods import METHOD_LABELS
+from gce_lab.pipeline.experiments import check_experiment
+from gce_lab.pipeline.planning import Selection, plan
+from gce_lab.pipeline.profiles import PROFILE_NAMES, base_profile
+from gce_lab.pipeline.results import (
+    TABLE_METRIC,
+    compare_with_paper,
+    load_results,
+    pairwise_order_agreement,
+    per_column_ranking,
+)
+from gce_lab.pipeline.runner import Where, run_experiment
 from gce_lab.validation import check_choice
 
 __all__ = [
     "CHAPTER_PROFILES",
-    "DATASET_LABELS",
-    "METHOD_LABELS",
     "NOISE_LABELS",
     "ChapterResults",
     "Notice",
@@ -44,8 +52,6 @@ __all__ = [
     "missing_runs",
     "notice",
     "results_label",
-    "settings_table",
-    "protocol_differences",
     "format_mean_std",
     "comparison_table",
     "agreement_table",
@@ -54,16 +60,6 @@ __all__ = [
 #: Values of a chapter's ``PROFILE`` parameter.
 CHAPTER_PROFILES: tuple[str, ...] = ("cached", *PROFILE_NAMES)
 
-DATASET_LABELS = {"fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10", "cifar100": "CIFAR-100"}
-METHOD_LABELS = {
-    "cce": "CCE",
-    "mae": "MAE",
-    "forward_t": "Forward T",
-    "forward_t_hat": "Forward T-hat",
-    "wang2018": "Wang et al.",
-    "lq": "Lq",
-    "truncated_lq": "Trunc Lq",
-}
 NOISE_LABELS = {
     "none": "none",
     "uniform": "uniform",
@@ -115,7 +111,7 @@ class ChapterResults:
         requested: the chapter's ``PROFILE`` (``cached``, ``smoke``, ``lab``, ``paper``).
         label: the results label the numbers come from (``smoke``, ``lab``, ``paper`` or
             e.g. ``lab_epochs3``); name it with every number shown.
-        runs, epochs: as :func:`gce_lab.results.load_results` returns them.
+        runs, epochs: as :func:`gce_lab.pipeline.results.load_results` returns them.
         notes: what happened on the way (e.g. a data set that could not run here).
     """
 
@@ -134,16 +130,13 @@ class ChapterResults:
 
 def _run_cells(experiment: str, profile: str, root, device: str, progress: bool) -> list[str]:
     """Train what is missing, one (data set, noise) cell at a time; notes for cells that cannot run."""
-    from gce_lab import runner  # imported here: it pulls in tqdm and the trainer, which reading does not need
-
     spec = check_experiment(experiment)
     failed: dict[tuple[str, str], list[str]] = {}  # (data set, reason) -> noise settings
     for dataset in spec.datasets:
         for noise in spec.noises:
             try:
-                runner.run_experiment(
-                    experiment, profile, datasets=[dataset], noises=[noise], root=root, device=device, progress=progress
-                )
+                selection = Selection(experiment, profile, datasets=[dataset], noises=[noise])
+                run_experiment(plan(selection), Where(root), device=device, progress=progress)
             except FileNotFoundError as err:
                 reason = " ".join(str(err).split())  # the whole message (it says how to get the data), one line
                 failed.setdefault((dataset, reason), []).append(noise)
@@ -203,17 +196,17 @@ def missing_runs(experiment: str, label: str, runs: pd.DataFrame) -> pd.DataFram
 
     Columns: run_id, dataset, method, noise (``<kind><eta>``), seed.
     """
-    profile, _ = base_profile(label)
+    profile, epochs = base_profile(label)
     have = set(runs["run_id"].astype(str))
     rows = [
         {"run_id": r.run_id, "dataset": r.dataset, "method": r.method, "noise": r.noise, "seed": r.seed}
-        for r in plan_runs(experiment, profile, label=label)
+        for r in plan(Selection(experiment, profile, epochs=epochs)).specs
         if r.run_id not in have
     ]
     return pd.DataFrame(rows, columns=["run_id", "dataset", "method", "noise", "seed"])
 
 
-def _source_words(source: str) -> str:
+def source_words(source: str) -> str:
     """``data_source`` of a run in words: ``snapshot:cifar10_jpeg`` -> ``real images, lossy JPEG snapshot``."""
     if source == "synthetic":
         return "synthetic images"
@@ -227,7 +220,7 @@ def _source_words(source: str) -> str:
 def _describe_sources(runs: pd.DataFrame) -> str:
     parts = []
     for dataset, group in runs.groupby("dataset", sort=False):
-        words = [_source_words(source) for source in sorted(set(group["data_source"].astype(str)))]
+        words = [source_words(source) for source in sorted(set(group["data_source"].astype(str)))]
         parts.append(f"{DATASET_LABELS.get(str(dataset), dataset)}: {' / '.join(words)}")
     return "; ".join(parts)
 
@@ -293,105 +286,12 @@ def notice(results: ChapterResults) -> Notice:
             f" `{results.label}` is the most faithful profile committed for this experiment "
             "(the book shows paper, else lab, else cpu, else smoke results)."
         )
-    planned = len(plan_runs(results.experiment, profile, label=results.label))
+    base, epochs = base_profile(results.label)
+    planned = len(plan(Selection(results.experiment, base, epochs=epochs)).runs)
     body += " " + _describe_missing(results.experiment, missing_runs(results.experiment, results.label, runs), planned)
     for note in results.notes:
         body += " " + note
     return Notice(title, body)
-
-
-_SETTINGS = {
-    "data_source": "images",
-    "model": "network",
-    "optimizer": "optimizer",
-    "lr": "lr",
-    "milestones": "lr drops after epoch",
-    "batch_size": "batch",
-    "epochs": "epochs",
-    "augment": "augment",
-    "prune_start": "pruning from epoch",
-    "prune_every": "prune every",
-    "n_train": "train",
-    "n_val": "val",
-    "n_test": "test",
-    "device": "device",
-}
-
-
-def settings_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """How the runs of ``runs`` were trained: one column per data set (under a profile header),
-    one row per setting: images, network, optimiser, learning rate and its drops, batch size,
-    epochs, augmentation, pruning schedule, split sizes, device, and the number of runs and
-    seeds. Several values of a setting are joined with ", "; "—" where it does not apply."""
-    label = results_label(runs)
-
-    def values(column: pd.Series) -> str:
-        present = [v for v in dict.fromkeys(column) if not pd.isna(v) and v != ""]
-        return ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in present) or "—"
-
-    rows = {}
-    for dataset, group in runs.groupby("dataset", sort=False):
-        row = {name: values(group[column]) for column, name in _SETTINGS.items() if column in group}
-        row["images"] = ", ".join(_source_words(s) for s in dict.fromkeys(group["data_source"].astype(str)))
-        row.update({"runs": len(group), "seeds": group["seed"].nunique()})
-        rows[DATASET_LABELS.get(dataset, dataset)] = row
-    frame = pd.DataFrame(rows).astype(str)
-    frame.index.name = "setting"
-    return pd.concat({f"{label} profile": frame}, axis=1)
-
-
-#: Training-set sizes of the full data sets (before the 10 % validation split) and test-set sizes.
-_FULL_SIZES = {"cifar10": (50_000, 10_000), "cifar100": (50_000, 10_000), "fashion_mnist": (60_000, 10_000)}
-
-
-def _paper_protocol(experiment: str, dataset: str) -> dict[str, str]:
-    """The settings the ``paper`` profile trains ``experiment`` on ``dataset`` with, in the words of
-    :func:`settings_table` (a truncated L_q run, so that the pruning schedule shows)."""
-    from gce_lab.experiments import RunSpec
-    from gce_lab.profiles import run_settings
-    from gce_lab.runner import run_config  # imported here: it pulls in torch, which reading does not need
-
-    settings = run_settings("paper", experiment, dataset)
-    config = run_config(
-        RunSpec(experiment, "paper", dataset, "truncated_lq", settings["q"], settings["k"], "uniform0.4", 0), settings
-    )
-    n_train, n_test = _FULL_SIZES[dataset]
-    n_val = round(settings["val_fraction"] * n_train)
-    return {
-        "images": "real images (the original files)",
-        "network": settings["model"],
-        "optimizer": config.optimizer,
-        "lr": f"{config.lr:g}",
-        "lr drops after epoch": ";".join(map(str, config.milestones)) or "—",
-        "batch": str(config.batch_size),
-        "epochs": str(config.epochs),
-        "augment": str(config.augment),
-        "pruning from epoch": str(config.prune_start),
-        "prune every": str(config.prune_every),
-        "train": str(n_train - n_val),
-        "val": str(n_val),
-        "test": str(n_test),
-        "seeds": str(len(settings["seeds"])),
-    }
-
-
-def protocol_differences(runs: pd.DataFrame) -> pd.DataFrame:
-    """The settings of ``runs`` that differ from the paper's protocol (the ``paper`` profile), per
-    data set: ours beside the paper's. Empty when the runs follow the protocol."""
-    label = results_label(runs)
-    experiment = str(runs["experiment"].iloc[0])
-    ours = settings_table(runs)[f"{label} profile"]
-    rows = []
-    for dataset, column in ours.items():
-        key = next(k for k, v in DATASET_LABELS.items() if v == dataset)
-        for setting, theirs in _paper_protocol(experiment, key).items():
-            mine = column.get(setting, "—")
-            if setting == "pruning from epoch" or setting == "prune every":
-                mine = mine if mine != "—" else theirs  # only truncated L_q runs prune; not a difference
-            if mine != theirs and not (setting == "augment" and {mine, theirs} <= {"False", "—"}):
-                rows.append((dataset, setting, mine, theirs))
-    frame = pd.DataFrame(rows, columns=["data set", "setting", f"ours ({label} profile)", "paper protocol"])
-    return frame.set_index(["data set", "setting"])
 
 
 _NBSP = "\u00a0"  # table cells such as "93.24 ± 0.12" or "Forward T-hat" must not wrap inside
@@ -426,7 +326,7 @@ def comparison_table(runs: pd.DataFrame, table: str, dataset: str | None = None)
     """Our numbers beside the paper's for ``table`` (``table1`` or ``table2``), ready to show.
 
     One row per (data set, noise, η, method), in the paper's order; accuracies in percent
-    (the metric of :data:`gce_lab.results.TABLE_METRIC`), as text with two decimals. Column
+    (the metric of :data:`gce_lab.pipeline.results.TABLE_METRIC`), as text with two decimals. Column
     groups: ``ours (<profile> profile)`` with the accuracy (mean ± std over seeds, std only
     with more than one seed), the number of runs and the rank; ``paper`` with its mean ± std
     and rank; ``ours (<profile>) − paper``. Ranks are taken within each column of the paper's

@@ -21,16 +21,13 @@ The data root is ``root`` if given, else the environment variable ``GCE_LAB_DATA
 ``<repo>/../shared/datasets`` when that folder exists, else ``~/.cache/gce_lab/data``.
 
 The paper's preprocessing (Section 4.2: per-pixel mean subtraction, random flips, 32x32 crops
-after 4-pixel padding) lives in :mod:`gce_lab.augment`; ``per_pixel_mean`` and ``augment_batch``
+after 4-pixel padding) lives in :mod:`gce_lab.pipeline.augment`; ``per_pixel_mean`` and ``augment_batch``
 are re-exported here as the architecture contract lists them under this module.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
 import os
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,75 +35,22 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gce_lab.augment import augment_batch, per_pixel_mean
-from gce_lab.files import atomic_path
-from gce_lab.validation import check_choice, check_labels
+from gce_lab.datasets import DATASET_INFO, DATASETS, dataset_info
+from gce_lab.pipeline.augment import augment_batch, per_pixel_mean
+from gce_lab.pipeline.data_files import read_snapshot, root_and_reason, to_nchw
+from gce_lab.validation import check_bool, check_choice, check_labels
 
 __all__ = [
-    "DataFileError",
-    "DATASETS",
     "SOURCES",
     "ImageDataset",
     "class_names",
     "load_dataset",
-    "resolve_data_root",
-    "cache_dir",
     "augment_batch",
     "per_pixel_mean",
 ]
 
-#: Data set names accepted by :func:`load_dataset`.
-DATASETS = ("cifar10", "cifar100", "fashion_mnist")
 #: Sources accepted by :func:`load_dataset` (``"snapshot:<stem>"`` is also accepted).
 SOURCES = ("auto", "snapshot", "torchvision", "synthetic")
-
-_CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
-_FASHION_CLASSES = (
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-)
-_CIFAR100_CLASSES = tuple(
-    """
-apple aquarium_fish baby bear beaver bed bee beetle bicycle bottle bowl boy bridge bus butterfly camel can castle
-caterpillar cattle chair chimpanzee clock cloud cockroach couch crab crocodile cup dinosaur dolphin elephant flatfish
-forest fox girl hamster house kangaroo keyboard lamp lawn_mower leopard lion lizard lobster man maple_tree motorcycle
-mountain mouse mushroom oak_tree orange orchid otter palm_tree pear pickup_truck pine_tree plain plate poppy porcupine
-possum rabbit raccoon ray road rocket rose sea seal shark shrew skunk skyscraper snail snake spider squirrel streetcar
-sunflower sweet_pepper table tank telephone television tiger tractor train trout tulip turtle wardrobe whale
-willow_tree wolf woman worm""".split()
-)
-
-
-@dataclass(frozen=True)
-class _Spec:
-    """What is known about a data set before loading it."""
-
-    title: str
-    channels: int
-    size: int
-    classes: tuple[str, ...]
-    snapshots: dict[str, str]  # file stem -> display title of results on it
-    torchvision_class: str
-    torchvision_dir: str  # relative to the data root; its existence means "files present"
-
-
-_SPECS: dict[str, _Spec] = {
-    "cifar10": _Spec(
-        "CIFAR-10", 3, 32, _CIFAR10_CLASSES, {"cifar10_jpeg": "CIFAR-10-JPEG"}, "CIFAR10", "cifar-10-batches-py"
-    ),
-    "cifar100": _Spec("CIFAR-100", 3, 32, _CIFAR100_CLASSES, {}, "CIFAR100", "cifar-100-python"),
-    "fashion_mnist": _Spec(
-        "Fashion-MNIST", 1, 28, _FASHION_CLASSES, {"fashion_mnist": "Fashion-MNIST"}, "FashionMNIST", "FashionMNIST/raw"
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -158,7 +102,7 @@ class ImageDataset:
     @property
     def display_name(self) -> str:
         """Name to print with results, e.g. ``"CIFAR-10-JPEG"`` for the lossy snapshot."""
-        spec = _SPECS[self.name]
+        spec = DATASET_INFO[self.name]
         if self.source.startswith("snapshot:"):
             return spec.snapshots.get(self.source.split(":", 1)[1], spec.title)
         if self.source == "synthetic":
@@ -168,188 +112,15 @@ class ImageDataset:
 
 def class_names(name: str) -> list[str]:
     """The official class names of data set ``name``, index = label."""
-    check_choice("name", name, DATASETS)
-    return list(_SPECS[name].classes)
-
-
-# ----------------------------------------------------------------------------- locations
-
-
-def _repo_root() -> Path:
-    """The folder holding the ``gce_lab`` package (the repository root in a checkout)."""
-    return Path(__file__).resolve().parent.parent
-
-
-def _root_and_reason(root: str | os.PathLike[str] | None) -> tuple[Path, str]:
-    if root is not None:
-        return Path(root).expanduser(), "the root argument"
-    env = os.environ.get("GCE_LAB_DATA")
-    if env:
-        return Path(env).expanduser(), "the environment variable GCE_LAB_DATA"
-    shared = _repo_root().parent / "shared" / "datasets"
-    if shared.is_dir():
-        return shared, "the default <repo>/../shared/datasets (GCE_LAB_DATA is not set)"
-    fallback = Path.home() / ".cache" / "gce_lab" / "data"
-    return fallback, f"the default ~/.cache/gce_lab/data (GCE_LAB_DATA is not set and {shared} does not exist)"
-
-
-def resolve_data_root(root: str | os.PathLike[str] | None = None) -> Path:
-    """The data root: ``root``, else ``$GCE_LAB_DATA``, else ``<repo>/../shared/datasets`` if it
-    exists, else ``~/.cache/gce_lab/data``."""
-    return _root_and_reason(root)[0]
-
-
-def cache_dir() -> Path:
-    """Where decoded arrays are cached: ``$GCE_LAB_CACHE``, else ``~/.cache/gce_lab``."""
-    env = os.environ.get("GCE_LAB_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "gce_lab"
-
-
-# ----------------------------------------------------------------------------- snapshots
-
-
-class DataFileError(ValueError):
-    """A data file (snapshot or decode cache) that is damaged or not what it should be; the
-    message names the file and how to get a good copy."""
-
-
-def _damaged(path: Path, problem: str, name: str | None = None) -> DataFileError:
-    cached = path.parent == cache_dir()
-    fix = (
-        f"delete it ({path}); it is rebuilt from the snapshot on the next load"
-        if cached
-        else "copy it again from the shared datasets folder (its SHA256SUMS file lists the checksum to compare "
-        "with `sha256sum`)"
-        + (
-            f", or use load_dataset({name!r}, source='torchvision', download=True) where the internet is reachable"
-            if name
-            else ""
-        )
-    )
-    return DataFileError(f"data file {path} {problem}; {fix}")
-
-
-def _open_npz(path: Path, name: str | None) -> dict[str, np.ndarray]:
-    """Every array of an .npz file, read now; a damaged or truncated file raises :class:`DataFileError`."""
-    try:
-        with np.load(path, allow_pickle=False) as stored:
-            return {key: stored[key] for key in stored.files}
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as err:
-        raise _damaged(path, f"cannot be read as a .npz archive ({type(err).__name__}: {err})", name) from err
-
-
-def _check_arrays(path: Path, arrays: dict[str, np.ndarray], name: str) -> dict[str, np.ndarray]:
-    """Keys, shapes, dtypes and class names of a snapshot's arrays against what ``name`` must be."""
-    spec = _SPECS[name]
-    missing = [k for k in ("x_train", "y_train", "x_test", "y_test", "classes") if k not in arrays]
-    if missing:
-        raise _damaged(path, f"lacks the arrays {missing} (it has {sorted(arrays)})", name)
-    classes = [str(c) for c in arrays["classes"]]
-    if classes != list(spec.classes):
-        order = "in another order" if sorted(classes) == sorted(spec.classes) else "other than the official ones"
-        raise _damaged(
-            path,
-            f"names its classes {order}: {classes} (the labels would mean other classes: "
-            f"{spec.title}'s order is {list(spec.classes)})",
-            name,
-        )
-    for split in ("train", "test"):
-        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
-        if x.dtype != np.uint8 or x.ndim != 4 or x.shape[1:] != (spec.channels, spec.size, spec.size):
-            raise _damaged(
-                path,
-                f"holds x_{split} of {x.dtype} {x.shape}, not uint8 (N, {spec.channels}, {spec.size}, {spec.size})",
-                name,
-            )
-        if not np.issubdtype(y.dtype, np.integer) or y.shape != (x.shape[0],):
-            raise _damaged(path, f"holds y_{split} of {y.dtype} {y.shape}, not integer labels ({x.shape[0]},)", name)
-        if y.size and (y.min() < 0 or y.max() >= len(spec.classes)):
-            raise _damaged(path, f"holds y_{split} outside [0, {len(spec.classes)})", name)
-    return arrays
-
-
-def _file_digest(path: Path) -> str:
-    """First 16 hex digits of the file's SHA-256 (keys the decode cache to the file's content)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()[:16]
-
-
-def _decode_jpegs(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Decode concatenated JPEG bytes (image i = ``data[offsets[i]:offsets[i+1]]``) to NHWC uint8
-    with Pillow (one core, about 3-4 s for 50 000 CIFAR images on an idle machine)."""
-    from PIL import Image
-
-    def decode(chunk: bytes) -> np.ndarray:
-        image = Image.open(io.BytesIO(chunk))
-        return np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
-
-    return np.stack([decode(data[a:b].tobytes()) for a, b in zip(offsets[:-1], offsets[1:])])
-
-
-def _save_npz_atomically(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Write an uncompressed .npz atomically."""
-    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        np.savez(handle, **arrays)
-
-
-def _read_jpeg_snapshot(path: Path, raw: dict[str, np.ndarray], name: str) -> dict[str, np.ndarray]:
-    """Decoded arrays of a JPEG snapshot (images NCHW), from the cache when it holds them."""
-    cached = cache_dir() / f"{path.stem}-{_file_digest(path)}-nchw.npz"
-    if cached.is_file():
-        return _check_arrays(cached, _open_npz(cached, name), name)
-    needed = [k for split in ("train", "test") for k in (f"jpeg_{split}", f"off_{split}", f"y_{split}")]
-    missing = [k for k in (*needed, "classes") if k not in raw]
-    if missing:
-        raise _damaged(path, f"lacks the arrays {missing} (it has {sorted(raw)})", name)
-    try:
-        arrays = {
-            f"x_{split}": _to_nchw(_decode_jpegs(raw[f"jpeg_{split}"], raw[f"off_{split}"]))
-            for split in ("train", "test")
-        }
-    except (OSError, ValueError, IndexError) as err:  # Pillow's UnidentifiedImageError is an OSError
-        raise _damaged(path, f"holds images that do not decode ({type(err).__name__}: {err})", name) from err
-    arrays.update({key: raw[key] for key in ("y_train", "y_test", "classes")})
-    _check_arrays(path, arrays, name)
-    _save_npz_atomically(cached, arrays)
-    return arrays
-
-
-def _read_snapshot(path: Path, name: str) -> dict[str, np.ndarray]:
-    """Arrays ``x_train, y_train, x_test, y_test, classes`` of ``name``'s snapshot file (images
-    NCHW), checked: keys, shapes, dtypes, label range and the class names in the official order."""
-    raw = _open_npz(path, name)
-    if "jpeg_train" in raw:
-        return _read_jpeg_snapshot(path, raw, name)
-    arrays = dict(raw)
-    for key in ("x_train", "x_test"):
-        if key in raw and raw[key].dtype != np.uint8:
-            raise _damaged(path, f"holds {key} of dtype {raw[key].dtype}, not uint8 pixels", name)
-    try:
-        arrays.update({key: _to_nchw(raw[key]) for key in ("x_train", "x_test") if key in raw})
-    except ValueError as err:
-        raise _damaged(path, f"holds images of the wrong shape ({err})", name) from err
-    return _check_arrays(path, arrays, name)
+    return list(dataset_info(name).classes)
 
 
 # ----------------------------------------------------------------------------- conversion
 
 
-def _to_nchw(x: np.ndarray | torch.Tensor) -> np.ndarray:
-    """NHW (grey) or NHWC images -> contiguous NCHW uint8 array."""
-    x = np.asarray(x, dtype=np.uint8)
-    if x.ndim == 3:
-        x = x[..., None]
-    if x.ndim != 4:
-        raise ValueError(f"images must be (N, H, W) or (N, H, W, C), got shape {x.shape}")
-    return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
-
-
 def _to_dataset(name: str, arrays: dict, source: str) -> ImageDataset:
     """Wrap reader output (images NCHW uint8) as an :class:`ImageDataset`, checking the shape."""
-    spec = _SPECS[name]
+    spec = DATASET_INFO[name]
     expected = (spec.channels, spec.size, spec.size)
     for key in ("x_train", "x_test"):
         if arrays[key].shape[1:] != expected:
@@ -372,7 +143,7 @@ def _read_torchvision(name: str, root: Path, download: bool) -> dict:
     """Arrays from torchvision's data set class (downloading into ``root`` when asked)."""
     import torchvision.datasets as tv_datasets
 
-    spec = _SPECS[name]
+    spec = DATASET_INFO[name]
     if download and not (root / spec.torchvision_dir).is_dir():
         try:
             root.mkdir(parents=True, exist_ok=True)
@@ -386,9 +157,9 @@ def _read_torchvision(name: str, root: Path, download: bool) -> dict:
     cls = getattr(tv_datasets, spec.torchvision_class)
     train, test = (cls(str(root), train=flag, download=download) for flag in (True, False))
     return {
-        "x_train": _to_nchw(train.data),
+        "x_train": to_nchw(train.data),
         "y_train": np.asarray(train.targets),
-        "x_test": _to_nchw(test.data),
+        "x_test": to_nchw(test.data),
         "y_test": np.asarray(test.targets),
         "classes": list(train.classes),
     }
@@ -407,7 +178,7 @@ def _synthetic_split(prototypes: np.ndarray, n: int, rng: np.random.Generator, n
 def _synthetic_arrays(name: str, sizes: tuple[int, int], seed: int) -> dict:
     """Class-conditional images: each class has a fixed colour plus a smooth random pattern
     (robust to crops and flips, so a small network learns it); every image adds pixel noise."""
-    spec = _SPECS[name]
+    spec = DATASET_INFO[name]
     proto_rng, train_rng, test_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
     k, c, s = len(spec.classes), spec.channels, spec.size
     colours = proto_rng.uniform(56.0, 200.0, size=(k, c, 1, 1))
@@ -429,7 +200,7 @@ def _synthetic_arrays(name: str, sizes: tuple[int, int], seed: int) -> dict:
 
 
 def _missing_message(name: str, root: Path, reason: str, looked: Sequence[str]) -> str:
-    spec = _SPECS[name]
+    spec = DATASET_INFO[name]
     lines = [f"{spec.title} was not found. Looked for:"] + [f"  - {place}" for place in looked]
     lines.append(f"The data root {root} came from {reason}.")
     if not spec.snapshots:
@@ -458,10 +229,10 @@ def _parse_source(name: str, source: str) -> tuple[str, str | None]:
     check_choice("source", kind, SOURCES)
     if stem and kind != "snapshot":
         raise ValueError(f"source must be one of {SOURCES} or 'snapshot:<file stem>', got {source!r}")
-    snapshots = _SPECS[name].snapshots
+    snapshots = DATASET_INFO[name].snapshots
     if kind == "snapshot" and not snapshots:
         raise ValueError(
-            f"source='snapshot' is not possible for {name!r}: {_SPECS[name].title} images are not "
+            f"source='snapshot' is not possible for {name!r}: {DATASET_INFO[name].title} images are not "
             "available offline (no snapshot exists); use source='torchvision' with download=True on a "
             "machine with internet"
         )
@@ -505,8 +276,7 @@ def load_dataset(
     """
     check_choice("name", name, DATASETS)
     kind, stem = _parse_source(name, source)
-    if not isinstance(download, bool):
-        raise ValueError(f"download must be True or False, got {download!r}")
+    check_bool("download", download)
     if download and kind in ("snapshot", "synthetic"):
         raise ValueError(f"download=True only applies to source 'auto' or 'torchvision', got source={source!r}")
     if kind == "synthetic":
@@ -514,13 +284,13 @@ def load_dataset(
             raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
         return _to_dataset(name, _synthetic_arrays(name, _check_synthetic_size(synthetic_size), int(seed)), "synthetic")
 
-    data_root, reason = _root_and_reason(root)
-    spec = _SPECS[name]
+    data_root, reason = root_and_reason(root)
+    spec = DATASET_INFO[name]
     looked: list[str] = []
     if kind in ("auto", "snapshot") and stem is not None:
         path = data_root / f"{stem}.npz"
         if path.is_file():
-            return _to_dataset(name, _read_snapshot(path, name), f"snapshot:{stem}")
+            return _to_dataset(name, read_snapshot(path, name), f"snapshot:{stem}")
         looked.append(f"snapshot {path}")
     if kind in ("auto", "torchvision"):
         tv_path = data_root / spec.torchvision_dir

@@ -1,0 +1,110 @@
+"""The data sets, in one registry: names, image shapes, classes, printed names and where they come from.
+
+Every module that needs to know a data set (its number of classes for the noise models, its
+shape for the models, its title for a table, its files for the loader) reads
+:data:`DATASET_INFO`; nothing else lists them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gce_lab.validation import check_choice
+
+__all__ = ["DatasetInfo", "DATASET_INFO", "DATASETS", "DATASET_LABELS", "dataset_info"]
+
+_CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+_FASHION_CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
+_CIFAR100_CLASSES = tuple(
+    """
+apple aquarium_fish baby bear beaver bed bee beetle bicycle bottle bowl boy bridge bus butterfly camel can castle
+caterpillar cattle chair chimpanzee clock cloud cockroach couch crab crocodile cup dinosaur dolphin elephant flatfish
+forest fox girl hamster house kangaroo keyboard lamp lawn_mower leopard lion lizard lobster man maple_tree motorcycle
+mountain mouse mushroom oak_tree orange orchid otter palm_tree pear pickup_truck pine_tree plain plate poppy porcupine
+possum rabbit raccoon ray road rocket rose sea seal shark shrew skunk skyscraper snail snake spider squirrel streetcar
+sunflower sweet_pepper table tank telephone television tiger tractor train trout tulip turtle wardrobe whale
+willow_tree wolf woman worm""".split()
+)
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What is known about a data set before loading it.
+
+    Attributes:
+        name: the name used in run ids and results (``"fashion_mnist"``).
+        title: the printed name (``"Fashion-MNIST"``).
+        channels, size: the images are ``channels x size x size``.
+        classes: the official class names, index = label.
+        snapshots: offline snapshot file stem -> printed name of results on it (e.g. the lossy
+            ``cifar10_jpeg`` -> ``"CIFAR-10-JPEG"``).
+        torchvision_class: the torchvision data set class.
+        torchvision_dir: its folder under the data root (present means "files there").
+    """
+
+    name: str
+    title: str
+    channels: int
+    size: int
+    classes: tuple[str, ...]
+    snapshots: dict[str, str] = field(default_factory=dict)
+    torchvision_class: str = ""
+    torchvision_dir: str = ""
+
+    @property
+    def num_classes(self) -> int:
+        """The number of classes c."""
+        return len(self.classes)
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """``(C, H, W)`` of one image."""
+        return self.channels, self.size, self.size
+
+
+#: The data sets of the paper.
+DATASET_INFO: dict[str, DatasetInfo] = {
+    info.name: info
+    for info in (
+        DatasetInfo(
+            "cifar10",
+            "CIFAR-10",
+            3,
+            32,
+            _CIFAR10_CLASSES,
+            {"cifar10_jpeg": "CIFAR-10-JPEG"},
+            "CIFAR10",
+            "cifar-10-batches-py",
+        ),
+        DatasetInfo("cifar100", "CIFAR-100", 3, 32, _CIFAR100_CLASSES, {}, "CIFAR100", "cifar-100-python"),
+        DatasetInfo(
+            "fashion_mnist",
+            "Fashion-MNIST",
+            1,
+            28,
+            _FASHION_CLASSES,
+            {"fashion_mnist": "Fashion-MNIST"},
+            "FashionMNIST",
+            "FashionMNIST/raw",
+        ),
+    )
+}
+DATASETS: tuple[str, ...] = tuple(DATASET_INFO)
+#: Printed names, in the order of the paper's tables (Fashion-MNIST, CIFAR-10, CIFAR-100).
+DATASET_LABELS: dict[str, str] = {name: DATASET_INFO[name].title for name in ("fashion_mnist", "cifar10", "cifar100")}
+
+
+def dataset_info(name: str) -> DatasetInfo:
+    """The registry entry of data set ``name``; ValueError naming the data sets otherwise."""
+    return DATASET_INFO[check_choice("dataset", name, DATASETS)]

@@ -1,0 +1,1 @@
+"""The experiment pipeline: data, models, the trainer, profiles, planning, running and storing runs."""

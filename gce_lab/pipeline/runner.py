@@ -1,0 +1,242 @@
+"""Run an experiment's sweep: train each planned run, record its results with provenance.
+
+:func:`run_experiment` trains every run of a :class:`~gce_lab.pipeline.planning.Plan` that is
+not yet in ``runs.csv``; an interrupted run resumes from its checkpoint. :func:`experiment_status`
+says what is done. The command line (``python -m gce_lab run|status``) and the cluster jobs
+(:mod:`gce_lab.pipeline.cluster`) call these two.
+
+A run's data come from :func:`gce_lab.pipeline.run_data.build_run_data`; its seed fixes the
+network's initialisation too (a derived seed). Forward T̂ uses the T̂ of Patrini et al. (2017)
+estimated from the best-validation model of the CCE run of the same data set, noise and seed
+(softmax on the noisy training split), stored with the results and compared with the true T
+(mean absolute difference, ``t_hat_error``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm import tqdm  # the text bar: notebooks without ipywidgets get no warning
+
+from gce_lab.methods import METHOD_INFO
+from gce_lab.pipeline.device import pick_device
+from gce_lab.pipeline.experiments import RunSpec, check_experiment
+from gce_lab.pipeline.models import make_model
+from gce_lab.pipeline.planning import Plan, PlannedRun
+from gce_lab.pipeline.provenance import REPO_ROOT, command_line, git_commit, provenance
+from gce_lab.pipeline.results import (
+    check_writable,
+    finished_run_ids,
+    load_results,
+    load_t_hat,
+    results_dir,
+    save_t_hat,
+    write_run,
+)
+from gce_lab.pipeline.run_data import build_run_data
+from gce_lab.pipeline.train import TrainResult, train
+from gce_lab.pipeline.train_config import TrainData
+from gce_lab.seeds import derived_seed
+from gce_lab.transition import estimate_transition
+
+__all__ = ["CHECKPOINTS_ENV", "Where", "checkpoint_root", "checkpoint_path", "run_experiment", "experiment_status"]
+
+CHECKPOINTS_ENV = "GCE_LAB_CHECKPOINTS"
+
+
+@dataclasses.dataclass(frozen=True)
+class Where:
+    """Where a sweep writes: results under ``root`` (default ``$GCE_LAB_RESULTS`` or
+    ``results/``), checkpoints under ``checkpoints`` (default ``$GCE_LAB_CHECKPOINTS`` or
+    ``checkpoints/``)."""
+
+    root: str | os.PathLike[str] | None = None
+    checkpoints: str | os.PathLike[str] | None = None
+
+
+def checkpoint_root(root: str | os.PathLike[str] | None = None) -> Path:
+    """``root``, else ``$GCE_LAB_CHECKPOINTS``, else ``checkpoints/`` of the checkout (git-ignored)."""
+    if root is not None:
+        return Path(root)
+    env = os.environ.get(CHECKPOINTS_ENV)
+    return Path(env) if env else REPO_ROOT / "checkpoints"
+
+
+def checkpoint_path(run: RunSpec, root: str | os.PathLike[str] | None = None) -> Path:
+    """Where run ``run`` checkpoints while it trains."""
+    return checkpoint_root(root) / run.experiment / run.profile / f"{run.run_id}.pt"
+
+
+def _transition_for(
+    run: RunSpec, meta: dict[str, Any], root: str | os.PathLike[str] | None
+) -> tuple[np.ndarray | None, float]:
+    """(T for the loss, T̂ error) of a forward-correction run; (None, NaN) for other methods."""
+    method = METHOD_INFO[run.method]
+    if not method.needs_T:
+        return None, float("nan")
+    if not method.estimates_T:
+        return meta["true_T"], float("nan")
+    dependency = run.cce_dependency()
+    t_hat = load_t_hat(run.experiment, run.profile, dependency.run_id, root)
+    if t_hat is None:
+        raise RuntimeError(
+            f"{run.run_id} needs T̂ from the CCE run {dependency.run_id}, which has not been saved; "
+            "run the CCE run first (a plan orders it before)"
+        )
+    true_T = meta["true_T"]
+    error = float(np.abs(t_hat - true_T).mean()) if true_T is not None else float("nan")
+    return t_hat, error
+
+
+def _run_row(
+    planned: PlannedRun,
+    result: TrainResult,
+    meta: dict[str, Any],
+    data: TrainData,
+    t_hat_error: float,
+    command: str,
+) -> dict[str, Any]:
+    run, config, method = planned.spec, planned.config, METHOD_INFO[planned.spec.method]
+    return {
+        "experiment": run.experiment,
+        "run_id": run.run_id,
+        "dataset": run.dataset,
+        "data_source": meta["data_source"],
+        "model": planned.model,
+        "method": run.method,
+        "q": run.q if method.uses_q else float("nan"),
+        "k": run.k if method.uses_k else float("nan"),
+        "noise": run.noise_kind,
+        "eta": run.eta,
+        "realised_noise_rate": round(meta["realised_noise_rate"], 6),
+        "epochs": config.epochs,
+        "best_epoch": result.best_epoch,
+        "best_val_acc": result.best_val_acc,
+        "test_acc_best_val": result.test_acc_best_val,
+        "test_acc_last": result.test_acc_last,
+        "t_hat_error": t_hat_error,
+        "n_pruned_final": result.n_pruned_final,
+        "pruning_precision": result.pruning_precision,
+        "pruning_recall": result.pruning_recall,
+        "optimizer": config.optimizer,
+        "lr": config.lr,
+        "milestones": ";".join(map(str, config.milestones)),
+        "batch_size": config.batch_size,
+        "prune_start": config.prune_start,
+        "prune_every": config.prune_every,
+        "augment": config.augment,
+        "n_train": data.x_train.shape[0],
+        "n_val": data.x_val.shape[0],
+        "n_test": data.x_test.shape[0],
+        "amp_dtype": "none" if result.amp_dtype is None else str(result.amp_dtype).replace("torch.", ""),
+        "compiled": result.compiled,
+        "channels_last": config.channels_last,
+        **provenance(
+            result.device, profile=run.profile, seed=run.seed, wall_time_s=result.wall_time_s, command=command
+        ),
+    }
+
+
+@contextlib.contextmanager
+def _cpu_threads(count: int | None):
+    """Use ``count`` CPU threads inside the block (None: leave torch's setting alone)."""
+    before = torch.get_num_threads()
+    if count is not None:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _train_and_record(planned: PlannedRun, where: Where, *, progress: bool, command: str) -> None:
+    run, config = planned.spec, planned.config
+    data, meta = build_run_data(planned)
+    T, t_hat_error = _transition_for(run, meta, where.root)
+    torch.manual_seed(derived_seed(run.seed, "init"))  # the seed fixes the initialisation
+    model = make_model(planned.model, data.num_classes, data.x_train.shape[1])
+    ckpt = checkpoint_path(run, where.checkpoints)
+    result = train(model, data, config, T=T, checkpoint_path=ckpt, progress=progress, desc=run.run_id)
+    if run.method == "cce" and "forward_t_hat" in check_experiment(run.experiment).methods:
+        probs = result.predict_proba(data.x_train).cpu().double().numpy()
+        # Patrini et al. filter the top 3 % as outliers, except on CIFAR-100 (plain argmax).
+        t_hat = estimate_transition(probs, filter_outlier=run.dataset != "cifar100")
+        save_t_hat(run.experiment, run.profile, run.run_id, t_hat, where.root)
+    row = _run_row(planned, result, meta, data, t_hat_error, command)
+    epochs = [
+        {"experiment": run.experiment, "profile": run.profile, "run_id": run.run_id, **record}
+        for record in result.history
+    ]
+    write_run(run.experiment, run.profile, row, epochs, where.root)
+    ckpt.unlink(missing_ok=True)
+
+
+def _checkpoint_history(path) -> tuple[str, int]:
+    """(state, epochs done) of a run with a checkpoint file; a damaged file says so (``run`` starts over)."""
+    try:
+        history = torch.load(path, map_location="cpu", weights_only=True).get("history", [])
+    except Exception:  # unreadable: the trainer ignores it with a warning and starts the run again
+        return "partial (damaged checkpoint: restarts)", 0
+    return "partial", len(history)
+
+
+def run_experiment(
+    plan: Plan,
+    where: Where = Where(),
+    *,
+    device: str = "auto",
+    compile: bool | None = None,
+    progress: bool = False,
+    command: str | None = None,
+) -> pd.DataFrame:
+    """Train the runs of ``plan`` that are not finished yet; return their ``runs.csv`` rows.
+
+    Finished runs (in ``runs.csv``) are skipped; a run with a checkpoint resumes. Results go to
+    ``<where.root>/<experiment>/<label>/``. ``device`` and ``compile`` (None: the profile's
+    choice) say how to train, not what: they leave the numbers of a CPU run unchanged.
+    """
+    experiment, label = plan.selection.experiment, plan.label
+    pick_device(device)  # an unknown or absent device is refused before anything starts
+    done = finished_run_ids(experiment, label, where.root)
+    todo = [run for run in plan.runs if run.run_id not in done]
+    if todo:  # before any training: a run must not fail only when it writes its result
+        check_writable(results_dir(experiment, label, where.root))
+    command = command if command is not None else command_line()
+    git_commit()  # read (and cache) the commit now: the code that runs, not what is checked in later
+    for planned in tqdm(todo, desc=f"{experiment}/{label}", disable=not progress, dynamic_ncols=True):
+        how = {"device": device} if compile is None else {"device": device, "compile": compile}
+        planned = dataclasses.replace(planned, config=dataclasses.replace(planned.config, **how))
+        with _cpu_threads(planned.cpu_threads):
+            _train_and_record(planned, where, progress=progress, command=command)
+    finished = load_results(experiment, label, where.root)[0]
+    return finished[finished["run_id"].isin([r.run_id for r in plan.runs])].reset_index(drop=True)
+
+
+_STATUS_COLUMNS = ["run_id", "dataset", "method", "q", "noise", "seed", "state", "epochs_done", "epochs_total"]
+
+
+def experiment_status(plan: Plan, where: Where = Where()) -> pd.DataFrame:
+    """One row per planned run: run_id, dataset, method, q, noise, seed, state (``done``,
+    ``partial`` with a checkpoint, or ``todo``) and epochs_done / epochs_total."""
+    done = finished_run_ids(plan.selection.experiment, plan.label, where.root)
+    rows = []
+    for planned in plan.runs:
+        run, total = planned.spec, planned.config.epochs
+        ckpt = checkpoint_path(run, where.checkpoints)
+        if run.run_id in done:
+            state, epochs_done = "done", total
+        elif ckpt.is_file():
+            state, epochs_done = _checkpoint_history(ckpt)
+        else:
+            state, epochs_done = "todo", 0
+        q = run.q if METHOD_INFO[run.method].uses_q else float("nan")
+        values = [run.run_id, run.dataset, run.method, q, run.noise, run.seed, state, epochs_done, total]
+        rows.append(dict(zip(_STATUS_COLUMNS, values)))
+    return pd.DataFrame(rows, columns=_STATUS_COLUMNS)
