@@ -1,0 +1,98 @@
+"""The layers of ARCHITECTURE.md hold: no import loops, nothing imports a layer above it, and no
+module grows past 450 lines."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "gce_lab"
+LAYERS = {"": 0, "pipeline": 1, "book": 2}  # the paper's mathematics and foundations, the pipeline, the book
+#: Top-level for the chapters' imports, but a small trainer: it stands on the pipeline's TrainConfig.
+BESIDE_THE_PIPELINE = {"gce_lab.toy", "gce_lab.__main__"}
+
+
+def _module_name(path: Path, package: Path) -> str:
+    parts = path.relative_to(package.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path, modules: set[str]) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = []
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("gce_lab"):
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        for name in names:
+            while name not in modules and "." in name:
+                name = name.rsplit(".", 1)[0]
+            if name in modules:
+                found.add(name)
+    return found
+
+
+def _graph(package: Path = PACKAGE) -> dict[str, set[str]]:
+    paths = {_module_name(p, package): p for p in package.rglob("*.py")}
+    return {name: _imports(path, set(paths)) - {name} for name, path in paths.items()}
+
+
+def _layer(module: str) -> int:
+    if module in BESIDE_THE_PIPELINE:
+        return LAYERS["pipeline"]
+    parts = module.split(".")
+    return LAYERS[parts[1]] if len(parts) > 1 and parts[1] in LAYERS else LAYERS[""]
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                return path[path.index(nxt) :] + [nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        path.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node)):
+            return found
+    return None
+
+
+def _upward(graph: dict[str, set[str]]) -> list[tuple[str, str]]:
+    return sorted((m, t) for m, targets in graph.items() for t in targets if _layer(t) > _layer(m))
+
+
+def test_no_import_loops():
+    assert _cycle(_graph()) is None
+
+
+def test_nothing_imports_a_layer_above_it():
+    assert _upward(_graph()) == []
+
+
+def test_the_checks_can_fail(tmp_path):
+    package = tmp_path / "gce_lab"
+    (package / "book").mkdir(parents=True)
+    (package / "losses.py").write_text("from gce_lab.book import report\n")
+    (package / "book" / "report.py").write_text("import gce_lab.losses\n")
+    graph = _graph(package)
+    assert _cycle(graph) == ["gce_lab.book.report", "gce_lab.losses", "gce_lab.book.report"]
+    assert ("gce_lab.losses", "gce_lab.book.report") in [
+        (m, t) for m in graph for t in graph[m] if _layer(t) > _layer(m)
+    ]
+
+
+@pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_module_over_450_lines(path):
+    assert len(path.read_text().splitlines()) <= 450, f"{path} is over 450 lines: split it by what it does"
