@@ -124,22 +124,32 @@ plt.show()
 # Training minimises the *noisy* risk $R^\eta_{\mathcal{L}}(f)=\mathbb{E}_{D_\eta}[\mathcal{L}(f(\boldsymbol{x}),\tilde y_{\boldsymbol{x}})]$.
 # A loss is *noise tolerant* {cite:p}`manwani2013noise` if the minimiser $f^*$ of the clean
 # risk also minimises the noisy one: then the noise does no harm, at least at the optimum.
-# {cite:t}`ghosh2015making` proved that a *symmetric* loss, one whose sum over all possible
-# labels is a constant,
+# A loss is *symmetric* if its sum over all possible labels is a constant,
 #
 # $$
 # \sum_{j=1}^{c}\mathcal{L}(f(\boldsymbol{x}), j) = C \quad \forall \boldsymbol{x}, \forall f \qquad \text{(Eq. 3)},
 # $$
 #
-# is noise tolerant under uniform noise with $\eta<\frac{c-1}{c}$. CCE, $-\log f_y$, is not
-# symmetric (and not even bounded). The mean absolute error between the one-hot label and the
-# softmax output is (Eq. 4)
+# and {cite:t}`ghosh2015making` proved:
+#
+# ```{prf:theorem} Symmetric losses are noise tolerant
+# :label: thm-symmetric-noise-tolerant
+#
+# Let $\mathcal{L}$ be symmetric (Eq. 3) and let the training labels be corrupted by uniform
+# noise of rate $\eta < \frac{c-1}{c}$. Then the clean risk $R_{\mathcal{L}}$ and the noisy risk
+# $R^\eta_{\mathcal{L}}$ have the same minimisers: $\mathcal{L}$ is noise tolerant.
+# ```
+#
+# Chapter 3 proves it, in one line from the noisy risk's decomposition
+# ({prf:ref}`lem-noisy-risk`). CCE, $-\log f_y$, is not symmetric (and not even bounded). The
+# mean absolute error between the one-hot label and the softmax output is (Eq. 4)
 #
 # $$
 # \mathcal{L}_{\mathrm{MAE}}(f(\boldsymbol{x}), \boldsymbol{e}_j) = \lVert \boldsymbol{e}_j - f(\boldsymbol{x})\rVert_1 = 2 - 2f_j(\boldsymbol{x}),
 # $$
 #
-# which sums to $2c-2$ over the labels: it is symmetric, hence robust
+# which sums to $2c-2$ over the labels: it is symmetric, hence noise tolerant by
+# {prf:ref}`thm-symmetric-noise-tolerant`, also when it trains a deep network
 # {cite:p}`ghosh2017robust`, and up to a factor it is the unhinged loss of
 # {cite:t}`vanrooyen2015learning`. The paper's observation is that MAE is *hard to train*
 # with deep networks: its gradient weighs every sample the same, where CCE's weighs each
@@ -304,3 +314,124 @@ plt.show()
 # * chapter 3: the bounds of Eq. 7, 8 and 10 behind the robustness claims;
 # * chapter 4: truncated $\mathcal{L}_q$, the pruning algorithm, and which samples it prunes;
 # * chapter 5: how the noise is generated and the forward-correction baseline.
+
+
+# %% [markdown]
+# ## Exercises
+#
+# The solutions are hidden; open one after trying the exercise. Each solution's code checks its
+# answer with `assert`s, so the page does not build if an answer is wrong.
+#
+# ```{exercise-start} Which losses are symmetric?
+# :label: ex-01-symmetric
+# ```
+#
+# Draw 1,000 random logit vectors for $c = 4$ classes and compute, for each, the sum over all
+# labels $\sum_{j=1}^{c}\mathcal{L}(f(\boldsymbol{x}), j)$ for CCE, MAE and $\mathcal{L}_q$ with
+# $q = 0.7$, using `gce_lab.losses`. Which of the three is symmetric (Eq. 3), and with which
+# constant $C$? What can you say about the sums of the other two?
+#
+# ```{exercise-end}
+# ```
+#
+# ```{solution-start} ex-01-symmetric
+# :class: dropdown
+# ```
+#
+# MAE is symmetric with $C = 2c - 2 = 6$: $\sum_j (2 - 2f_j) = 2c - 2\sum_j f_j$. CCE's sum
+# $-\sum_j \log f_j$ grows without bound as soon as one $f_j$ is small, so it varies a lot from
+# vector to vector. $\mathcal{L}_q$ is not symmetric either, but its sum stays inside the band
+# that {prf:ref}`thm-eq7` (chapter 3) proves, $[(c - c^{1-q})/q,\ (c-1)/q]$.
+
+
+# %%
+import torch
+
+from gce_lab.bounds import lq_sum_bounds
+from gce_lab.losses import cce_loss, lq_loss, mae_loss
+
+c = 4
+z = 3.0 * torch.randn(1000, c, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+
+
+def label_sum(loss_fn):
+    """The per-sample loss summed over all c possible labels, for every row of z."""
+    return sum(loss_fn(z, torch.full((len(z),), j)) for j in range(c))
+
+
+sums = {
+    "CCE": label_sum(lambda logits, y: cce_loss(logits, y, reduction="none")),
+    "MAE": label_sum(lambda logits, y: mae_loss(logits, y, reduction="none")),
+    "Lq, q = 0.7": label_sum(lambda logits, y: lq_loss(logits, y, 0.7, reduction="none")),
+}
+for name, total in sums.items():
+    print(f"{name:>12}: sum over the labels from {total.min():.4f} to {total.max():.4f}")
+assert torch.allclose(sums["MAE"], torch.full_like(sums["MAE"], 2.0 * c - 2), atol=1e-12)  # symmetric, C = 2c - 2
+assert sums["CCE"].max() - sums["CCE"].min() > 1.0  # not symmetric
+lower, upper = lq_sum_bounds(c, 0.7)
+assert lower - 1e-9 <= sums["Lq, q = 0.7"].min() and sums["Lq, q = 0.7"].max() <= upper + 1e-9  # Eq. 7
+
+
+# %% [markdown]
+# ```{solution-end}
+# ```
+#
+# ```{exercise-start} Noise tolerance at one input, and where it breaks
+# :label: ex-01-tolerance
+# ```
+#
+# Take $c = 4$ and one input of clean label 0. Under uniform noise its label is $j$ with
+# probability $T_{0j}$, so the noisy risk of a prediction $f$ at this input is
+# $\sum_j T_{0j}\,\mathcal{L}_{\mathrm{MAE}}(f, j)$. Compute it for the four one-hot
+# predictions and the uniform one, at $\eta = 0.5$ and at $\eta = 0.8$. Which prediction
+# minimises it in each case, and how does that match the condition $\eta < (c-1)/c$ of
+# {prf:ref}`thm-symmetric-noise-tolerant`? (`make_noise` refuses $\eta = 0.8$ for 4 classes:
+# build that $T$ by hand.)
+#
+# ```{exercise-end}
+# ```
+#
+# ```{solution-start} ex-01-tolerance
+# :class: dropdown
+# ```
+#
+# The noisy risk is $\sum_j T_{0j}(2 - 2f_j) = 2 - 2\sum_j T_{0j} f_j$, linear in $f$, so it is
+# minimised by the one-hot vector of the largest entry of row $T_{0\cdot}$. That is the clean
+# label as long as $1 - \eta > \eta/(c-1)$, i.e. $\eta < (c-1)/c = 0.75$: at $\eta = 0.5$ the
+# noisy minimiser is the clean one, $e_0$. At $\eta = 0.8$ every wrong label is more likely
+# ($0.8/3 \approx 0.27$) than the clean one ($0.2$), and the noisy risk prefers a wrong class.
+
+
+# %%
+import numpy as np
+
+from gce_lab.noise import make_noise
+
+c = 4
+candidates = {f"e_{j}": np.eye(c)[j] for j in range(c)} | {"uniform": np.full(c, 1 / c)}
+
+
+def uniform_T(eta):
+    T = np.full((c, c), eta / (c - 1))
+    np.fill_diagonal(T, 1 - eta)
+    return T
+
+
+assert np.allclose(uniform_T(0.5), make_noise("uniform", 0.5, num_classes=c).transition_matrix())
+try:
+    make_noise("uniform", 0.8, num_classes=c)
+except ValueError as error:
+    print("make_noise refuses eta = 0.8:", error)
+else:
+    raise AssertionError("eta = 0.8 > (c - 1)/c must be refused")
+for eta in (0.5, 0.8):
+    T = uniform_T(eta)
+    risks = {name: sum(T[0, j] * (2 - 2 * f[j]) for j in range(c)) for name, f in candidates.items()}
+    best = min(risks, key=risks.get)
+    print(f"eta = {eta}: " + ", ".join(f"{n} {r:.3f}" for n, r in risks.items()) + f"  -> minimiser {best}")
+    assert (best == "e_0") == (eta < (c - 1) / c)
+
+
+# %% [markdown]
+# ```{solution-end}
+# ```

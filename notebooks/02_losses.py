@@ -68,7 +68,7 @@ setup()
 # Up to the factor 2 this is the *unhinged* loss $1 - f_y$ {cite:p}`vanrooyen2015learning`.
 # MAE is bounded and *symmetric*: summed over all $c$ possible labels it is the constant
 # $2c - 2$, which is what makes it provably robust to uniform label noise
-# {cite:p}`ghosh2015making,ghosh2017robust` (chapter 3 makes this precise).
+# {cite:p}`ghosh2015making,ghosh2017robust`: {prf:ref}`thm-symmetric-noise-tolerant`, which chapter 3 proves.
 #
 # **The $\mathcal{L}_q$ loss** is the negative Box-Cox transformation {cite:p}`box1964analysis`
 # of $f_y$, the loss that Ferrari and Yang maximise in maximum $L_q$-likelihood estimation
@@ -363,3 +363,102 @@ limit.round(5)
 #   parameter $q$ decides how much attention samples that disagree with the network receive.
 # * The bounded, nearly symmetric shape for $q$ close to 1 is what buys noise robustness; the
 #   next chapter quantifies it (Eq. 7 and 8) and introduces the truncated loss (Eq. 10).
+
+
+# %% [markdown]
+# ## Exercises
+#
+# The solutions are hidden; open one after trying the exercise. Each solution's code checks its
+# answer with `assert`s, so the page does not build if an answer is wrong.
+#
+# ```{exercise-start} The next term of the limit to CCE
+# :label: ex-02-series
+# ```
+#
+# The chapter expands $\mathcal{L}_q = (1 - f_y^q)/q = -\log f_y - \frac{q}{2}\log^2 f_y + O(q^2)$.
+# Derive the first two terms with `sympy` (a series in $q$ at 0), then check numerically with
+# `lq_of_probability` that $(\mathrm{CCE} - \mathcal{L}_q)/q \to \frac12\log^2 f_y$ as $q \to 0$
+# for $f_y = 0.3$, and that $q = 1$ gives the unhinged loss $1 - f_y$ (MAE/2).
+#
+# ```{exercise-end}
+# ```
+#
+# ```{solution-start} ex-02-series
+# :class: dropdown
+# ```
+#
+# With $f^q = e^{q\log f} = 1 + q\log f + \frac12 q^2\log^2 f + O(q^3)$,
+# $(1 - f^q)/q = -\log f - \frac{q}{2}\log^2 f + O(q^2)$. The gap to CCE divided by $q$ tends to
+# $\frac12 \log^2 0.3 \approx 0.7248$, and the remaining error shrinks like $q$.
+
+
+# %%
+import math
+
+import sympy as sp
+
+from gce_lab.losses import lq_of_probability
+
+p, q = sp.symbols("p q", positive=True)
+series = sp.series((1 - p**q) / q, q, 0, 2).removeO()
+print("(1 - p^q)/q =", series, "+ O(q^2)")
+assert sp.simplify(series - (-sp.log(p) - q * sp.log(p) ** 2 / 2)) == 0
+
+f_y = 0.3
+target = math.log(f_y) ** 2 / 2
+for q_value in (1e-2, 1e-3, 1e-4):
+    gap = (-math.log(f_y) - lq_of_probability(f_y, q_value)) / q_value
+    print(f"q = {q_value:g}: (CCE - Lq)/q = {gap:.6f}   (log^2 f_y)/2 = {target:.6f}")
+assert abs(gap - target) < 1e-4
+assert math.isclose(lq_of_probability(f_y, 1.0), 1 - f_y)  # q = 1: unhinged loss, MAE/2
+
+
+# %% [markdown]
+# ```{solution-end}
+# ```
+#
+# ```{exercise-start} Where does Lq push hardest?
+# :label: ex-02-push
+# ```
+#
+# The push of $\mathcal{L}_q$ on the labelled logit is
+# $|\partial\mathcal{L}_q/\partial z_y| = f_y^{\,q}(1 - f_y)$. For $0 < q \le 1$, find by
+# calculus the $f_y$ at which it is largest. Check your formula with autograd on `lq_loss` over
+# a grid of $f_y$ ($c = 10$) for $q = 0.3$, $0.7$ and $1$. What happens as $q \to 0$?
+#
+# ```{exercise-end}
+# ```
+#
+# ```{solution-start} ex-02-push
+# :class: dropdown
+# ```
+#
+# $\frac{d}{df}\big(f^q - f^{q+1}\big) = q f^{q-1} - (q+1) f^q = 0$ gives $f_y^* = q/(1+q)$:
+# $1/2$ for MAE, $0.41$ for the paper's $q = 0.7$. As $q \to 0$, $f_y^* \to 0$: CCE pushes
+# hardest on the samples it contradicts most, which under label noise are mostly the wrong
+# labels. $\mathcal{L}_q$ pushes hardest on samples it half believes and eases off on those it
+# confidently contradicts.
+
+
+# %%
+import torch
+
+from gce_lab.losses import lq_loss
+
+c = 10
+f_grid = torch.linspace(0.001, 0.999, 999, dtype=torch.float64)
+z = torch.log(torch.stack([f_grid] + [(1 - f_grid) / (c - 1)] * (c - 1), dim=1)).requires_grad_(True)
+labels = torch.zeros(len(f_grid), dtype=torch.long)
+for q in (0.3, 0.7, 1.0):
+    z.grad = None
+    lq_loss(z, labels, q, reduction="sum").backward()
+    push = z.grad[:, 0].abs()
+    f_best = f_grid[push.argmax()].item()
+    print(f"q = {q}: strongest push at f_y = {f_best:.3f}; q/(1 + q) = {q / (1 + q):.3f}")
+    assert torch.allclose(push, f_grid**q * (1 - f_grid), rtol=1e-9)
+    assert abs(f_best - q / (1 + q)) < 2e-3
+
+
+# %% [markdown]
+# ```{solution-end}
+# ```

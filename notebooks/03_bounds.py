@@ -75,15 +75,31 @@ setup()
 # \sum_{j=1}^{c} \mathcal{L}(f(x), j) = C \quad \text{for all } x \text{ and } f. \tag{3}
 # $$
 #
-# Ghosh et al. proved that symmetric losses are noise tolerant under uniform noise with
-# $\eta < 1 - 1/c$ {cite:p}`ghosh2015making`; {cite:t}`ghosh2017robust` carried this over to deep networks. MAE is symmetric ($\sum_j (2 - 2 f_j) = 2c - 2$);
+# Ghosh et al.'s theorem, {prf:ref}`thm-symmetric-noise-tolerant` of chapter 1, says that symmetric losses are noise
+# tolerant under uniform noise with $\eta < 1 - 1/c$ {cite:p}`ghosh2015making`; {cite:t}`ghosh2017robust` carried this
+# over to deep networks, and {prf:ref}`lem-noisy-risk` below proves it in one line. MAE is symmetric ($\sum_j (2 - 2 f_j) = 2c - 2$);
 # CCE is not ($\sum_j -\log f_j$ is unbounded). $\mathcal{L}_q$ is not symmetric either, but its
 # sum over labels is *bounded*, and the width of that bound controls how far from tolerant it is.
 #
 # ## Eq. 7: the sum of $\mathcal{L}_q$ over all labels
 #
-# For one input write $f = f(x)$, a point of the probability simplex. Summing Eq. 6 over the
-# labels,
+# For one input write $f = f(x)$, a point of the probability simplex, and $S_q(f)$ for the sum
+# of Eq. 6 over the labels.
+#
+# ```{prf:theorem} Eq. 7: the sum of the loss over the labels is bounded
+# :label: thm-eq7
+#
+# For $0 < q \le 1$ and every $f$ in the probability simplex,
+#
+# $$
+# \frac{c - c(1/c)^q}{q} \;\le\; \sum_{j=1}^{c} \frac{1 - f_j(x)^q}{q} \;\le\; \frac{c - 1}{q}. \tag{7}
+# $$
+#
+# The lower bound is attained by the uniform vector, the upper by any one-hot vector.
+# ```
+#
+# ```{prf:proof}
+# Summing Eq. 6 over the labels,
 #
 # $$
 # S_q(f) := \sum_{j=1}^{c} \frac{1 - f_j^q}{q} = \frac{c - \sum_{j} f_j^q}{q},
@@ -95,7 +111,17 @@ setup()
 #
 # * **Maximum of $g$** (an interior stationary point of a concave function is its maximum).
 #   With a Lagrange multiplier $\lambda$ for $\sum_j f_j = 1$, stationarity reads
-#   $q f_j^{q-1} = \lambda$ for every $j$. Solving for $f_j$:
+#   $q f_j^{q-1} = \lambda$ for every $j$, an equation whose solution (below, with `sympy`) is
+#   the same for every $j$. So the maximiser is the uniform vector $f_j = 1/c$, where
+#   $g = c(1/c)^q = c^{1-q}$.
+# * **Minimum of $g$.** A concave function on a polytope attains its minimum at a vertex: the
+#   one-hot vectors, where $g = 1^q + 0 + \dots + 0 = 1$.
+#
+# Plugging both into $S_q = (c - g)/q$ (a large $g$ gives a small $S_q$) gives Eq. 7, with
+# equality at the uniform and at the one-hot vectors.
+# ```
+#
+# The stationarity condition of the proof, solved for $f_j$ with `sympy`:
 
 # %%
 f, lam, q, c, eta, k = sp.symbols("f lambda q c eta k", positive=True)
@@ -105,20 +131,8 @@ g_uniform = sp.simplify(c * (1 / c) ** q)
 display(Math(r"g(\tfrac{1}{c}, \dots, \tfrac{1}{c}) = c\,(1/c)^q = " + sp.latex(g_uniform)))
 
 # %% [markdown]
-#   The solution is the same for every $j$, so the maximiser is the uniform vector
-#   $f_j = 1/c$, where $g = c(1/c)^q = c^{1-q}$.
-# * **Minimum of $g$.** A concave function on a polytope attains its minimum at a vertex: the
-#   one-hot vectors, where $g = 1^q + 0 + \dots + 0 = 1$.
-#
-# Plugging both into $S_q = (c - g)/q$ (a large $g$ gives a small $S_q$) gives Eq. 7:
-#
-# $$
-# \frac{c - c(1/c)^q}{q} \;\le\; \sum_{j=1}^{c} \frac{1 - f_j(x)^q}{q} \;\le\; \frac{c - 1}{q}. \tag{7}
-# $$
-#
-# (The paper prints the sum index as $i$ and the summand with $f_j$; the index is the same.)
-# The **lower bound is attained by the uniform vector, the upper by any one-hot vector.**
-# The width of the band is
+# (The paper prints the sum index of Eq. 7 as $i$ and the summand with $f_j$; the index is the
+# same.) The width of the band of {prf:ref}`thm-eq7` is
 #
 # $$
 # \frac{c - 1}{q} - \frac{c - c(1/c)^q}{q} = \frac{c(1/c)^q - 1}{q} = \frac{c^{1-q} - 1}{q} \;\ge 0,
@@ -220,19 +234,41 @@ plt.show()
 # ## Eq. 8: from the bounded sum to noise tolerance
 #
 # The paper states the result without proof (the appendix is not part of the paper text we
-# follow), so we derive it.
+# follow), so we derive it: first the noisy risk in terms of the clean one, for any loss, then
+# the bound for $\mathcal{L}_q$.
 #
+# ```{prf:lemma} The noisy risk under uniform noise
+# :label: lem-noisy-risk
+#
+# Under uniform noise of rate $\eta$, for every loss $\mathcal{L}$ and every $f$,
+#
+# $$
+# R^\eta(f) = \underbrace{\Big(1 - \frac{\eta c}{c - 1}\Big)}_{\alpha}\, R(f) + \underbrace{\frac{\eta}{c - 1}}_{\beta}\, \mathbb{E}_x\big[S(f(x))\big],
+# $$
+#
+# where $S(f) = \sum_j \mathcal{L}(f, j)$ is the sum over all labels, the quantity Eq. 7
+# bounds for $\mathcal{L}_q$.
+# ```
+#
+# ```{prf:proof}
 # **Step 1: the noisy risk at one input.** Fix $x$ with clean label $y$. The noisy label is $y$
 # with probability $1 - \eta$ and each $j \ne y$ with probability $\eta / (c - 1)$, so the
 # expected loss at $x$ is
 #
 # $$
 # (1 - \eta)\,\mathcal{L}(f, y) + \frac{\eta}{c - 1} \sum_{j \ne y} \mathcal{L}(f, j)
-# = (1 - \eta)\,\mathcal{L}(f, y) + \frac{\eta}{c - 1}\Big(S(f) - \mathcal{L}(f, y)\Big),
+# = (1 - \eta)\,\mathcal{L}(f, y) + \frac{\eta}{c - 1}\Big(S(f) - \mathcal{L}(f, y)\Big).
 # $$
 #
-# where $S(f) = \sum_j \mathcal{L}(f, j)$ is the sum over all labels, the quantity Eq. 7
-# bounds. Collecting the terms in $\mathcal{L}(f, y)$ and $S(f)$:
+# Collecting the terms, the coefficient of $\mathcal{L}(f, y)$ is
+# $\alpha = 1 - \eta - \frac{\eta}{c - 1} = 1 - \frac{\eta c}{c - 1}$ and that of $S(f)$ is
+# $\beta = \frac{\eta}{c - 1}$ (`sympy` collects them below).
+#
+# **Step 2: the noisy risk.** $\alpha$ and $\beta$ do not depend on $x$ or $y$, so averaging
+# Step 1 over the data gives the lemma.
+# ```
+#
+# Step 1's coefficients, collected by `sympy`:
 
 # %%
 L_y, S = sp.symbols("L_y S", real=True)
@@ -250,20 +286,35 @@ print(
 )
 
 # %% [markdown]
-# **Step 2: the noisy risk.** Averaging over the data,
+# Ghosh et al.'s theorem follows in one line:
+#
+# ```{prf:proof}
+# (Of {prf:ref}`thm-symmetric-noise-tolerant`.) For a symmetric loss $S$ is a constant $C$, so
+# by {prf:ref}`lem-noisy-risk` $R^\eta = \alpha R + \beta C$ is an increasing affine function
+# of $R$ whenever $\alpha > 0$, i.e. $\eta < 1 - 1/c$: the two risks have the same minimisers.
+# ```
+#
+# For $\mathcal{L}_q$, $S$ varies with $f$, but only within the band of {prf:ref}`thm-eq7`, and
+# the width of that band bounds what the noise can cost:
+#
+# ```{prf:theorem} Eq. 8: the noisy minimiser is nearly optimal on clean data
+# :label: thm-eq8
+#
+# Let $0 < q \le 1$ and let the noise be uniform with rate $\eta < 1 - 1/c$. If $f^*$
+# minimises the clean risk $R_{\mathcal{L}_q}$ and $\hat f$ the noisy risk
+# $R^\eta_{\mathcal{L}_q}$, then
 #
 # $$
-# R^\eta(f) = \underbrace{\Big(1 - \frac{\eta c}{c - 1}\Big)}_{\alpha}\, R(f) + \underbrace{\frac{\eta}{c - 1}}_{\beta}\, \mathbb{E}_x\big[S(f(x))\big].
+# -A \;\le\; R_{\mathcal{L}_q}(f^*) - R_{\mathcal{L}_q}(\hat f) \;\le\; 0,
+# \qquad A = \frac{\eta}{q}\,\frac{c(1/c)^q - 1}{c(1 - \eta) - 1} \;\ge\; 0. \tag{8}
 # $$
+# ```
 #
-# For a symmetric loss $S$ is a constant and $R^\eta$ is an increasing affine function of $R$
-# whenever $\alpha > 0$, i.e. $\eta < 1 - 1/c$: the two risks have the same minimisers. That is
-# Ghosh et al.'s theorem in one line. For $\mathcal{L}_q$, $S$ varies with $f$, but only within
-# the band of Eq. 7.
+# ```{prf:proof}
+# Write $R$ for $R_{\mathcal{L}_q}$ and $R^\eta$ for $R^\eta_{\mathcal{L}_q}$.
 #
-# **Step 3: compare the two minimisers.** Let $f^*$ minimise $R$ and $\hat f$ minimise $R^\eta$.
-# Since $\hat f$ is optimal for $R^\eta$, $R^\eta(\hat f) \le R^\eta(f^*)$; substituting Step 2
-# and rearranging,
+# **Step 3: compare the two minimisers.** Since $\hat f$ is optimal for $R^\eta$,
+# $R^\eta(\hat f) \le R^\eta(f^*)$; substituting {prf:ref}`lem-noisy-risk` and rearranging,
 #
 # $$
 # \begin{aligned}
@@ -277,8 +328,15 @@ print(
 # $S(\hat f)$.
 #
 # **Step 4: divide by $\alpha$.** For $\eta < 1 - 1/c$ we have $\alpha > 0$, so
-# $R(\hat f) - R(f^*) \le A$ with $A = \beta\,(c(1/c)^q - 1) / (q\,\alpha)$. `sympy` confirms that
-# this is the paper's constant:
+# $R(\hat f) - R(f^*) \le \beta\,(c(1/c)^q - 1) / (q\,\alpha)$, which is the paper's $A$
+# (`sympy` confirms it below).
+#
+# **Step 5: the other side.** $f^*$ minimises the clean risk, so $R(f^*) \le R(\hat f)$.
+# Together the two steps give Eq. 8. $A \ge 0$ because $c(1/c)^q = c^{1-q} \ge 1$ for $q \le 1$
+# and the denominator is positive for $\eta < 1 - 1/c$.
+# ```
+#
+# Step 4's constant is the paper's:
 
 # %%
 lower_eq7 = (c - c * (1 / c) ** q) / q
@@ -289,16 +347,7 @@ display(Math(r"A_{\mathrm{derived}} = " + sp.latex(sp.simplify(A_derived))))
 print("A_derived - A_paper simplifies to:", sp.simplify(A_derived - A_paper))
 
 # %% [markdown]
-# **Step 5: the other side.** $f^*$ minimises the clean risk, so $R(f^*) \le R(\hat f)$.
-# Together:
-#
-# $$
-# -A \;\le\; R_{\mathcal{L}_q}(f^*) - R_{\mathcal{L}_q}(\hat f) \;\le\; 0,
-# \qquad A = \frac{\eta}{q}\,\frac{c(1/c)^q - 1}{c(1 - \eta) - 1} \;\ge\; 0. \tag{8}
-# $$
-#
-# $A \ge 0$ because $c(1/c)^q = c^{1-q} \ge 1$ for $q \le 1$ and the denominator is positive
-# for $\eta < 1 - 1/c$. (The paper writes the condition as $\eta \le 1 - 1/c$; at equality the
+# (The paper writes the condition of {prf:ref}`thm-eq8` as $\eta \le 1 - 1/c$; at equality the
 # denominator vanishes, the noisy labels carry no information about the clean ones, and the
 # bound is vacuous: `noise_tolerance_constant` returns `inf` there.)
 #
@@ -498,21 +547,34 @@ plt.show()
 # \end{equation*}
 #
 # Since $\mathcal{L}_q$ decreases in $f_j$, this is $\min\big(\mathcal{L}_q(f_j), \mathcal{L}_q(k)\big)$:
-# the loss is capped at $\mathcal{L}_q(k)$. Summing over the labels:
+# the loss is capped at $\mathcal{L}_q(k)$.
 #
-# * **Upper bound.** Every term is at most $\mathcal{L}_q(k)$, so the sum is at most
-#   $c\,\mathcal{L}_q(k)$, attained when every $f_j \le k$, e.g. by the uniform vector, which
-#   needs $k \ge 1/c$.
-# * **Lower bound.** If at most one entry of $f$ exceeds $k$, the other $c - 1$ terms equal
-#   $\mathcal{L}_q(k)$ and the last one is $\ge 0$, so the sum is at least
-#   $(c-1)\,\mathcal{L}_q(k)$, attained by a one-hot vector.
+# ```{prf:theorem} Eq. 10: truncation narrows the band
+# :label: thm-eq10
+#
+# Let $0 < q \le 1$ and $\tfrac{1}{2} \le k \le 1$. For every $f$ in the probability simplex,
 #
 # $$
 # (c - 1)\,\mathcal{L}_q(k) \;\le\; \sum_{j=1}^{c} \mathcal{L}_{\mathrm{trunc}}(f(x), e_j) \;\le\; c\,\mathcal{L}_q(k). \tag{10}
 # $$
 #
-# At most one entry can exceed $k$ whenever $k \ge 1/2$, which covers the paper's $k = 0.5$.
-# A numeric check with `truncated_lq_sum` at $k = 0.5$:
+# The lower bound is attained by any one-hot vector, the upper by the uniform vector.
+# ```
+#
+# The paper states Eq. 10 for $k \ge 1/c$ instead; the condition $k \ge 1/2$ is what the proof
+# needs, and the section after the numeric check finds the exact one.
+#
+# ```{prf:proof}
+# * **Upper bound.** Every term is at most $\mathcal{L}_q(k)$, so the sum is at most
+#   $c\,\mathcal{L}_q(k)$, attained when every $f_j \le k$, e.g. by the uniform vector
+#   ($1/c \le 1/2 \le k$).
+# * **Lower bound.** Since $k \ge 1/2$, at most one entry of $f$ exceeds $k$. The other $c - 1$
+#   terms equal $\mathcal{L}_q(k)$ and the last one is $\ge 0$, so the sum is at least
+#   $(c-1)\,\mathcal{L}_q(k)$, attained by a one-hot vector (its one entry costs
+#   $\mathcal{L}_q(1) = 0$).
+# ```
+#
+# A numeric check with `truncated_lq_sum` at the paper's $k = 0.5$:
 
 # %%
 rows = []
@@ -550,7 +612,7 @@ eq10.set_index(["c", "q"]).round(4)
 # ### A caveat: $k \ge 1/c$ is not enough for the lower bound
 #
 # The paper states Eq. 10 "assuming $k \ge 1/c$". That assumption makes the upper bound
-# attainable, but the lower bound can fail when $k < 1/2$, because then two or more entries can
+# attainable, but the lower bound can fail when $k < 1/2$, outside {prf:ref}`thm-eq10`, because then two or more entries can
 # exceed $k$ and each of them contributes less than $\mathcal{L}_q(k)$. The exact minimum of the
 # sum is found by splitting the mass equally over $m$ classes: with $m$ entries above $k$ the
 # other $c - m$ terms are $\mathcal{L}_q(k)$, and convexity of $\mathcal{L}_q$ makes equal entries
@@ -729,12 +791,159 @@ plt.show()
 # ## Summary
 #
 # * The sum of $\mathcal{L}_q$ over all labels lies in a band of width $(c^{1-q} - 1)/q$
-#   (Eq. 7), attained by the uniform and one-hot vectors.
-# * Under uniform noise, the noisy risk is $\alpha R(f) + \beta\,\mathbb{E}[S(f)]$; the band's
-#   width bounds how much the noisy minimiser can lose on clean data: Eq. 8 with the constant
+#   ({prf:ref}`thm-eq7`), attained by the uniform and one-hot vectors.
+# * Under uniform noise, the noisy risk is $\alpha R(f) + \beta\,\mathbb{E}[S(f)]$
+#   ({prf:ref}`lem-noisy-risk`), which proves {prf:ref}`thm-symmetric-noise-tolerant` for symmetric
+#   losses; for $\mathcal{L}_q$ the band's width bounds how much the noisy minimiser can lose on
+#   clean data: {prf:ref}`thm-eq8` with the constant
 #   $A$, which decreases in $q$ and vanishes at $q = 1$. The bound is valid but loose: the
 #   exact worst case is several times (small $q$) to orders of magnitude (large $q$) smaller.
-# * Truncating at $k$ replaces the width by $\mathcal{L}_q(k)$ (Eq. 10), narrower when
+# * Truncating at $k$ replaces the width by $\mathcal{L}_q(k)$ ({prf:ref}`thm-eq10`), narrower when
 #   $k^q > 2 - c(1/c)^q$; Eq. 10's lower bound holds exactly when $k \ge (2^{1-q} - 1)^{1/q}$,
 #   a threshold below $1/4$ for every $q$ (not $k \ge 1/c$ as stated). Chapter 4 shows how the
 #   truncated loss is trained (Eq. 11-12, Algorithm 1).
+
+
+# %% [markdown]
+# ## Exercises
+#
+# The solutions are hidden; open one after trying the exercise. Each solution's code checks its
+# answer with `assert`s, so the page does not build if an answer is wrong.
+#
+# ```{exercise-start} How large must q be?
+# :label: ex-03-q-for-A
+# ```
+#
+# For $c = 10$ and $\eta = 0.4$, evaluate the constant $A$ of {prf:ref}`thm-eq8` at the paper's
+# $q = 0.7$ by hand and compare with `noise_tolerance_constant`. Then find the smallest $q$ for
+# which $A \le 0.1$, by bisection, using that $A$ decreases in $q$.
+#
+# ```{exercise-end}
+# ```
+#
+# ```{solution-start} ex-03-q-for-A
+# :class: dropdown
+# ```
+#
+# $c^{1-q} = 10^{0.3} \approx 1.995$ and $c(1 - \eta) - 1 = 5$, so
+# $A = \frac{0.4}{0.7}\cdot\frac{0.995}{5} \approx 0.114$: the paper's $q$ just misses $0.1$.
+# Because $A$ falls from $\infty$ ($q \to 0$) to $0$ ($q = 1$) and is monotone, bisection finds
+# the crossing, a little above $0.7$.
+
+
+# %%
+import math
+
+from gce_lab.bounds import noise_tolerance_constant
+
+c, eta = 10, 0.4
+by_hand = eta / 0.7 * (c ** (1 - 0.7) - 1) / (c * (1 - eta) - 1)
+print(f"A(q = 0.7) by hand {by_hand:.4f}, noise_tolerance_constant {noise_tolerance_constant(eta, 0.7, c):.4f}")
+assert math.isclose(noise_tolerance_constant(eta, 0.7, c), by_hand, rel_tol=1e-12)
+
+low, high = 1e-6, 1.0
+assert noise_tolerance_constant(eta, low, c) > 0.1 >= noise_tolerance_constant(eta, high, c)
+for _ in range(60):
+    middle = (low + high) / 2
+    low, high = (middle, high) if noise_tolerance_constant(eta, middle, c) > 0.1 else (low, middle)
+print(f"smallest q with A <= 0.1: {high:.4f}")
+assert abs(noise_tolerance_constant(eta, high, c) - 0.1) < 1e-9 and 0.7 < high < 1
+
+
+# %% [markdown]
+# ```{solution-end}
+# ```
+#
+# ```{exercise-start} The threshold k* by bisection
+# :label: ex-03-k-star
+# ```
+#
+# {prf:ref}`thm-eq10` assumes $k \ge 1/2$; the chapter found that its lower bound holds exactly
+# when $k \ge k^*(q)$. For $c = 10$ and $q = 0.7$, find $k^*$ numerically as the smallest $k$ at
+# which the exact minimum of the truncated sum (`truncated_lq_sum_minimum`) is not below
+# $(c-1)\,\mathcal{L}_q(k)$, by bisection on $[1/c, 1/2]$, and compare with
+# $(2^{1-q} - 1)^{1/q}$.
+#
+# ```{exercise-end}
+# ```
+#
+# ```{solution-start} ex-03-k-star
+# :class: dropdown
+# ```
+#
+# The bound fails for $k < k^*$ and holds for $k \ge k^*$, so bisection on "fails" converges to
+# $k^* = (2^{0.3} - 1)^{1/0.7} \approx 0.123$, just above $1/c = 0.1$: for $c = 10$ the paper's
+# condition $k \ge 1/c$ lets through the thresholds between $0.1$ and $0.123$, where the
+# two-way split $(\frac12, \frac12, 0, \dots)$ undercuts the bound.
+
+
+# %%
+import math
+
+from gce_lab.bounds import eq10_lower_bound_threshold, truncated_lq_sum_bounds, truncated_lq_sum_minimum
+
+c, q = 10, 0.7
+
+
+def lower_bound_fails(k):
+    return truncated_lq_sum_minimum(c, q, k)[0] < truncated_lq_sum_bounds(c, q, k)[0] - 1e-12
+
+
+low, high = 1 / c, 0.5
+assert lower_bound_fails(low) and not lower_bound_fails(high)
+for _ in range(50):
+    middle = (low + high) / 2
+    low, high = (middle, high) if lower_bound_fails(middle) else (low, middle)
+closed_form = (2 ** (1 - q) - 1) ** (1 / q)
+print(f"bisection: k* = {high:.6f}; (2^(1-q) - 1)^(1/q) = {closed_form:.6f}")
+assert abs(high - closed_form) < 1e-6
+assert math.isclose(closed_form, eq10_lower_bound_threshold(q))
+
+
+# %% [markdown]
+# ```{solution-end}
+# ```
+#
+# ```{exercise-start} At eta = 1 - 1/c the labels say nothing
+# :label: ex-03-no-information
+# ```
+#
+# Show that at $\eta = 1 - 1/c$ every row of the uniform transition matrix is the uniform
+# distribution, so that the noisy label is independent of the clean one. What is the
+# coefficient $\alpha$ of {prf:ref}`lem-noisy-risk` there, what does that mean for
+# {prf:ref}`thm-symmetric-noise-tolerant`, and what does `noise_tolerance_constant` return?
+# Check for $c = 10$.
+#
+# ```{exercise-end}
+# ```
+#
+# ```{solution-start} ex-03-no-information
+# :class: dropdown
+# ```
+#
+# $T_{ii} = 1 - \eta = 1/c$ and $T_{ij} = \eta/(c-1) = 1/c$: every row is uniform. Then
+# $\alpha = 1 - \eta c/(c-1) = 0$ and $R^\eta = \beta\,\mathbb{E}[S(f)]$ does not depend on the
+# clean risk at all: every $f$ minimises it for a symmetric loss, so the theorem's strict
+# inequality is needed. $A$ has the denominator $c(1-\eta) - 1 = 0$ and is infinite.
+
+
+# %%
+import math
+
+import numpy as np
+
+from gce_lab.bounds import noise_tolerance_constant
+from gce_lab.noise import make_noise
+
+c = 10
+eta = 1 - 1 / c
+T = make_noise("uniform", eta, num_classes=c).transition_matrix()
+alpha = 1 - eta * c / (c - 1)
+print(f"eta = {eta:g}: rows of T uniform: {np.allclose(T, 1 / c)}; alpha = {alpha:.2g}")
+assert np.allclose(T, 1 / c) and abs(alpha) < 1e-12
+assert noise_tolerance_constant(eta, 0.7, c) == math.inf
+
+
+# %% [markdown]
+# ```{solution-end}
+# ```

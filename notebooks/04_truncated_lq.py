@@ -32,8 +32,9 @@
 # $$
 #
 # A sample the network finds implausible, $f_y(\boldsymbol{x}) \le k$, then contributes a
-# constant, so it has no gradient: it is ignored. For $k \ge 1/c$ the sum over the labels
-# lies in $[(c-1)\mathcal{L}_q(k),\ c\,\mathcal{L}_q(k)]$ (Eq. 10), a band of width
+# constant, so it has no gradient: it is ignored. For $k \ge 1/2$ the sum over the labels
+# lies in $[(c-1)\mathcal{L}_q(k),\ c\,\mathcal{L}_q(k)]$ (Eq. 10, {prf:ref}`thm-eq10`; the paper
+# says $k \ge 1/c$, which chapter 3 shows is not the right condition), a band of width
 # $\mathcal{L}_q(k)$, narrower than Eq. 7's when $k^q > 2 - c(1/c)^q$.
 #
 # *Every number on this page is computed live when the page is built (2-D toy data, CPU,
@@ -352,3 +353,115 @@ pd.DataFrame(rows).set_index("k")
 # On CIFAR-10, CIFAR-100 and Fashion-MNIST the paper reports that truncation improves over
 # plain $\mathcal{L}_q$ under uniform noise (Table 1, chapter 9) and gives the best
 # open-set result (Table 2, chapter 10).
+
+
+# %% [markdown]
+# ## Exercises
+#
+# The solutions are hidden; open one after trying the exercise. Each solution's code checks its
+# answer with `assert`s, so the page does not build if an answer is wrong.
+#
+# ```{exercise-start} Prune by hand
+# :label: ex-04-prune
+# ```
+#
+# Five training samples with $c = 3$ classes have the logits and labels below. With $k = 0.5$,
+# compute each $f_{y_i}$ by hand, decide which samples a pruning step sets to $w_i = 0$, and
+# check with `TruncatedLqLoss.prune`. What do the pruned samples contribute to the loss? And how
+# many of the five would survive a pruning step at initialisation, when all logits are 0?
+#
+# | sample | logits $z$ | label $y$ |
+# | --- | --- | --- |
+# | 0 | (2, 0, 0) | 0 |
+# | 1 | (0, 2, 0) | 0 |
+# | 2 | (0, 2, 1) | 1 |
+# | 3 | (0, 0, 0) | 2 |
+# | 4 | (0, 0, 3) | 2 |
+#
+# ```{exercise-end}
+# ```
+#
+# ```{solution-start} ex-04-prune
+# :class: dropdown
+# ```
+#
+# $f_{y} = e^{z_y}/\sum_j e^{z_j}$: $e^2/(e^2 + 2) = 0.787$, $1/(e^2 + 2) = 0.107$,
+# $e^2/(1 + e^2 + e) = 0.665$, $1/3$ and $e^3/(e^3 + 2) = 0.909$. Samples 1 and 3 have
+# $f_y \le 0.5$ and are pruned; their term $w_i\mathcal{L}_q - w_i\mathcal{L}_q(k)$ is 0, with no
+# gradient. At initialisation every $f_y = 1/3 < k$: all five would be pruned, which is why
+# Algorithm 1 trains on plain $\mathcal{L}_q$ before its first pruning step.
+
+
+# %%
+import torch
+
+from gce_lab.losses import TruncatedLqLoss
+
+z = torch.tensor([[2.0, 0, 0], [0, 2, 0], [0, 2, 1], [0, 0, 0], [0, 0, 3]])
+y = torch.tensor([0, 0, 1, 2, 2])
+index = torch.arange(5)
+f_y = torch.softmax(z, dim=1)[index, y]
+print("f_y:", [round(v, 3) for v in f_y.tolist()])
+assert torch.allclose(f_y, torch.tensor([0.787, 0.107, 0.665, 1 / 3, 0.909]), atol=1e-3)
+
+loss = TruncatedLqLoss(q=0.7, k=0.5, num_samples=5, reduction="none")
+assert loss.prune(z, y, index) == 2
+assert loss.pruned_mask().tolist() == [False, True, False, True, False]
+per_sample = loss(z, y, index)
+print("w_i L_q - w_i L_q(k):", [round(v, 4) for v in per_sample.tolist()])
+assert (per_sample[loss.pruned_mask()] == 0).all()
+assert loss.prune(torch.zeros(5, 3), y, index) == 5  # at initialisation f_y = 1/3 < k for every sample
+
+
+# %% [markdown]
+# ```{solution-end}
+# ```
+#
+# ```{exercise-start} Eq. 11: the weighted objective is the truncated loss
+# :label: ex-04-eq11
+# ```
+#
+# Show that when the weights are set by pruning ($w_i = 1$ iff $f_{y_i} > k$),
+# $w_i\,\mathcal{L}_q(f_i) + (1 - w_i)\,\mathcal{L}_q(k)$ equals the truncated loss of Eq. 9,
+# $\min(\mathcal{L}_q(f_i), \mathcal{L}_q(k))$, and that a pruned sample has zero gradient.
+# Check both on 200 random logit vectors ($c = 10$, $q = 0.7$, $k = 0.5$) with
+# `truncated_lq_loss` and autograd.
+#
+# ```{exercise-end}
+# ```
+#
+# ```{solution-start} ex-04-eq11
+# :class: dropdown
+# ```
+#
+# $\mathcal{L}_q$ decreases in $f$, so $f_{y_i} > k$ means $\mathcal{L}_q(f_i) < \mathcal{L}_q(k)$:
+# the minimum is $\mathcal{L}_q(f_i)$ where $w_i = 1$ and $\mathcal{L}_q(k)$ where $w_i = 0$,
+# which is the weighted sum. A pruned sample's term is the constant $\mathcal{L}_q(k)$, so its
+# logits get no gradient. `truncated_lq_loss` returns $w_i\mathcal{L}_q - w_i\mathcal{L}_q(k)$,
+# the same objective shifted by the constant $\mathcal{L}_q(k)$.
+
+
+# %%
+import torch
+
+from gce_lab.losses import lq_loss, lq_of_probability, truncated_lq_loss
+
+generator = torch.Generator().manual_seed(0)
+z = (4.0 * torch.randn(200, 10, generator=generator, dtype=torch.float64)).requires_grad_(True)
+y = torch.cat([z[:100].argmax(dim=1), torch.randint(0, 10, (100,), generator=generator)])  # half agree with z
+q, k = 0.7, 0.5
+lq_k = lq_of_probability(k, q)
+with torch.no_grad():
+    w = (torch.softmax(z, dim=1).gather(1, y[:, None]).squeeze(1) > k).double()
+    eq9 = torch.clamp(lq_loss(z, y, q, reduction="none"), max=lq_k)  # min(L_q(f), L_q(k))
+objective = truncated_lq_loss(z, y, w, q, k, reduction="none")  # w L_q - w L_q(k)
+objective.sum().backward()
+print(f"{int(w.sum())} of 200 samples kept, {int((w == 0).sum())} pruned")
+assert 0 < w.sum() < 200
+assert torch.allclose(objective.detach() + lq_k, eq9, rtol=1e-12)
+assert (z.grad[w == 0] == 0).all() and (z.grad[w == 1] != 0).any(dim=1).all()
+
+
+# %% [markdown]
+# ```{solution-end}
+# ```

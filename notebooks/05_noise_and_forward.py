@@ -448,3 +448,171 @@ plt.show()
 # * $T$ can be estimated from anchor points, the inputs with the most confident predictions of each
 #   class; the 97th-percentile filter guards against over-confident, memorised samples at a small
 #   cost when predictions are clean.
+
+
+# %% [markdown]
+# ## Exercises
+#
+# The solutions are hidden; open one after trying the exercise. Each solution's code checks its
+# answer with `assert`s, so the page does not build if an answer is wrong.
+#
+# ```{exercise-start} A transition matrix by hand
+# :label: ex-05-class-map
+# ```
+#
+# Write down the $10 \times 10$ transition matrix of CIFAR-10's class-dependent noise at
+# $\eta = 0.3$ from its map (TRUCK → AUTOMOBILE, BIRD → AIRPLANE, DEER → HORSE, CAT ↔ DOG; class
+# order airplane, automobile, bird, cat, deer, dog, frog, horse, ship, truck), and compare it with
+# `make_noise`. What share of the labels of a class-balanced data set is wrong? Check it on
+# 100,000 corrupted labels.
+#
+# ```{exercise-end}
+# ```
+#
+# ```{solution-start} ex-05-class-map
+# :class: dropdown
+# ```
+#
+# Start from the identity; each of the five flipped classes keeps its label with probability
+# $0.7$ and moves to its partner with $0.3$. Five of ten classes flip, so on balanced data the
+# expected share of wrong labels is $0.3 \cdot 5/10 = 0.15$, half of $\eta$: class-dependent
+# noise at rate $\eta$ is milder overall than uniform noise at the same rate. The realised share
+# of 100,000 labels lies within a few standard deviations
+# ($\sqrt{0.15 \cdot 0.85/10^5} \approx 0.0011$) of it.
+
+
+# %%
+import numpy as np
+
+from gce_lab.noise import make_noise
+
+names = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+flips = {"truck": "automobile", "bird": "airplane", "deer": "horse", "cat": "dog", "dog": "cat"}
+eta = 0.3
+T = np.eye(10)
+for source, target in flips.items():
+    i, j = names.index(source), names.index(target)
+    T[i, i], T[i, j] = 1 - eta, eta
+noise = make_noise("class_dependent", eta, "cifar10")
+assert np.array_equal(T, noise.transition_matrix())
+
+expected = float(np.mean(1 - np.diag(T)))
+labels = np.repeat(np.arange(10), 10_000)
+realised = noise.corrupt(labels, seed=0).realised_rate
+print(f"expected share of wrong labels {expected:.3f}, realised on 100,000 labels {realised:.4f}")
+assert abs(expected - 0.15) < 1e-12 and abs(realised - expected) < 4 * np.sqrt(expected * (1 - expected) / labels.size)
+
+
+# %% [markdown]
+# ```{solution-end}
+# ```
+#
+# ```{exercise-start} Forward correction recovers the clean posterior
+# :label: ex-05-forward-minimiser
+# ```
+#
+# At one input let the clean posterior be $p = (0.7, 0.2, 0.1)$ and let the noisy label follow
+# $T^\top p$ (uniform noise, $\eta = 0.4$, $c = 3$). Show that the expected forward-corrected
+# loss $\mathbb{E}_{\tilde y}\big[-\log (T^\top f)_{\tilde y}\big]$ is minimised at $f = p$, while
+# plain CCE is minimised at the noisy posterior $T^\top p$. Check both by minimising over the
+# logits with `forward_corrected_loss` and `cce_loss`.
+#
+# ```{exercise-end}
+# ```
+#
+# ```{solution-start} ex-05-forward-minimiser
+# :class: dropdown
+# ```
+#
+# The expected loss is the cross entropy between $T^\top p$ and $T^\top f$, which is smallest
+# when the two distributions are equal (Gibbs' inequality); $T$ is invertible for $\eta < 1 - 1/c$,
+# so $T^\top f = T^\top p$ means $f = p$. Without the correction the same argument gives
+# $f = T^\top p$: CCE learns the noisy posterior.
+
+
+# %%
+import numpy as np
+import torch
+
+from gce_lab.losses import cce_loss, forward_corrected_loss
+from gce_lab.noise import make_noise
+
+T = make_noise("uniform", 0.4, num_classes=3).transition_matrix()
+p = np.array([0.7, 0.2, 0.1])
+noisy_posterior = T.T @ p
+label_weights = torch.as_tensor(noisy_posterior)  # p(noisy label = j) at this input
+
+
+def minimiser(loss_fn):
+    """The softmax output that minimises the expected loss over the noisy label."""
+    z = torch.zeros(1, 3, dtype=torch.float64, requires_grad=True)
+    optimiser = torch.optim.LBFGS([z], max_iter=500, tolerance_grad=1e-12, line_search_fn="strong_wolfe")
+
+    def closure():
+        optimiser.zero_grad()
+        loss = (label_weights * loss_fn(z.expand(3, 3), torch.arange(3))).sum()
+        loss.backward()
+        return loss
+
+    optimiser.step(closure)
+    return torch.softmax(z.detach(), dim=1).squeeze(0).numpy()
+
+
+f_forward = minimiser(lambda logits, y: forward_corrected_loss(logits, y, T, reduction="none"))
+f_cce = minimiser(lambda logits, y: cce_loss(logits, y, reduction="none"))
+print("forward correction:", f_forward.round(4), " clean posterior p:", p)
+print("plain CCE:         ", f_cce.round(4), " noisy posterior T^T p:", noisy_posterior.round(4))
+assert np.allclose(f_forward, p, atol=1e-5) and np.allclose(f_cce, noisy_posterior, atol=1e-5)
+
+
+# %% [markdown]
+# ```{solution-end}
+# ```
+#
+# ```{exercise-start} When anchors exist, T-hat is exact
+# :label: ex-05-anchors
+# ```
+#
+# Simulate a perfect noisy-label classifier: for 990 inputs draw a clean posterior from a
+# Dirichlet distribution, add the ten one-hot posteriors (one perfect anchor per class), and
+# predict $p(\tilde y \mid x) = T^\top p(y \mid x)$ for CIFAR-10's class-dependent $T$ at
+# $\eta = 0.3$. Show that `estimate_transition` with the plain arg max recovers $T$ exactly, and
+# explain why. What does the 97th-percentile filter do here?
+#
+# ```{exercise-end}
+# ```
+#
+# ```{solution-start} ex-05-anchors
+# :class: dropdown
+# ```
+#
+# Column $i$ of the predictions is $\sum_k p(k \mid x)\,T_{ki}$, a weighted mean of column $i$ of
+# $T$, so it is largest where all the weight sits on the row with the largest $T_{ki}$, which
+# is $k = i$ (here $T_{ii} \ge 0.7 > 0.3 \ge T_{ki}$). The arg max therefore picks the one-hot
+# input of class $i$, whose prediction is row $i$ of $T$. The filter throws away the top 3 % of
+# each column, the perfect anchor and the inputs nearest to it among them, and takes the best
+# of the rest, which here can be far from one-hot: with clean, sharp predictions the filter
+# costs accuracy; it pays where the top of a column is memorised noise, as in the chapter's
+# over-confident scenario.
+
+
+# %%
+import numpy as np
+
+from gce_lab.noise import make_noise
+from gce_lab.transition import estimate_transition
+
+T = make_noise("class_dependent", 0.3, "cifar10").transition_matrix()
+rng = np.random.default_rng(0)
+clean_posteriors = np.vstack([rng.dirichlet(np.full(10, 0.3), size=990), np.eye(10)])
+predictions = clean_posteriors @ T  # row x: p(noisy = j | x) = sum_i p(i | x) T[i, j]
+T_hat = estimate_transition(predictions, filter_outlier=False)
+T_hat_filtered = estimate_transition(predictions)
+error = np.abs(T_hat_filtered - T).max()
+print(f"plain arg max: T-hat == T: {np.allclose(T_hat, T)}; 97th-percentile filter: largest error {error:.3f}")
+assert np.allclose(T_hat, T, atol=1e-12) and error > 0
+
+
+# %% [markdown]
+# ```{solution-end}
+# ```

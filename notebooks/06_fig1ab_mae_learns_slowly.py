@@ -142,3 +142,94 @@ accuracy_at_epoch(runs, epochs, 7)
 # CPU, about five minutes) or `"lab"` on a machine with a GPU, or run
 # `python -m gce_lab run fig1ab --profile lab` (then `paper`) and rebuild the
 # book. CIFAR-100 needs torchvision's download, i.e. internet access (e.g. on Colab).
+
+
+# %% [markdown]
+# ## Exercises
+#
+# The solutions are hidden; open one after trying the exercise. Each solution's code checks its
+# answer with `assert`s, so the page does not build if an answer is wrong. Solutions that read
+# this page's results use the tables loaded above, whichever profile made them, and check what
+# holds for any run, not particular numbers.
+#
+# ```{exercise-start} MAE's slow start in one number
+# :label: ex-06-init-gradient
+# ```
+#
+# At initialisation a network's softmax is close to uniform. For $c = 10$ and $c = 100$
+# (CIFAR-10 and CIFAR-100), compute with autograd the gradient of MAE, of $\mathcal{L}_q$
+# ($q = 0.7$) and of CCE with respect to the labelled logit at all-zero logits. How many times
+# smaller than CCE's is each? What does that predict for Fig. 1(b)?
+#
+# ```{exercise-end}
+# ```
+#
+# ```{solution-start} ex-06-init-gradient
+# :class: dropdown
+# ```
+#
+# All three gradients are the CCE gradient $f_y - 1$ times a weight (chapter 2): $2f_y$ for MAE
+# and $f_y^q$ for $\mathcal{L}_q$. At $f_y = 1/c$ MAE gets $2/c$ of CCE's push, a fifth for
+# CIFAR-10 but a fiftieth for CIFAR-100, and $\mathcal{L}_q$ gets $(1/c)^{0.7}$: $0.20$ and
+# $0.040$. With 100 classes MAE starts fifty times slower than CCE, which is why its curve in
+# Fig. 1(b) barely leaves the ground.
+
+
+# %%
+import math
+
+import torch
+
+from gce_lab.losses import cce_loss, lq_loss, mae_loss
+
+losses = {"CCE": cce_loss, "MAE": mae_loss, "Lq": lambda z, y: lq_loss(z, y, 0.7)}
+for c in (10, 100):
+    gradient = {}
+    for name, loss_fn in losses.items():
+        z = torch.zeros(1, c, dtype=torch.float64, requires_grad=True)
+        loss_fn(z, torch.tensor([0])).backward()
+        gradient[name] = z.grad[0, 0].item()
+    mae_ratio, lq_ratio = gradient["MAE"] / gradient["CCE"], gradient["Lq"] / gradient["CCE"]
+    print(f"c = {c}: MAE / CCE = {mae_ratio:.4f}, Lq / CCE = {lq_ratio:.4f}")
+    assert math.isclose(mae_ratio, 2 / c, rel_tol=1e-9) and math.isclose(lq_ratio, (1 / c) ** 0.7, rel_tol=1e-9)
+
+
+# %% [markdown]
+# ```{solution-end}
+# ```
+#
+# ```{exercise-start} Choosing the epoch on the test set would flatter every loss
+# :label: ex-06-oracle
+# ```
+#
+# Table 1's protocol reports the test accuracy at the epoch of best *validation* accuracy. From
+# `epochs`, compute for each of this page's runs the best test accuracy over all its epochs, an
+# "oracle" that peeks at the test set, and set it beside `test_acc_best_val` and
+# `test_acc_last` of `runs`. How many points would the oracle add? Why can it never be lower
+# than either?
+#
+# ```{exercise-end}
+# ```
+#
+# ```{solution-start} ex-06-oracle
+# :class: dropdown
+# ```
+#
+# The oracle is the largest of the test accuracies the run recorded, and the best-validation
+# and last-epoch accuracies are two of them, so it is at least as high as both. The difference
+# is the optimism of choosing the epoch on the test set: a number no honest protocol may
+# report, and a reason to compare papers only under the same selection rule.
+
+
+# %%
+oracle = epochs.groupby("run_id")["test_acc"].max()  # epochs without a test evaluation are skipped
+table = runs.set_index("run_id")[["method", "test_acc_best_val", "test_acc_last"]].assign(oracle=oracle)
+table["oracle - best val"] = table["oracle"] - table["test_acc_best_val"]
+print(table.round(2).to_string())
+assert len(table) and table["oracle"].notna().all()
+assert (table["oracle"] >= table[["test_acc_best_val", "test_acc_last"]].max(axis=1) - 0.01).all()  # files round
+
+
+# %% [markdown]
+# ```{solution-end}
+# ```

@@ -116,3 +116,94 @@ fig1c_findings(runs, epochs)
 # To produce `cpu` numbers, set `PROFILE = "cpu"` above (a few minutes on a CPU); for `lab`
 # or `paper` numbers, set it and run the page on a GPU, or
 # run `python -m gce_lab run fig1c --profile lab` and rebuild the book.
+
+
+# %% [markdown]
+# ## Exercises
+#
+# The solutions are hidden; open one after trying the exercise. Each solution's code checks its
+# answer with `assert`s, so the page does not build if an answer is wrong. Solutions that read
+# this page's results use the tables loaded above, whichever profile made them, and check what
+# holds for any run, not particular numbers.
+#
+# ```{exercise-start} Where would the wrong labels sit without memorisation?
+# :label: ex-07-minimiser-softmax
+# ```
+#
+# Chapter 3 computed the minimiser $\hat f$ of the noisy risk at one input
+# (`noisy_risk_minimizer`). For $c = 10$ and uniform noise $\eta = 0.4$, what softmax output does
+# $\hat f$ give to a *wrong* label, for CCE ($q = 0$) and for $\mathcal{L}_q$ ($q = 0.7$)? Compare
+# both with the paper's threshold $k = 0.5$ and with the last-epoch averages of
+# `mean_softmax_noisy` in `epochs`. What does a measured average far above these values mean?
+#
+# ```{exercise-end}
+# ```
+#
+# ```{solution-start} ex-07-minimiser-softmax
+# :class: dropdown
+# ```
+#
+# $\hat f$ puts $p$ on the clean label and $(1-p)/(c-1)$ on every other one. For CCE it is the
+# noisy posterior, so a wrong label gets $\eta/(c-1) = 0.044$; $\mathcal{L}_q$ gives it less.
+# Both are far below $k = 0.5$: at the level of risks the wrong labels would sit well below the
+# threshold, which is what truncation relies on. A measured average far above them is not the
+# loss's minimiser at work but the network memorising the particular wrong labels of its
+# training set, the rise of CCE's dashed curve.
+
+
+# %%
+import math
+
+from gce_lab.bounds import noisy_risk_minimizer
+
+c, eta = 10, 0.4
+on_wrong_label = {q: float(noisy_risk_minimizer(eta, q, c, label=0)[1]) for q in (0.0, 0.7)}
+print(f"softmax of a wrong label at the noisy minimiser: CCE {on_wrong_label[0.0]:.4f}, Lq {on_wrong_label[0.7]:.2e}")
+assert math.isclose(on_wrong_label[0.0], eta / (c - 1), rel_tol=1e-9)
+assert on_wrong_label[0.7] < on_wrong_label[0.0] < 0.5
+last = epochs.sort_values("epoch").groupby("run_id").last()
+print(last[["epoch", "mean_softmax_clean", "mean_softmax_noisy"]].round(4).to_string())
+
+
+# %% [markdown]
+# ```{solution-end}
+# ```
+#
+# ```{exercise-start} Is the realised noise rate what eta promises?
+# :label: ex-07-noise-rate
+# ```
+#
+# Every training label is replaced with probability $\eta = 0.4$, independently. What is the
+# distribution of the share of wrong labels among $n$ training labels, and its standard
+# deviation for this page's `n_train`? Check that the `realised_noise_rate` of every run is
+# within five standard deviations of $\eta$, and that the two losses of a seed saw the same
+# noisy labels.
+#
+# ```{exercise-end}
+# ```
+#
+# ```{solution-start} ex-07-noise-rate
+# :class: dropdown
+# ```
+#
+# The number of wrong labels is binomial, $\mathrm{Bin}(n, \eta)$, so the share has mean $\eta$
+# and standard deviation $\sqrt{\eta(1-\eta)/n}$: about $0.005$ for 11,250 labels, so a
+# realised rate of $0.40 \pm 0.01$ is what to expect. Both losses of one seed are trained on
+# the same corrupted labels, so they report the same rate; that is what makes the comparison
+# fair.
+
+
+# %%
+import numpy as np
+
+noisy_runs = runs[runs["noise"] == "uniform"]
+sd = np.sqrt(noisy_runs["eta"] * (1 - noisy_runs["eta"]) / noisy_runs["n_train"])
+z_scores = (noisy_runs["realised_noise_rate"] - noisy_runs["eta"]) / sd
+print(noisy_runs[["run_id", "n_train", "realised_noise_rate"]].assign(sd=sd.round(4), z=z_scores.round(2)).to_string())
+assert len(noisy_runs) and (z_scores.abs() < 5).all()
+assert (noisy_runs.groupby("seed")["realised_noise_rate"].nunique() == 1).all()
+
+
+# %% [markdown]
+# ```{solution-end}
+# ```

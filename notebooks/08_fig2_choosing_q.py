@@ -129,3 +129,102 @@ fig2_findings(runs, epochs)
 # To produce `cpu` numbers, set `PROFILE = "cpu"` above (about 35 minutes on a CPU); for
 # `lab` or `paper` numbers, set it and run the page on a GPU, or
 # run `python -m gce_lab run fig2 --profile lab` and rebuild the book.
+
+
+# %% [markdown]
+# ## Exercises
+#
+# The solutions are hidden; open one after trying the exercise. Each solution's code checks its
+# answer with `assert`s, so the page does not build if an answer is wrong. Solutions that read
+# this page's results use the tables loaded above, whichever profile made them, and check what
+# holds for any run, not particular numbers.
+#
+# ```{exercise-start} The protocol, recomputed
+# :label: ex-08-protocol
+# ```
+#
+# From `epochs` alone, recompute for every run the epoch of best validation accuracy (the first,
+# if several tie), the test accuracy at that epoch and the test accuracy of the last epoch, and
+# check them against `best_epoch`, `test_acc_best_val` and `test_acc_last` of `runs`. The
+# validation labels are as noisy as the training labels: what does that do to the epoch the
+# protocol picks?
+#
+# ```{exercise-end}
+# ```
+#
+# ```{solution-start} ex-08-protocol
+# :class: dropdown
+# ```
+#
+# The numbers agree: `runs.csv` is a summary of `epochs.csv` under this rule. Because the
+# validation labels are noisy, a network that starts to fit the noise loses validation accuracy
+# as well (it disagrees more often with the validation labels that are right), so the
+# noisy validation set still tends to pick an epoch before memorisation sets in: early stopping
+# against the noise, without a single clean label.
+
+
+# %%
+import numpy as np
+import pandas as pd
+
+recomputed = {}
+for run_id, history in epochs.groupby("run_id"):
+    history = history.sort_values("epoch").reset_index(drop=True)
+    best = history.loc[history["val_acc"].idxmax()]  # idxmax: the first of tied maxima
+    recomputed[run_id] = {
+        "best_epoch": best["epoch"],
+        "test_acc_best_val": best["test_acc"],
+        "test_acc_last": history["test_acc"].iloc[-1],
+    }
+recomputed = pd.DataFrame.from_dict(recomputed, orient="index")
+stored = runs.set_index("run_id")[recomputed.columns].loc[recomputed.index]
+print(recomputed.join(stored, rsuffix=" (runs.csv)").to_string())
+assert len(recomputed) == len(runs) and np.allclose(recomputed, stored, atol=0.01)
+
+
+# %% [markdown]
+# ```{solution-end}
+# ```
+#
+# ```{exercise-start} Why the validation losses of different q are not comparable
+# :label: ex-08-loss-scale
+# ```
+#
+# Show that $\mathcal{L}_q \le 1/q$ and that a network that predicts the uniform distribution
+# scores $\mathcal{L}_q = (1 - c^{-q})/q$. Compute this level with `lq_loss` for every $q$ of
+# this page's sweep ($c = 10$), and check in `epochs` that no run with $q > 0$ ever has a
+# validation loss above $1/q$.
+#
+# ```{exercise-end}
+# ```
+#
+# ```{solution-start} ex-08-loss-scale
+# :class: dropdown
+# ```
+#
+# $f_y^q \ge 0$ gives $(1 - f_y^q)/q \le 1/q$, with equality only at $f_y = 0$. Uniform
+# predictions have $f_y = 1/c$, hence $(1 - c^{-q})/q$: $2.30$ for CCE ($q \to 0$), $1.14$ at
+# $q = 0.7$ and $0.9$ for $q = 1$. The scale of the loss shrinks as $q$ grows, so only the
+# shapes of the curves can be compared across $q$, or a common loss such as the validation CCE.
+
+
+# %%
+import math
+
+import torch
+
+from gce_lab.losses import lq_loss
+
+c = 10
+for q in sorted(runs["q"].dropna().unique()):
+    uniform_level = lq_loss(torch.zeros(1, c, dtype=torch.float64), torch.tensor([0]), q).item()
+    print(f"q = {q:g}: a uniform prediction scores {uniform_level:.4f}" + (f", bound 1/q = {1 / q:.4f}" if q else ""))
+    assert math.isclose(uniform_level, (1 - c**-q) / q if q else math.log(c), rel_tol=1e-9)
+with_q = epochs.merge(runs[["run_id", "q"]], on="run_id")
+with_q = with_q[with_q["q"] > 0]
+assert len(with_q) and (with_q["val_loss"] <= 1 / with_q["q"] + 1e-9).all()
+
+
+# %% [markdown]
+# ```{solution-end}
+# ```

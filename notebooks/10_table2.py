@@ -132,3 +132,108 @@ claims_table(runs, "table2")
 # To produce `cpu` numbers, set `PROFILE = "cpu"` above (closed-set row, about ten minutes
 # on a CPU); for `lab` or `paper` numbers, set it and run the page on a GPU, or
 # run `python -m gce_lab run table2 --profile lab` and rebuild the book.
+
+
+# %% [markdown]
+# ## Exercises
+#
+# The solutions are hidden; open one after trying the exercise. Each solution's code checks its
+# answer with `assert`s, so the page does not build if an answer is wrong. Solutions that read
+# this page's results use the tables loaded above, whichever profile made them, and check what
+# holds for any run, not particular numbers.
+#
+# ```{exercise-start} Open-set noise keeps the labels
+# :label: ex-10-open-set
+# ```
+#
+# Apply `open_set_replace` with $\eta = 0.4$ to 500 toy "images" (each image is its own id, 50
+# per class) and 300 foreign ones. Check that the labels are unchanged, that 20 images of every
+# class were replaced, and that the measured transition matrix between the labels before and
+# after is the identity. What does forward correction do with $T = I$?
+#
+# ```{exercise-end}
+# ```
+#
+# ```{solution-start} ex-10-open-set
+# :class: dropdown
+# ```
+#
+# Open-set noise corrupts the *image*, not the label: every label is kept, so label against label
+# the transition matrix is the identity, and forward correction with $T = I$ is plain CCE. The
+# corruption cannot be described by any $T$, which is why Table 2's "Forward" can only use an
+# estimated matrix.
+
+
+# %%
+import numpy as np
+import torch
+
+from gce_lab.losses import cce_loss, forward_corrected_loss
+from gce_lab.noise import empirical_transition, open_set_replace
+
+labels = np.repeat(np.arange(10), 50)
+images = np.arange(500, dtype=np.int64)[:, None]  # each image is its own id
+foreign = 1000 + np.arange(300, dtype=np.int64)[:, None]
+noisy = open_set_replace(images, labels, foreign, eta=0.4, seed=0, num_classes=10)
+print(f"replaced {noisy.is_open_set.sum()} of {len(labels)} images, realised rate {noisy.realised_rate}")
+assert np.array_equal(noisy.labels, labels) and np.array_equal(noisy.is_open_set, noisy.images[:, 0] >= 1000)
+assert all(noisy.is_open_set[labels == k].sum() == 20 for k in range(10))
+assert np.array_equal(empirical_transition(labels, noisy.labels, 10), np.eye(10))
+z = torch.randn(8, 10, generator=torch.Generator().manual_seed(0))
+y = torch.arange(8)
+assert torch.allclose(forward_corrected_loss(z, y, np.eye(10)), cce_loss(z, y))
+
+
+# %% [markdown]
+# ```{solution-end}
+# ```
+#
+# ```{exercise-start} The ceiling of a noisy validation set
+# :label: ex-10-val-ceiling
+# ```
+#
+# Under closed-set uniform noise ($\eta = 0.4$, $c = 10$) the validation labels are noisy too. A
+# classifier that is right with probability $a$ on clean labels: what accuracy does it score,
+# in expectation, on the noisy validation labels? What is the best any classifier can score?
+# Check by simulation with `make_noise(...).corrupt`, and compare with `best_val_acc` of this
+# page's closed-set runs.
+#
+# ```{exercise-end}
+# ```
+#
+# ```{solution-start} ex-10-val-ceiling
+# :class: dropdown
+# ```
+#
+# A right prediction matches the noisy label with probability $1 - \eta$, a wrong one with
+# $\eta/(c-1)$ (if the noisy label happens to be that wrong class), so the expected accuracy is
+# $a(1 - \eta) + (1 - a)\,\eta/(c-1)$, largest at $a = 1$: $1 - \eta = 60\,\%$. A noisy
+# validation accuracy near 60 % is therefore the mark of a nearly perfect classifier, and one
+# above it can only be the luck of a small validation split (large for the smoke profile's few
+# validation images).
+
+
+# %%
+import numpy as np
+
+from gce_lab.noise import make_noise
+
+c, eta, n = 10, 0.4, 200_000
+rng = np.random.default_rng(0)
+true = rng.integers(0, c, n)
+noisy_labels = make_noise("uniform", eta, num_classes=c).corrupt(true, seed=1).labels
+for a in (1.0, 0.8, 0.5):
+    wrong = rng.random(n) >= a
+    predictions = np.where(wrong, (true + rng.integers(1, c, n)) % c, true)  # a wrong class, uniformly
+    measured, expected = (predictions == noisy_labels).mean(), a * (1 - eta) + (1 - a) * eta / (c - 1)
+    print(f"a = {a}: accuracy on noisy labels {measured:.4f}, expected {expected:.4f}")
+    assert abs(measured - expected) < 0.005
+closed = runs[runs["noise"] == "closed_set"]
+print(
+    closed[["method", "best_val_acc", "n_val"]].to_string(index=False), f"\nceiling 100 (1 - eta) = {100 * (1 - eta):g}"
+)
+
+
+# %% [markdown]
+# ```{solution-end}
+# ```

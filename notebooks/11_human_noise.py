@@ -191,3 +191,106 @@ human_findings(runs)
 # To train what is missing, set `PROFILE = "cpu"` above (about half an hour on a CPU for the
 # three CIFAR-10N label sets), or run `python -m gce_lab run human --profile cpu --dataset
 # cifar10`; CIFAR-100N needs the CIFAR-100 images (torchvision's download, e.g. on Colab).
+
+
+# %% [markdown]
+# ## Exercises
+#
+# The solutions are hidden; open one after trying the exercise. Each solution's code checks its
+# answer with `assert`s, so the page does not build if an answer is wrong. Solutions that read
+# this page's results use the tables loaded above, whichever profile made them, and check what
+# holds for any run, not particular numbers.
+#
+# ```{exercise-start} Three workers: independent or not?
+# :label: ex-11-three-workers
+# ```
+#
+# The *worst* label of an image is wrong whenever at least one of its three workers was wrong.
+# From the error rates $r_1, r_2, r_3$ of *random 1-3* (in `labels`), predict the share of wrong
+# *worst* labels and the share of images on which at least two workers erred, assuming the
+# workers err independently of each other. Compare both with the label files. What do the
+# differences say?
+#
+# ```{exercise-end}
+# ```
+#
+# ```{solution-start} ex-11-three-workers
+# :class: dropdown
+# ```
+#
+# Independence gives $P(\text{any wrong}) = 1 - \prod_i (1 - r_i) \approx 44\,\%$ and
+# $P(\text{at least two wrong}) \approx 8\,\%$. The files have fewer images with any error
+# ($40\,\%$) and more with two or more ($11\,\%$): errors pile up on the same images, the
+# ambiguous ones, instead of falling at random. That is the image dependence the chapter
+# measured class by class, here without conditioning on the class.
+
+
+# %%
+import itertools
+
+import numpy as np
+
+workers = [labels[f"human_random{i}"] for i in (1, 2, 3)]
+rates = [worker.rate for worker in workers]
+wrong = np.stack([worker.is_noisy for worker in workers])  # (3, 50000)
+independent_any = 1 - np.prod([1 - r for r in rates])
+independent_two = sum(
+    np.prod([rates[i] if i in pair else 1 - rates[i] for i in range(3)]) for pair in itertools.combinations(range(3), 2)
+) + np.prod(rates)
+measured_any, measured_two = wrong.any(axis=0).mean(), (wrong.sum(axis=0) >= 2).mean()
+print(f"any worker wrong:  independent {independent_any:.4f}, measured {measured_any:.4f}")
+print(f"two or more wrong: independent {independent_two:.4f}, measured {measured_two:.4f}")
+assert np.array_equal(labels["human_worst"].is_noisy, wrong.any(axis=0))  # worst = wrong if any worker was
+assert measured_any < independent_any and measured_two > independent_two
+
+
+# %% [markdown]
+# ```{solution-end}
+# ```
+#
+# ```{exercise-start} How concentrated are human errors?
+# :label: ex-11-confusion-mass
+# ```
+#
+# For each row $i$ of a transition matrix, take the share of its off-diagonal mass
+# $\sum_{j \ne i} T_{ij}$ that goes to the single most likely wrong class. What is this share for
+# uniform noise, and for a class that class-dependent noise flips? Compute it for every class
+# of the *worst* human labels and say where human noise sits between the two models.
+#
+# ```{exercise-end}
+# ```
+#
+# ```{solution-start} ex-11-confusion-mass
+# :class: dropdown
+# ```
+#
+# Uniform noise spreads the mass evenly, so the share is $1/(c-1) = 0.11$; class-dependent noise
+# sends all of it to one class, share 1. The human rows lie in between, from under a fifth to
+# about two thirds: errors concentrate on a few similar classes (AUTOMOBILE and TRUCK most),
+# but never on one alone, a pattern neither of the paper's models produces.
+
+
+# %%
+import numpy as np
+import pandas as pd
+
+from gce_lab.noise import make_noise
+
+
+def top_confusion_share(T):
+    off_diagonal = T - np.diag(np.diag(T))
+    mass = off_diagonal.sum(axis=1)
+    return np.divide(off_diagonal.max(axis=1), mass, out=np.full(len(T), np.nan), where=mass > 0)
+
+
+uniform_share = top_confusion_share(make_noise("uniform", 0.4, "cifar10").transition_matrix())
+flipped_share = top_confusion_share(make_noise("class_dependent", 0.4, "cifar10").transition_matrix())
+human_share = top_confusion_share(labels["human_worst"].transition_matrix())
+print(pd.Series(human_share, index=classes, name="share to the top wrong class").round(3).to_string())
+assert np.allclose(uniform_share, 1 / 9) and np.allclose(flipped_share[~np.isnan(flipped_share)], 1)
+assert 1 / 9 < human_share.min() and human_share.max() < 1
+
+
+# %% [markdown]
+# ```{solution-end}
+# ```
