@@ -19,7 +19,7 @@ import re
 import nbformat
 import pytest
 
-from gce_lab.notebook_twins import read_source, source_paths
+from gce_lab.book.notebook_twins import read_source, source_paths
 
 SOURCES = source_paths()
 EXERCISES = "## Exercises"
