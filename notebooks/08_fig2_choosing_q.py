@@ -178,7 +178,7 @@ for run_id, history in epochs.groupby("run_id"):
     }
 recomputed = pd.DataFrame.from_dict(recomputed, orient="index")
 stored = runs.set_index("run_id")[recomputed.columns].loc[recomputed.index]
-print(recomputed.join(stored, rsuffix=" (runs.csv)").to_string())
+print(recomputed.join(stored.add_suffix(" (runs.csv)")).to_string())
 assert len(recomputed) == len(runs) and np.allclose(recomputed, stored, atol=0.01)
 
 
