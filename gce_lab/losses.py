@@ -54,7 +54,6 @@ from gce_lab.validation import (
 
 __all__ = [
     "REDUCTIONS",
-    "METHODS",
     "cce_loss",
     "mae_loss",
     "lq_loss",

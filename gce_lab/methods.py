@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gce_lab.validation import check_choice
-
-__all__ = ["Method", "METHOD_INFO", "METHODS", "METHOD_LABELS", "method_info"]
+__all__ = ["Method", "METHOD_INFO", "METHODS", "METHOD_LABELS"]
 
 
 @dataclass(frozen=True)
@@ -61,8 +59,3 @@ METHOD_LABELS: dict[str, str] = {
     name: METHOD_INFO[name].label if name in METHOD_INFO else "Wang et al."
     for name in ("cce", "mae", "forward_t", "forward_t_hat", "wang2018", "lq", "truncated_lq")
 }
-
-
-def method_info(name: str) -> Method:
-    """The properties of method ``name``; ValueError naming the methods otherwise."""
-    return METHOD_INFO[check_choice("method", name, METHODS)]

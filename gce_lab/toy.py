@@ -5,7 +5,7 @@ are corrupted with uniform noise through :mod:`gce_lab.noise` (Sec. 3.1: a label
 probability 1 - η, otherwise replaced by one of the other c - 1 classes); the test labels stay
 clean, as in Sec. 4. A three-layer ReLU MLP is trained with mini-batch Adam on one of the losses
 of :func:`gce_lab.losses.make_loss`. A run's settings are the trainer's
-:class:`~gce_lab.pipeline.train.TrainConfig` (:func:`toy_config` gives the toy's defaults) and its
+:class:`~gce_lab.pipeline.train_config.TrainConfig` (:func:`toy_config` gives the toy's defaults) and its
 history follows the trainer's conventions: epochs numbered from 1, accuracies in percent, the
 pruned count as ``n_pruned``. For truncated L_q the weights ``w`` are updated by the pruning step
 of Algorithm 1 (Eq. 11-12) on the paper's schedule scaled to the toy: train on everything for
@@ -48,7 +48,7 @@ __all__ = [
 ]
 
 #: Losses the toy can train with ("forward_t" uses the true transition matrix of the toy's noise).
-TOY_METHODS = ("cce", "mae", "lq", "truncated_lq", "forward_t")
+TOY_METHODS = tuple(name for name, method in METHOD_INFO.items() if not method.estimates_T)
 
 #: One colour per class (colour-blind safe, from the Okabe-Ito palette), shared by all toy plots.
 CLASS_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00")
@@ -178,7 +178,7 @@ def make_mlp(num_classes: int, hidden: int = 128, depth: int = 3, seed: int = 0)
 
 
 def toy_config(method: str, **settings: Any) -> TrainConfig:
-    """The toy's run settings, as the trainer's :class:`~gce_lab.pipeline.train.TrainConfig`.
+    """The toy's run settings, as the trainer's :class:`~gce_lab.pipeline.train_config.TrainConfig`.
 
     Defaults: 240 epochs of Adam (Kingma & Ba 2014, as in Sec. 4.1) at a constant ``lr = 5e-3``,
     batches of 128 (Sec. 4), the paper's ``q = 0.7`` and ``k = 0.5``, ``seed = 0`` and no
@@ -210,7 +210,7 @@ class PruneStep:
 
     Attributes:
         epoch: the step ran before the training of epoch ``epoch`` (from 1, as in
-            :func:`~gce_lab.pipeline.train.pruning_epochs`).
+            :func:`~gce_lab.pipeline.steps.pruning_epochs`).
         model_epoch: the epoch whose model (best validation accuracy so far) decided.
         label_probability: (n,) softmax output of the given label, ``f_{y_i}(x_i)``, under that
             model; a sample is pruned when it is at most ``k``.
@@ -293,7 +293,7 @@ def train_toy(method: str, data: ToyData, *, hidden: int = 128, depth: int = 3, 
     ``hidden`` and ``depth`` size the network. For ``"truncated_lq"`` the loss is Eq. 12 with
     per-sample weights ``w`` that start at 1 (so until ``prune_start`` it is plain L_q, minus a
     constant) and are reset by the pruning step of Algorithm 1 (Eq. 11) before each epoch of
-    :func:`~gce_lab.pipeline.train.pruning_epochs`, using the model of the best validation
+    :func:`~gce_lab.pipeline.steps.pruning_epochs`, using the model of the best validation
     accuracy so far (Sec. 4.2). Deterministic for a given ``data`` and settings.
     """
     config = toy_config(method, **settings)

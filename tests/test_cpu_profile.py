@@ -32,7 +32,7 @@ def test_cpu_profile_keeps_the_papers_protocol():
     assert run_settings("cpu", "table1", "cifar10")["seeds"] == (0,)
 
 
-def test_cpu_run_config_uses_adam_without_augmentation_and_the_pruning_schedule():
+def test_cpu_planned_config_uses_adam_without_augmentation_and_the_pruning_schedule():
     def config(profile):
         selection = Selection("table1", profile, datasets=["cifar10"], methods=["truncated_lq"], noises=["uniform0.4"])
         return plan(selection).runs[0].config

@@ -14,7 +14,6 @@ import torch
 import torch.nn.functional as F
 
 from gce_lab.losses import (
-    METHODS,
     CCELoss,
     ForwardCorrectedLoss,
     LqLoss,
@@ -28,6 +27,7 @@ from gce_lab.losses import (
     make_loss,
     truncated_lq_loss,
 )
+from gce_lab.methods import METHODS
 
 N, C = 16, 5
 REDUCTIONS = ("mean", "sum", "none")

@@ -92,7 +92,7 @@ def protocol_differences(runs: pd.DataFrame) -> pd.DataFrame:
     ours = settings_table(runs)[f"{label} profile"]
     rows = []
     for dataset, column in ours.items():
-        key = next(k for k, v in DATASET_LABELS.items() if v == dataset)
+        key = next((k for k, v in DATASET_LABELS.items() if v == dataset), dataset)
         for setting, theirs in _paper_protocol(experiment, key).items():
             mine = column.get(setting, "—")
             if setting == "pruning from epoch" or setting == "prune every":

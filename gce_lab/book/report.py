@@ -1,13 +1,13 @@
-"""What the experiment chapters (6-10) show: which results, from which profile, beside the paper.
+"""What the experiment chapters (6-11) show: which results, from which profile, beside the paper.
 
 A chapter calls :func:`chapter_results` with its ``PROFILE`` parameter:
 
 * ``"cached"`` (the default) reads the committed results: ``paper``, else ``lab``, else
-  ``smoke`` (:func:`gce_lab.pipeline.results.load_results`). Where nothing is committed (e.g. a pip
+  ``cpu``, else ``smoke`` (:func:`gce_lab.pipeline.results.load_results`). Where nothing is committed (e.g. a pip
   install on Colab, which has no ``results/``), it runs the ``smoke`` profile on the spot
   (seconds on a CPU) into a temporary folder, so that reading never writes into
   ``results/``, and says so.
-* ``"smoke"``, ``"lab"`` or ``"paper"`` trains the runs of that profile that are not finished
+* ``"smoke"``, ``"cpu"``, ``"lab"`` or ``"paper"`` trains the runs of that profile that are not finished
   yet (:func:`gce_lab.pipeline.runner.run_experiment`) and reads them. A data set or noise setting that
   cannot run here (CIFAR-100 without internet) is skipped with a note, not faked.
 

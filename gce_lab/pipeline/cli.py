@@ -37,7 +37,7 @@ from gce_lab.pipeline.bench import (
 from gce_lab.pipeline.cluster import EXECUTORS, SlurmOptions, job_states, submit_runs
 from gce_lab.pipeline.experiments import EXPERIMENT_NAMES, EXPERIMENTS
 from gce_lab.pipeline.planning import Plan, Selection, plan
-from gce_lab.pipeline.profiles import PROFILE_NAMES, PROFILES, profile_label
+from gce_lab.pipeline.profiles import PROFILE_NAMES, PROFILES
 from gce_lab.pipeline.provenance import command_line
 from gce_lab.pipeline.results import results_dir
 from gce_lab.pipeline.runner import Where, experiment_status, run_experiment
@@ -187,10 +187,10 @@ def _slurm_options(args: argparse.Namespace) -> SlurmOptions:
 def _submit(args: argparse.Namespace) -> int:
     check_choice("executor", args.executor, EXECUTORS)
     options = _slurm_options(args)
-    runs = _plan(args)
-    label = runs.label
+    planned = _plan(args)
+    label = planned.label
     jobs = submit_runs(
-        runs,
+        planned,
         _where(args),
         kind=args.executor,
         options=options,
@@ -202,7 +202,7 @@ def _submit(args: argparse.Namespace) -> int:
     verb = "finished" if args.executor == "local" else "submitted"
     print(
         f"{len(jobs)} jobs of {args.experiment} ({label}) {verb} with the {args.executor} executor "
-        f"({len(runs.runs) - len(jobs)} runs already finished). Results: {where}; "
+        f"({len(planned.runs) - len(jobs)} runs already finished). Results: {where}; "
         f"`python -m gce_lab status {args.experiment} --profile {args.profile}` shows the jobs."
     )
     return 0
@@ -212,15 +212,16 @@ def _run(args: argparse.Namespace) -> int:
     if args.executor != "inline":
         return _submit(args)
     started = time.perf_counter()
+    planned = _plan(args)
     runs = run_experiment(
-        _plan(args),
+        planned,
         _where(args),
         device=args.device,
         compile=False if args.no_compile else None,
         progress=not args.no_progress,
         command=command_line(),
     )
-    label = profile_label(args.profile, args.epochs)
+    label = planned.label
     where = results_dir(args.experiment, label, args.results_dir)
     print(
         f"{len(runs)} runs of {args.experiment} ({label}) finished; this call took "
@@ -230,8 +231,9 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    table = experiment_status(_plan(args), _where(args))
-    label = profile_label(args.profile, args.epochs)
+    planned = _plan(args)
+    table = experiment_status(planned, _where(args))
+    label = planned.label
     counts = table["state"].value_counts()
     print(
         f"{args.experiment} ({label}): {counts.get('done', 0)} done, {counts.get('partial', 0)} partial, "

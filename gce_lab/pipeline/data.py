@@ -10,8 +10,8 @@ Every loader returns an :class:`ImageDataset`: ``uint8`` image tensors ``(N, C, 
   ``fashion_mnist.npz`` (lossless) and ``cifar10_jpeg.npz`` (JPEG quality 75, *lossy*; results on
   it are CIFAR-10-JPEG results, see :attr:`ImageDataset.display_name`). ``"snapshot:<file stem>"``
   names the file explicitly. The JPEG snapshot is decoded once (about 3-4 s) and the arrays are
-  cached under :func:`cache_dir`, never next to the read-only snapshot. Its test split is sorted
-  by class: never take a prefix of it as a "subset".
+  cached under :func:`gce_lab.pipeline.data_files.cache_dir`, never next to the read-only
+  snapshot. Its test split is sorted by class: never take a prefix of it as a "subset".
 * ``"synthetic"`` -- small deterministic class-conditional images with the data set's true shape
   and class count, for smoke runs and tests.
 * ``"auto"`` -- the snapshot if present, else the torchvision files if present, else (with
@@ -21,8 +21,7 @@ The data root is ``root`` if given, else the environment variable ``GCE_LAB_DATA
 ``<repo>/../shared/datasets`` when that folder exists, else ``~/.cache/gce_lab/data``.
 
 The paper's preprocessing (Section 4.2: per-pixel mean subtraction, random flips, 32x32 crops
-after 4-pixel padding) lives in :mod:`gce_lab.pipeline.augment`; ``per_pixel_mean`` and ``augment_batch``
-are re-exported here as the architecture contract lists them under this module.
+after 4-pixel padding) lives in :mod:`gce_lab.pipeline.augment`.
 """
 
 from __future__ import annotations
@@ -36,7 +35,6 @@ import numpy as np
 import torch
 
 from gce_lab.datasets import DATASET_INFO, DATASETS, dataset_info
-from gce_lab.pipeline.augment import augment_batch, per_pixel_mean
 from gce_lab.pipeline.data_files import read_snapshot, root_and_reason, to_nchw
 from gce_lab.validation import check_bool, check_choice, check_labels
 
@@ -45,8 +43,6 @@ __all__ = [
     "ImageDataset",
     "class_names",
     "load_dataset",
-    "augment_batch",
-    "per_pixel_mean",
 ]
 
 #: Sources accepted by :func:`load_dataset` (``"snapshot:<stem>"`` is also accepted).
@@ -262,7 +258,7 @@ def load_dataset(
 
     Args:
         name: ``"cifar10"``, ``"cifar100"`` or ``"fashion_mnist"``.
-        root: data root; default from ``$GCE_LAB_DATA`` or :func:`resolve_data_root`.
+        root: data root; default from ``$GCE_LAB_DATA`` or :func:`gce_lab.pipeline.data_files.resolve_data_root`.
         source: ``"auto"``, ``"snapshot"``, ``"snapshot:<file stem>"``, ``"torchvision"`` or
             ``"synthetic"``.
         download: let torchvision download missing files (sources ``"auto"``/``"torchvision"``).

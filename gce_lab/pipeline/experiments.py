@@ -64,10 +64,10 @@ class ExperimentSpec:
     """What one figure or table of the paper trains.
 
     Attributes:
-        name: ``fig1ab``, ``fig1c``, ``fig2``, ``table1`` or ``table2``.
+        name: ``fig1ab``, ``fig1c``, ``fig2``, ``table1``, ``table2`` or ``human``.
         title: what it shows, with the paper's reference.
         datasets: data sets, in the paper's order.
-        methods: losses (:data:`gce_lab.losses.METHODS`).
+        methods: losses (:data:`gce_lab.methods.METHODS`).
         noises: noise settings (``<kind><eta>``).
         optimizer: ``"sgd"`` (Sec. 4.2 schedule) or ``"adam"`` (defaults, Sec. 4.1).
         augment: random crops and flips (Sec. 4.2); Table 2 trains without (Sec. 4.3).

@@ -5,8 +5,9 @@ A :class:`Selection` says which runs (an experiment under a profile, optionally 
 train) with the profile (:mod:`gce_lab.pipeline.profiles`: how long and how big) into one
 :class:`PlannedRun` per training run: its identity (:class:`RunSpec`), its
 :class:`~gce_lab.pipeline.train_config.TrainConfig`, its network and how its data are built.
-Nothing downstream reads a profile again: the runner, the status table, the cluster jobs and
-the benchmark all take the plan.
+Nothing downstream reads a profile again: the runner, the status table and the cluster jobs
+take the plan; the benchmark and the book's protocol table resolve single runs with
+:func:`planned_run`.
 
 Order: every CCE run comes first within its (data set, noise, seed) cell, so that the
 ``forward_t_hat`` runs that estimate their T̂ from it follow it.
@@ -23,7 +24,6 @@ from gce_lab.pipeline.experiments import RunSpec, check_experiment, noise_id, pa
 from gce_lab.pipeline.human_noise import HUMAN_LABEL_SETS, is_human
 from gce_lab.pipeline.profiles import base_profile, check_profile, profile_label, run_settings
 from gce_lab.pipeline.train_config import TrainConfig
-from gce_lab.validation import check_int
 
 __all__ = ["Selection", "DataSettings", "PlannedRun", "Plan", "plan", "planned_run"]
 
@@ -199,7 +199,7 @@ def plan(selection: Selection) -> Plan:
     datasets = _selected("dataset", spec.datasets, selection.datasets, note)
     methods = _selected("method", spec.methods, selection.methods, note)
     noises = _selected("noise", spec.noises, noises, note)
-    if "forward_t_hat" in methods and "cce" not in methods:
+    if any(METHOD_INFO[m].estimates_T for m in methods) and "cce" not in methods:
         methods.insert(0, "cce")
     methods.sort(key=lambda m: m != "cce")  # CCE first: forward_t_hat depends on it
     runs: list[PlannedRun] = []
@@ -224,7 +224,7 @@ def plan(selection: Selection) -> Plan:
                             float(q),
                             float(settings["k"]),
                             noise,
-                            check_int("seed", seed, 0),
+                            seed,
                         )
                         runs.append(_planned(run, settings))
     if not runs:

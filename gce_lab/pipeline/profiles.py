@@ -73,6 +73,9 @@ __all__ = [
 ]
 
 # Each optimiser's settings, in the trainer's names (TrainConfig); the experiment picks the optimiser.
+# Adam's section holds its lr alone: TrainConfig's momentum, weight decay and decay factor (the
+# paper's SGD values) are not used by Adam, but they are part of a run's checkpoint fingerprint.
+OPTIMIZER_SECTIONS = ("sgd", "adam")
 _PAPER_SGD = {"lr": 0.01, "momentum": 0.9, "weight_decay": 1e-4, "lr_decay": 0.1}  # Sec. 4.2
 _PAPER_ADAM = {"lr": 1e-3}  # "the default setting of Adam" (Sec. 4.1)
 _PAPER_CONSTANTS = {
@@ -226,7 +229,9 @@ def run_settings(profile: str, experiment: str, dataset: str, *, epochs: int | N
     sections = PROFILES[profile]
     settings = copy.deepcopy(sections["default"])
     for key in (experiment, f"{experiment}/{dataset}"):
-        settings.update(copy.deepcopy(sections.get(key, {})))
+        for name, value in copy.deepcopy(sections.get(key, {})).items():
+            # an optimiser's section is merged, so that overriding its lr keeps its momentum
+            settings[name] = {**settings[name], **value} if name in OPTIMIZER_SECTIONS else value
     if epochs is not None:
         profile_label(profile, epochs)  # validates
         settings["epochs"] = epochs

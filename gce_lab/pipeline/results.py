@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from filelock import FileLock
 
+from gce_lab.datasets import DATASET_LABELS
 from gce_lab.files import atomic_path
 from gce_lab.methods import METHOD_LABELS
 from gce_lab.pipeline.experiments import check_experiment
@@ -141,7 +142,7 @@ _FLOAT_FORMAT = "%.6g"  # six significant digits: plenty for accuracies in perce
 _KEYS = ["dataset", "method", "noise", "eta"]
 _COLUMN_KEYS = ["dataset", "noise", "eta"]
 _ORDER = {
-    "dataset": ("fashion_mnist", "cifar10", "cifar100"),
+    "dataset": tuple(DATASET_LABELS),
     "method": tuple(METHOD_LABELS),
     "noise": ("none", "uniform", "class_dependent", "open_set", "closed_set"),
 }

@@ -15,6 +15,7 @@ import torch
 
 from gce_lab.noise import make_noise, open_set_replace, train_val_split, training_subset
 from gce_lab.pipeline.data import ImageDataset, load_dataset
+from gce_lab.pipeline.data_files import resolve_data_root
 from gce_lab.pipeline.human_noise import HumanLabels, is_human, load_human_labels
 from gce_lab.pipeline.planning import DataSettings, PlannedRun
 from gce_lab.pipeline.train_config import TrainData
@@ -26,9 +27,9 @@ _datasets: dict[tuple, ImageDataset] = {}
 
 
 def _dataset(name: str, settings: DataSettings) -> ImageDataset:
-    """The data set of a run, loaded once per process."""
+    """The data set of a run, loaded once per process and data root (``$GCE_LAB_DATA`` may change)."""
     source, size = settings.source, settings.synthetic_size
-    key = (name, source, size)
+    key = (name, source, size, resolve_data_root())
     if key not in _datasets:
         kwargs = {"synthetic_size": size} if size else {}
         _datasets[key] = load_dataset(name, source=source, **kwargs)

@@ -164,7 +164,7 @@ def _train_and_record(planned: PlannedRun, where: Where, *, progress: bool, comm
     model = make_model(planned.model, data.num_classes, data.x_train.shape[1])
     ckpt = checkpoint_path(run, where.checkpoints)
     result = train(model, data, config, T=T, checkpoint_path=ckpt, progress=progress, desc=run.run_id)
-    if run.method == "cce" and "forward_t_hat" in check_experiment(run.experiment).methods:
+    if run.method == "cce" and any(METHOD_INFO[m].estimates_T for m in check_experiment(run.experiment).methods):
         probs = result.predict_proba(data.x_train).cpu().double().numpy()
         # Patrini et al. filter the top 3 % as outliers, except on CIFAR-100 (plain argmax).
         t_hat = estimate_transition(probs, filter_outlier=run.dataset != "cifar100")

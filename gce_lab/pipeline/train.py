@@ -20,7 +20,7 @@ The loop's building blocks (one batch, one epoch, prediction, schedules) are in
 checkpoints in :mod:`gce_lab.pipeline.checkpoints`.
 
 Protocol (Zhang & Sabuncu 2018, Sec. 4): SGD with momentum or Adam, batch 128, the learning
-rate divided by ``lr_decay`` after each milestone epoch; each epoch records the training
+rate multiplied by ``lr_decay`` after each milestone epoch; each epoch records the training
 loss, the loss and accuracy on the *noisy* validation split, the accuracy on the *clean* test
 set, and the mean softmax output of the given label over correctly and wrongly labelled
 training samples (Fig. 1c; accumulated over the epoch's training batches, in training mode

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from gce_lab.losses import METHODS
+from gce_lab.methods import METHODS
 from gce_lab.pipeline.device import AMP_CHOICES, DEVICE_CHOICES
 from gce_lab.validation import check_bool, check_choice, check_in_range, check_int, check_labels
 
@@ -27,7 +27,7 @@ class TrainConfig:
     """Everything the trainer needs to know besides the model and the data.
 
     Attributes:
-        method: loss, one of :data:`gce_lab.losses.METHODS`.
+        method: loss, one of :data:`gce_lab.methods.METHODS`.
         epochs: number of training epochs (>= 1).
         optimizer: ``"sgd"`` (momentum, weight decay) or ``"adam"`` (``lr`` only, other defaults).
         lr, momentum, weight_decay: optimiser settings (momentum/weight decay: SGD only).
