@@ -47,6 +47,7 @@ class DatasetInfo:
         title: the printed name (``"Fashion-MNIST"``).
         channels, size: the images are ``channels x size x size``.
         classes: the official class names, index = label.
+        n_train, n_test: the official training and test set sizes.
         snapshots: offline snapshot file stem -> printed name of results on it (e.g. the lossy
             ``cifar10_jpeg`` -> ``"CIFAR-10-JPEG"``).
         torchvision_class: the torchvision data set class.
@@ -58,6 +59,8 @@ class DatasetInfo:
     channels: int
     size: int
     classes: tuple[str, ...]
+    n_train: int
+    n_test: int
     snapshots: dict[str, str] = field(default_factory=dict)
     torchvision_class: str = ""
     torchvision_dir: str = ""
@@ -83,17 +86,23 @@ DATASET_INFO: dict[str, DatasetInfo] = {
             3,
             32,
             _CIFAR10_CLASSES,
+            50_000,
+            10_000,
             {"cifar10_jpeg": "CIFAR-10-JPEG"},
             "CIFAR10",
             "cifar-10-batches-py",
         ),
-        DatasetInfo("cifar100", "CIFAR-100", 3, 32, _CIFAR100_CLASSES, {}, "CIFAR100", "cifar-100-python"),
+        DatasetInfo(
+            "cifar100", "CIFAR-100", 3, 32, _CIFAR100_CLASSES, 50_000, 10_000, {}, "CIFAR100", "cifar-100-python"
+        ),
         DatasetInfo(
             "fashion_mnist",
             "Fashion-MNIST",
             1,
             28,
             _FASHION_CLASSES,
+            60_000,
+            10_000,
             {"fashion_mnist": "Fashion-MNIST"},
             "FashionMNIST",
             "FashionMNIST/raw",

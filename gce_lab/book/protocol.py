@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from gce_lab.book.report import results_label, source_words
-from gce_lab.datasets import DATASET_LABELS
+from gce_lab.datasets import DATASET_INFO, DATASET_LABELS
 from gce_lab.pipeline.experiments import RunSpec
 from gce_lab.pipeline.planning import planned_run
 from gce_lab.pipeline.profiles import run_settings
@@ -54,7 +54,6 @@ def settings_table(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 #: Training-set sizes of the full data sets (before the 10 % validation split) and test-set sizes.
-_FULL_SIZES = {"cifar10": (50_000, 10_000), "cifar100": (50_000, 10_000), "fashion_mnist": (60_000, 10_000)}
 
 
 def _paper_protocol(experiment: str, dataset: str) -> dict[str, str]:
@@ -64,7 +63,7 @@ def _paper_protocol(experiment: str, dataset: str) -> dict[str, str]:
     run = RunSpec(experiment, "paper", dataset, "truncated_lq", settings["q"], settings["k"], "uniform0.4", 0)
     planned = planned_run(run)
     config = planned.config
-    n_train, n_test = _FULL_SIZES[dataset]
+    n_train, n_test = DATASET_INFO[dataset].n_train, DATASET_INFO[dataset].n_test
     n_val = round(planned.data.val_fraction * n_train)
     return {
         "images": "real images (the original files)",

@@ -19,6 +19,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from gce_lab.datasets import DATASET_INFO
+from gce_lab.pipeline.profiles import PROFILES
 from gce_lab.pipeline.train_config import TrainConfig
 from gce_lab.validation import check_choice, check_int
 
@@ -52,14 +54,22 @@ class BenchCase:
 
 #: The benchmarked networks: the paper's (ResNet-34 on CIFAR, ResNet-18 on Fashion-MNIST), Table 2's
 #: shallow CNN, the lab profile's network and the smoke-test one.
+def _case(model: str, dataset: str, *, profile: str = "paper", augment: bool = True) -> BenchCase:
+    """A network on a data set's images, timed over the training split ``profile`` trains on."""
+    info, settings = DATASET_INFO[dataset], PROFILES[profile]["default"]
+    images = settings["train_subset"] or info.n_train
+    epoch_images = images - round(settings["val_fraction"] * images)
+    return BenchCase(model, dataset, info.image_shape, info.num_classes, epoch_images, augment)
+
+
 CASES: dict[str, BenchCase] = {
-    "resnet34": BenchCase("resnet34", "cifar10", (3, 32, 32), 10, 45_000),
-    "resnet18": BenchCase("resnet18", "fashion_mnist", (1, 28, 28), 10, 54_000),
-    "small_net": BenchCase("small_net", "cifar10", (3, 32, 32), 10, 45_000),
-    "wang_cnn": BenchCase("wang_cnn", "cifar10", (3, 32, 32), 10, 45_000),
-    "tiny_net": BenchCase("tiny_net", "cifar10", (3, 32, 32), 10, 45_000),
+    "resnet34": _case("resnet34", "cifar10"),
+    "resnet18": _case("resnet18", "fashion_mnist"),
+    "small_net": _case("small_net", "cifar10"),
+    "wang_cnn": _case("wang_cnn", "cifar10"),
+    "tiny_net": _case("tiny_net", "cifar10"),
     # the cpu profile: 90 % of its 12,500-image subset, no augmentation
-    "cpu_net": BenchCase("cpu_net", "cifar10", (3, 32, 32), 10, 11_250, augment=False),
+    "cpu_net": _case("cpu_net", "cifar10", profile="cpu", augment=False),
 }
 DEFAULT_MODELS = ("resnet34", "resnet18", "small_net")
 #: On a CPU: the cpu profile's network (the others take minutes per step window there).
