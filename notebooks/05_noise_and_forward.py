@@ -446,8 +446,9 @@ plt.show()
 # * Forward correction (Eq. 1) trains on $T^\top f(x)$ so that the network's own output estimates the
 #   clean posterior, but a memorising network can still fit every noisy label.
 # * $T$ can be estimated from anchor points, the inputs with the most confident predictions of each
-#   class; the 97th-percentile filter guards against over-confident, memorised samples at a small
-#   cost when predictions are clean.
+#   class; the 97th-percentile filter guards against over-confident, memorised samples, at a small
+#   cost in the clean scenario above; with clean, sharp predictions the cost can be large (the
+#   last exercise).
 
 
 # %% [markdown]
