@@ -87,9 +87,9 @@ protocol_differences(runs)
 # One table per data set. Under "ours" (its header names the profile): the mean test
 # accuracy (%) at the best-validation epoch over our seeds (± the standard deviation where
 # there is more than one seed), the number of runs, and the rank. Under "paper": the
-# paper's mean ± standard deviation over five runs, and its rank. The `cpu` profile trains
-# three seeds for CIFAR-10's uniform 0.4 and class-dependent 0.4 columns and one elsewhere,
-# so there its spread stands beside the paper's. Ranks (1 = most
+# paper's mean ± standard deviation over five runs, and its rank. The `cpu` sweep runs one
+# seed per column, then two more for CIFAR-10's uniform 0.4 and class-dependent 0.4 columns, so
+# that their spread stands beside the paper's; the run counts say how many have finished. Ranks (1 = most
 # accurate) are taken within each column of the paper's table, i.e. per data set, noise
 # type and $\eta$, among the methods both sides report; the paper bold-faces its best two.
 # "—" marks a number that does not exist.
