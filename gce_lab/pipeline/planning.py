@@ -146,27 +146,27 @@ def _selected(name: str, values: Sequence, wanted: Sequence | None, allowed_note
     return [v for v in values if v in wanted]
 
 
-def _train_config(experiment: str, settings: dict[str, Any], method: str, q: float, k: float, seed: int) -> TrainConfig:
+def _train_config(run: RunSpec, settings: dict[str, Any]) -> TrainConfig:
     """The trainer's settings of one run: the profile's, the experiment's optimiser and
     augmentation unless the profile sets them, the pruning schedule for the pruning method."""
-    spec = check_experiment(experiment)
+    spec = check_experiment(run.experiment)
     optimizer = settings["optimizer"] or spec.optimizer
-    prunes = METHOD_INFO[method].prunes
+    prunes = METHOD_INFO[run.method].prunes
     return TrainConfig(
-        method=method,
+        method=run.method,
         epochs=settings["epochs"],
         optimizer=optimizer,
         **settings[optimizer],
         milestones=tuple(settings["milestones"]) if optimizer == "sgd" else (),
         batch_size=settings["batch_size"],
         eval_batch_size=settings["eval_batch_size"],
-        q=q,
-        k=k,
+        q=run.q,
+        k=run.k,
         prune_start=settings["prune_start"] if prunes else None,
         prune_every=settings["prune_every"] if prunes else None,
         augment=spec.augment if settings["augment"] is None else settings["augment"],
         test_every_epoch=settings["test_every_epoch"],
-        seed=seed,
+        seed=run.seed,
         compile=settings["compile"],
         channels_last=settings["channels_last"],
         amp_dtype=settings["amp_dtype"],
@@ -181,7 +181,7 @@ def _planned(spec: RunSpec, settings: dict[str, Any]) -> PlannedRun:
         train_subset=settings["train_subset"],
         val_fraction=settings["val_fraction"],
     )
-    config = _train_config(spec.experiment, settings, spec.method, spec.q, spec.k, spec.seed)
+    config = _train_config(spec, settings)
     return PlannedRun(spec, config, settings["model"], data, settings["cpu_threads"])
 
 
