@@ -160,7 +160,8 @@ protocol_differences(runs)
 # %% [markdown]
 # Beside each human label set, the synthetic columns of Table 1 (same profile, same data
 # set) whose $\eta$ is nearest to the human labels' share of wrong ones. Each cell: the test
-# accuracy (%) and, in brackets, the loss's rank in its column (1 = most accurate).
+# accuracy (%; the mean over seeds where a column ran several) and, in brackets, the loss's
+# rank in its column (1 = most accurate).
 
 # %%
 try:
