@@ -17,7 +17,7 @@ from gce_lab.book.findings import Findings
 from gce_lab.book.report import NOISE_LABELS, format_mean_std, results_label
 from gce_lab.datasets import DATASET_LABELS
 from gce_lab.methods import METHOD_LABELS
-from gce_lab.pipeline.results import TABLE_METRIC, compare_with_paper, pairwise_order_agreement
+from gce_lab.pipeline.results import TABLE_METRIC, compare_with_paper, pairs_in_same_order, table_runs
 from gce_lab.validation import check_choice
 
 __all__ = ["multi_seed_columns", "seed_spread_table", "seed_order_findings"]
@@ -27,8 +27,8 @@ _COLUMN = ["dataset", "noise", "eta"]
 
 def _table_runs(runs: pd.DataFrame, table: str) -> pd.DataFrame:
     check_choice("table", table, tuple(TABLE_METRIC))
-    ours = runs[runs["experiment"] == table] if "experiment" in runs.columns else runs
-    return ours.assign(eta=ours["eta"].astype(float).round(4), seed=ours["seed"].astype(int))
+    ours = table_runs(runs, table)
+    return ours.assign(seed=ours["seed"].astype(int))
 
 
 def multi_seed_columns(runs: pd.DataFrame, table: str) -> pd.DataFrame:
@@ -74,18 +74,8 @@ def seed_spread_table(runs: pd.DataFrame, table: str) -> pd.DataFrame:
 
 def _order_agreement(a: pd.Series, b: pd.Series) -> tuple[int, int]:
     """(pairs ordered alike, pairs) between two accuracy series indexed by method (one column)."""
-    both = pd.concat({"ours_mean": a, "paper_mean": b}, axis=1).dropna()
-    frame = both.reset_index().assign(dataset="d", noise="n", eta=0.0)
-    result = pairwise_order_agreement(frame)
-    if result.empty:
-        return 0, 0
-    return int(result["n_agree"].sum()), int(result["n_pairs"].sum())
-
-
-def _in_column(frame: pd.DataFrame, key: tuple, values: str) -> pd.Series:
-    """``frame[values]`` indexed by method, for the rows of the (dataset, noise, eta) column ``key``."""
-    rows = frame[(frame["dataset"] == key[0]) & (frame["noise"] == key[1]) & (frame["eta"] == key[2])]
-    return rows.set_index("method")[values]
+    both = pd.concat([a, b], axis=1).dropna()
+    return pairs_in_same_order(both.iloc[:, 0].to_numpy(), both.iloc[:, 1].to_numpy())
 
 
 def seed_order_findings(runs: pd.DataFrame, table: str) -> Findings:
@@ -94,20 +84,19 @@ def seed_order_findings(runs: pd.DataFrame, table: str) -> Findings:
     label = results_label(runs)
     metric = TABLE_METRIC[table]
     ours = _table_runs(runs, table)
-    paper = compare_with_paper(ours, table)
+    paper = compare_with_paper(ours, table).set_index(_COLUMN)
     sentences = []
-    for key in multi_seed_columns(runs, table).itertuples(index=False, name=None):
-        by_seed = {s: _in_column(cells, key, metric) for s, cells in ours.groupby("seed")}
-        by_seed = {s: values for s, values in by_seed.items() if not values.empty}
-        paper_here = _in_column(paper, key, "paper_mean")
-        between = [_order_agreement(by_seed[s], by_seed[t]) for s, t in itertools.combinations(sorted(by_seed), 2)]
+    for key, cells in ours.groupby(_COLUMN, sort=False):
+        by_seed = {s: seed_cells.set_index("method")[metric] for s, seed_cells in cells.groupby("seed")}
+        between = [_order_agreement(by_seed[s], by_seed[t]) for s, t in itertools.combinations(by_seed, 2)]
         agree, pairs = sum(a for a, _ in between), sum(p for _, p in between)
         if not pairs:
             continue
-        with_paper = ", ".join("{}/{}".format(*_order_agreement(by_seed[s], paper_here)) for s in sorted(by_seed))
+        paper_here = paper.loc[[key]].set_index("method")["paper_mean"]
+        with_paper = ", ".join("{}/{}".format(*_order_agreement(by_seed[s], paper_here)) for s in by_seed)
         sentences.append(
             f"{DATASET_LABELS[key[0]]}, {NOISE_LABELS[key[1]]} {key[2]:g} ({len(by_seed)} seeds): two seeds order a "
             f"pair of methods alike in {agree} of {pairs} comparisons ({100 * agree / pairs:.0f}%); seeds "
-            f"{', '.join(str(s) for s in sorted(by_seed))} alone order {with_paper} pairs as the paper does."
+            f"{', '.join(str(s) for s in by_seed)} alone order {with_paper} pairs as the paper does."
         )
     return Findings(label, tuple(sentences))

@@ -56,8 +56,10 @@ __all__ = [
     "save_t_hat",
     "load_t_hat",
     "reported_results",
+    "table_runs",
     "compare_with_paper",
     "per_column_ranking",
+    "pairs_in_same_order",
     "pairwise_order_agreement",
 ]
 
@@ -363,6 +365,12 @@ def _sort(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def table_runs(runs: pd.DataFrame, table: str) -> pd.DataFrame:
+    """The rows of ``runs`` for ``table`` (all without an ``experiment`` column), ``eta`` rounded as the paper's."""
+    ours = runs[runs["experiment"] == table] if "experiment" in runs.columns else runs
+    return ours.assign(eta=ours["eta"].astype(float).round(4))
+
+
 def compare_with_paper(runs: pd.DataFrame, table: str = "table1") -> pd.DataFrame:
     """Our mean ± std per (dataset, method, noise, eta) beside the paper's, for ``table``.
 
@@ -377,8 +385,7 @@ def compare_with_paper(runs: pd.DataFrame, table: str = "table1") -> pd.DataFram
     needed = set(_KEYS) | {metric, "profile"}
     if not needed <= set(runs.columns):
         raise ValueError(f"runs must have the columns {sorted(needed)}; missing {sorted(needed - set(runs.columns))}")
-    ours = runs[runs["experiment"] == table] if "experiment" in runs.columns else runs
-    ours = ours.assign(eta=ours["eta"].astype(float).round(4))
+    ours = table_runs(runs, table)
     grouped = (
         ours.groupby(_KEYS, sort=False)
         .agg(
@@ -412,26 +419,31 @@ def per_column_ranking(comparison: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def pairs_in_same_order(a: np.ndarray, b: np.ndarray) -> tuple[int, int]:
+    """(pairs ordered alike, pairs) of two accuracy vectors over the same methods: a pair (i, j)
+    is alike when ``a[i] - a[j]`` and ``b[i] - b[j]`` have the same sign (a tie only with a tie)."""
+    pairs = list(itertools.combinations(range(len(a)), 2))
+    agree = sum(np.sign(a[i] - a[j]) == np.sign(b[i] - b[j]) for i, j in pairs)
+    return int(agree), len(pairs)
+
+
 def pairwise_order_agreement(comparison: pd.DataFrame) -> pd.DataFrame:
     """Per (dataset, noise, eta) column: how many pairs of methods we order as the paper does.
 
-    Only methods with both our and the paper's value count. A pair agrees when the signs of
-    ``ours_a - ours_b`` and ``paper_a - paper_b`` are equal (a tie agrees only with a tie).
+    Only methods with both our and the paper's value count; pairs agree as in :func:`pairs_in_same_order`.
     Columns: dataset, noise, eta, n_methods, n_pairs, n_agree, agreement (fraction; NaN without pairs).
     """
     both = comparison.dropna(subset=["ours_mean", "paper_mean"])
     rows = []
     for key, group in both.groupby(_COLUMN_KEYS, sort=False):
-        ours, paper = group["ours_mean"].to_numpy(), group["paper_mean"].to_numpy()
-        pairs = list(itertools.combinations(range(len(group)), 2))
-        agree = sum(np.sign(ours[a] - ours[b]) == np.sign(paper[a] - paper[b]) for a, b in pairs)
+        agree, pairs = pairs_in_same_order(group["ours_mean"].to_numpy(), group["paper_mean"].to_numpy())
         rows.append(
             {
                 **dict(zip(_COLUMN_KEYS, key)),
                 "n_methods": len(group),
-                "n_pairs": len(pairs),
-                "n_agree": int(agree),
-                "agreement": agree / len(pairs) if pairs else np.nan,
+                "n_pairs": pairs,
+                "n_agree": agree,
+                "agreement": agree / pairs if pairs else np.nan,
             }
         )
     columns = [*_COLUMN_KEYS, "n_methods", "n_pairs", "n_agree", "agreement"]
