@@ -55,13 +55,11 @@ import matplotlib.pyplot as plt
 
 from gce_lab.book import setup
 from gce_lab.book.claims import claims_table
+from gce_lab.book.findings import difference_findings
 from gce_lab.book.plots import plot_difference_heatmap
 from gce_lab.book.protocol import protocol_differences, settings_table
-from gce_lab.book.report import NOISE_LABELS, agreement_table, chapter_results, comparison_table, notice
+from gce_lab.book.report import agreement_table, chapter_results, comparison_table, notice
 from gce_lab.book.seed_spread import seed_order_findings, seed_spread_table
-from gce_lab.datasets import DATASET_LABELS
-from gce_lab.methods import METHOD_LABELS
-from gce_lab.pipeline.results import compare_with_paper
 
 setup()
 
@@ -137,16 +135,7 @@ comparison_table(runs, "table1", dataset="cifar100")
 # %%
 plot_difference_heatmap(runs, "table1")
 plt.show()
-differences = compare_with_paper(runs, "table1").dropna(subset=["diff"])
-for dataset, cells in differences.groupby("dataset", sort=False):
-    above = cells[cells["diff"] > 0]
-    where = "; ".join(
-        f"{METHOD_LABELS[r.method]}, {NOISE_LABELS[r.noise]} {r.eta:g} ({r.diff:+.1f})" for r in above.itertuples()
-    )
-    print(
-        f"{DATASET_LABELS[dataset]}: {(cells['diff'] < 0).sum()} of {len(cells)} cells below the paper's number"
-        + (f"; above it: {where}" if where else "")
-    )
+difference_findings(runs, "table1")
 
 # %% [markdown]
 # ## Do we order the methods as the paper does?

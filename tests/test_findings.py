@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
-from gce_lab.book.findings import fig1ab_findings, fig1c_findings, fig2_findings
+from gce_lab.book.findings import difference_findings, fig1ab_findings, fig1c_findings, fig2_findings
 from gce_lab.pipeline.results import load_results
 
 
@@ -61,3 +62,24 @@ def test_findings_say_so_when_nothing_can_be_compared(fig1ab):
     only_cce = runs[runs["method"] == "cce"]
     text = repr(fig1ab_findings(only_cce, epochs))
     assert "Nothing to compare yet" in text and "MAE learns" not in text
+
+
+def test_difference_findings_name_the_cells_above_the_paper():
+    def row(method, acc):
+        return {
+            "experiment": "table1",
+            "profile": "cpu",
+            "dataset": "cifar10",
+            "method": method,
+            "noise": "uniform",
+            "eta": 0.4,
+            "seed": 0,
+            "test_acc_best_val": acc,
+        }
+
+    # The paper: CCE 81.88, MAE 67.00 on CIFAR-10 at uniform 0.4.
+    below = repr(difference_findings(pd.DataFrame([row("cce", 50.0), row("mae", 20.0)]), "table1"))
+    assert "CIFAR-10: 2 of 2 cells below the paper's number." in below
+    assert "above it" not in below
+    above = repr(difference_findings(pd.DataFrame([row("cce", 50.0), row("mae", 70.0)]), "table1"))
+    assert "1 of 2 cells below the paper's number; above it: MAE, uniform 0.4 (+3.0)." in above

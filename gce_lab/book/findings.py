@@ -1,4 +1,4 @@
-"""What the figures' numbers show, in sentences computed from them.
+"""What the figures' and tables' numbers show, in sentences computed from them.
 
 A chapter's prose must never contradict its numbers, and the numbers change with the profile
 (smoke, cpu, lab, paper). So the sentences that state a finding of Fig. 1a, 1c and 2 are built
@@ -13,9 +13,12 @@ from dataclasses import dataclass
 import pandas as pd
 
 from gce_lab.book.plots import fig1ab_summary, fig1c_summary, fig2_summary
-from gce_lab.book.report import results_label
+from gce_lab.book.report import NOISE_LABELS, results_label
+from gce_lab.datasets import DATASET_LABELS
+from gce_lab.methods import METHOD_LABELS
+from gce_lab.pipeline.results import compare_with_paper
 
-__all__ = ["Findings", "fig1ab_findings", "fig1c_findings", "fig2_findings"]
+__all__ = ["Findings", "fig1ab_findings", "fig1c_findings", "fig2_findings", "difference_findings"]
 
 
 @dataclass(frozen=True)
@@ -110,4 +113,20 @@ def fig2_findings(runs: pd.DataFrame, epochs: pd.DataFrame) -> Findings:
             if q in part.index
         ]
         sentences.append(text + ("; " + ", ".join(losses) if losses else "") + ".")
+    return Findings(results_label(runs), tuple(sentences))
+
+
+def difference_findings(runs: pd.DataFrame, table: str) -> Findings:
+    """Per data set: how many cells of ``table`` lie below the paper's number, and which lie above."""
+    differences = compare_with_paper(runs, table).dropna(subset=["diff"])
+    sentences = []
+    for dataset, cells in differences.groupby("dataset", sort=False):
+        above = "; ".join(
+            f"{METHOD_LABELS[r.method]}, {NOISE_LABELS[r.noise]} {r.eta:g} ({r.diff:+.1f})"
+            for r in cells[cells["diff"] > 0].itertuples()
+        )
+        sentences.append(
+            f"{DATASET_LABELS[dataset]}: {(cells['diff'] < 0).sum()} of {len(cells)} cells below the paper's number"
+            + (f"; above it: {above}." if above else ".")
+        )
     return Findings(results_label(runs), tuple(sentences))
