@@ -3,6 +3,8 @@ runs' data, on small label files made here (and on the real files where they are
 
 from __future__ import annotations
 
+import hashlib
+import io
 import math
 
 import numpy as np
@@ -97,35 +99,123 @@ def test_real_cifar10n_labels_on_the_snapshot():
 
 # ----------------------------------------------------------------------------- the chapter's analyses
 from gce_lab.book import human_report  # noqa: E402
-from gce_lab.pipeline.human_noise import HumanLabels  # noqa: E402
+from gce_lab.pipeline.data_files import DataFileError  # noqa: E402
+from gce_lab.pipeline.human_noise import (  # noqa: E402
+    HUMAN_LABEL_FILES,
+    HumanLabels,
+    human_label_file,
+    human_label_sets,
+)
+from gce_lab.pipeline.human_stats import human_noise_stats, load_human_stats, write_human_stats  # noqa: E402
 
 
 def _labels(clean, noisy, kind="human_worst"):
     return HumanLabels(kind, np.asarray(clean), np.asarray(noisy), 3)
 
 
+def _stats(labels: dict[str, HumanLabels]):
+    return human_noise_stats(labels)
+
+
 def test_confused_pairs_and_per_class_rates():
     human = _labels([0, 0, 0, 0, 1, 1, 2, 2], [1, 1, 0, 0, 2, 1, 2, 2])
-    pairs = human_report.confused_pairs(human, ["a", "b", "c"], top=2)
+    stats = _stats({"human_worst": human})
+    pairs = human_report.confused_pairs(stats, "human_worst", ["a", "b", "c"], top=2)
     assert pairs.iloc[0].tolist() == ["a", "b", 0.5, 2] and pairs.iloc[1].tolist() == ["b", "c", 0.5, 1]
-    rates = human_report.per_class_rates({"human_worst": human}, ["a", "b", "c"])
+    rates = human_report.per_class_rates(stats, ["a", "b", "c"])
     assert rates["human, worst"].tolist() == [0.5, 0.5, 0.0, 0.375]
+    assert human_report.label_set_rates(stats).iloc[0, 0] == 0.375
 
 
 def test_annotator_dependence_finds_errors_that_gather_on_images():
     clean = np.zeros(8, dtype=int)
     wrong_on_the_same = np.array([1, 1, 0, 0, 0, 0, 0, 0])
     together = {k: HumanLabels(k, clean, wrong_on_the_same, 3) for k in ("human_random1", "human_random2")}
-    row = human_report.annotator_dependence(together, ["a", "b", "c"]).loc["a"]
+    row = human_report.annotator_dependence(_stats(together), ["a", "b", "c"]).loc["a"]
     assert row["both wrong if class-conditional"] == pytest.approx(0.0625) and row["both wrong, observed"] == 0.25
     assert row["observed / class-conditional"] == pytest.approx(4.0)
     apart = {
         "human_random1": HumanLabels("human_random1", clean, np.array([1, 1, 0, 0, 0, 0, 0, 0]), 3),
         "human_random2": HumanLabels("human_random2", clean, np.array([0, 0, 1, 1, 0, 0, 0, 0]), 3),
     }
-    assert human_report.annotator_dependence(apart, ["a", "b", "c"]).loc["a", "both wrong, observed"] == 0.0
+    assert human_report.annotator_dependence(_stats(apart), ["a", "b", "c"]).loc["a", "both wrong, observed"] == 0.0
     with pytest.raises(ValueError, match="at least two of human_random1..3"):
-        human_report.annotator_dependence({"human_worst": _labels(clean, clean)}, ["a", "b", "c"])
+        human_report.annotator_dependence(_stats({"human_worst": _labels(clean, clean)}), ["a", "b", "c"])
+
+
+# ----------------------------------------------------------------------------- the committed statistics
+def test_statistics_written_and_read_back_equal_the_label_files(tmp_path):
+    rng = np.random.default_rng(0)
+    clean = rng.integers(0, 10, 400)
+    sets = {
+        key: np.where(rng.random(400) < rate, rng.integers(0, 10, 400), clean)
+        for key, rate in (
+            ("aggre_label", 0.1),
+            ("random_label1", 0.2),
+            ("random_label2", 0.2),
+            ("random_label3", 0.2),
+            ("worse_label", 0.4),
+        )
+    }
+    _label_file(tmp_path / "data", clean, **sets)
+    labels = human_label_sets("cifar10", root=tmp_path / "data")
+    written = write_human_stats(human_noise_stats(labels), human_label_file("cifar10", tmp_path / "data"), tmp_path)
+    assert written == tmp_path / "human_label_stats" / "cifar10"
+    stats = load_human_stats("cifar10", root=tmp_path)
+    for kind, human in labels.items():
+        assert stats.rate(kind) == pytest.approx(human.rate)
+        assert np.allclose(stats.transition_matrix(kind), human.transition_matrix())
+    both = stats.wrong_share(lambda p: (p["human_random1"] == 1) & (p["human_random2"] == 1))
+    assert both == pytest.approx((labels["human_random1"].is_noisy & labels["human_random2"].is_noisy).mean())
+    provenance = (written / "provenance.json").read_text()
+    assert "CC BY-NC 4.0" in provenance and "label_file_sha256" in provenance
+
+
+def test_missing_or_damaged_statistics_are_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="python -m gce_lab human-stats --dataset cifar10"):
+        load_human_stats("cifar10", root=tmp_path)
+    folder = tmp_path / "human_label_stats" / "cifar10"
+    folder.mkdir(parents=True)
+    (folder / "confusions.csv").write_text("a,b\n1,2\n")
+    (folder / "error_patterns.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(ValueError, match="do not have the expected columns"):
+        load_human_stats("cifar10", root=tmp_path)
+    with pytest.raises(ValueError, match="dataset must be one of"):
+        load_human_stats("mnist", root=tmp_path)
+
+
+def test_the_committed_cifar10n_statistics_match_the_documented_rates():
+    stats = load_human_stats("cifar10")  # committed: no label file needed
+    assert stats.counts["human_worst"].sum() == 50000
+    assert stats.rate("human_aggregate") == pytest.approx(0.0903, abs=5e-4)
+    assert stats.rate("human_worst") == pytest.approx(0.4021, abs=5e-4)
+    anyone = stats.wrong_share(lambda p: p[["human_random1", "human_random2", "human_random3"]].max(axis=1) == 1)
+    assert anyone == pytest.approx(stats.rate("human_worst"))  # worst: wrong whenever a worker was
+
+
+def test_download_fetches_checks_and_keeps_nothing_bad(tmp_path, monkeypatch):
+    import urllib.request
+
+    payload = b"the label file"
+    monkeypatch.setitem(
+        HUMAN_LABEL_FILES, "CIFAR-10_human.pt", ("https://example.org/f.pt", hashlib.sha256(payload).hexdigest())
+    )
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: io.BytesIO(payload))
+    path = human_label_file("cifar10", tmp_path, download=True)
+    assert path.read_bytes() == payload
+    path.unlink()
+    monkeypatch.setitem(HUMAN_LABEL_FILES, "CIFAR-10_human.pt", ("https://example.org/f.pt", "0" * 64))
+    with pytest.raises(DataFileError, match="has SHA-256 .*, not 0000"):
+        human_label_file("cifar10", tmp_path, download=True)
+    assert not path.exists() and not list(path.parent.iterdir())  # a bad download leaves nothing behind
+
+    def offline(url, timeout):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    with pytest.raises(FileNotFoundError, match="could not be downloaded from https://example.org/f.pt"):
+        human_label_file("cifar10", tmp_path, download=True)
+    assert human_label_file("cifar10", tmp_path) == path  # without download: the path, found or not
 
 
 def _run_rows(noise, eta, rate, accuracies, profile="cpu"):

@@ -39,6 +39,7 @@ def setup(max_rows: int = 100) -> None:
     pd.set_option("display.width", 250)
     pd.set_option("display.max_columns", None)
     pd.set_option("display.max_rows", max_rows)
+    pd.set_option("display.max_colwidth", None)  # a cell is never cut to "..." (an order of six losses is long)
     if on_colab() and RESULTS_ENV not in os.environ and (COLAB_CLONE / "results").is_dir():
         os.environ[RESULTS_ENV] = str(COLAB_CLONE / "results")
 

@@ -1,8 +1,9 @@
 """The human-noise chapter's analyses: how people's label errors differ from the paper's noise
 models, and how the losses fare under them next to synthetic noise of about the same rate.
 
-Everything here is computed from the CIFAR-10N label files (:mod:`gce_lab.pipeline.human_noise`) and from
-results files; the chapter prints what these functions return.
+Everything here is computed from committed files: the counts derived from the CIFAR-10N label
+files (:mod:`gce_lab.pipeline.human_stats`) and the runs' results; the chapter prints what these
+functions return.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from gce_lab.book.findings import Findings
 from gce_lab.book.report import NOISE_LABELS, results_label
 from gce_lab.methods import METHOD_INFO, METHOD_LABELS
 from gce_lab.pipeline.experiments import EXPERIMENTS, parse_noise
-from gce_lab.pipeline.human_noise import HumanLabels
+from gce_lab.pipeline.human_stats import HumanNoiseStats
 
 __all__ = [
+    "label_set_rates",
     "confused_pairs",
     "per_class_rates",
     "annotator_dependence",
@@ -34,33 +36,34 @@ __all__ = [
 _ORDER = tuple(m for m in METHOD_LABELS if m in METHOD_INFO)  # the paper's order
 
 
-def confused_pairs(human: HumanLabels, classes: list[str], top: int = 8) -> pd.DataFrame:
-    """The ``top`` most frequent confusions: true class, the label people gave, the share of that
-    class's images so labelled, and the count."""
-    counts = pd.crosstab(human.clean, human.labels).reindex(
-        index=range(human.num_classes), columns=range(human.num_classes), fill_value=0
-    )
-    share = counts.div(counts.sum(axis=1), axis=0)
+def label_set_rates(stats: HumanNoiseStats) -> pd.DataFrame:
+    """Share of wrong labels of each label set over all training images of the data set."""
+    rates = {NOISE_LABELS[kind]: round(stats.rate(kind), 4) for kind in stats.kinds}
+    return pd.DataFrame({f"share of wrong labels (all {stats.counts[stats.kinds[0]].sum():,} images)": rates})
+
+
+def confused_pairs(stats: HumanNoiseStats, kind: str, classes: list[str], top: int = 8) -> pd.DataFrame:
+    """The ``top`` most frequent confusions of label set ``kind``: true class, the label people
+    gave, the share of that class's images so labelled, and the count."""
+    counts = stats.counts[kind]
+    share = counts / counts.sum(axis=1, keepdims=True)
     rows = [
-        (classes[i], classes[j], share.iloc[i, j], int(counts.iloc[i, j]))
-        for i in range(human.num_classes)
-        for j in range(human.num_classes)
+        (classes[i], classes[j], share[i, j], int(counts[i, j]))
+        for i in range(stats.num_classes)
+        for j in range(stats.num_classes)
         if i != j
     ]
     frame = pd.DataFrame(rows, columns=["true class", "labelled as", "share of the class", "images"])
     return frame.sort_values("images", ascending=False, ignore_index=True).head(top).round(3)
 
 
-def per_class_rates(labels: dict[str, HumanLabels], classes: list[str]) -> pd.DataFrame:
+def per_class_rates(stats: HumanNoiseStats, classes: list[str]) -> pd.DataFrame:
     """Share of wrong labels per true class (rows) for each label set (columns), and over all."""
-    columns = {}
-    for kind, human in labels.items():
-        wrong = pd.Series(human.is_noisy).groupby(human.clean).mean()
-        columns[NOISE_LABELS[kind]] = [*wrong.reindex(range(len(classes))).tolist(), human.rate]
+    columns = {NOISE_LABELS[kind]: [*stats.class_rates(kind).tolist(), stats.rate(kind)] for kind in stats.kinds}
     return pd.DataFrame(columns, index=[*classes, "all classes"]).round(3)
 
 
-def annotator_dependence(labels: dict[str, HumanLabels], classes: list[str]) -> pd.DataFrame:
+def annotator_dependence(stats: HumanNoiseStats, classes: list[str]) -> pd.DataFrame:
     """Are two annotators' errors independent once the class is known?
 
     Under class-conditional noise (the paper's model: the noise depends on the class alone) the
@@ -69,42 +72,45 @@ def annotator_dependence(labels: dict[str, HumanLabels], classes: list[str]) -> 
     product (expected), the observed rate of both wrong, and their ratio. A ratio well above 1 says
     that errors gather on particular images: the noise depends on the image, not only its class.
     """
-    kinds = [k for k in ("human_random1", "human_random2", "human_random3") if k in labels]
+    kinds = [k for k in ("human_random1", "human_random2", "human_random3") if k in stats.kinds]
     if len(kinds) < 2:
-        raise ValueError(f"labels must hold at least two of human_random1..3, got {sorted(labels)}")
-    clean = labels[kinds[0]].clean
+        raise ValueError(f"stats must hold at least two of human_random1..3, got {stats.kinds}")
+    pairs = list(itertools.combinations(kinds, 2))
     rows = []
     for cls, name in enumerate(classes):
-        mask = clean == cls
-        if not mask.any():
+        part = stats.patterns[stats.patterns["true_class"] == cls]
+        images = part["images"].sum()
+        if not images:
             rows.append((name, np.nan, np.nan))
             continue
-        expected = observed = 0.0
-        for a, b in itertools.combinations(kinds, 2):
-            wa, wb = labels[a].is_noisy[mask], labels[b].is_noisy[mask]
-            expected += wa.mean() * wb.mean()
-            observed += (wa & wb).mean()
-        pairs = len(list(itertools.combinations(kinds, 2)))
-        rows.append((name, expected / pairs, observed / pairs))
+
+        def share(mask: pd.Series) -> float:
+            return float(part.loc[mask, "images"].sum() / images)
+
+        expected = sum(share(part[a] == 1) * share(part[b] == 1) for a, b in pairs) / len(pairs)
+        observed = sum(share((part[a] == 1) & (part[b] == 1)) for a, b in pairs) / len(pairs)
+        rows.append((name, expected, observed))
     frame = pd.DataFrame(rows, columns=["true class", "both wrong if class-conditional", "both wrong, observed"])
     frame["observed / class-conditional"] = frame["both wrong, observed"] / frame["both wrong if class-conditional"]
     return frame.set_index("true class").round(4)
 
 
 def plot_transition_matrices(matrices: dict[str, np.ndarray], classes: list[str]) -> Figure:
-    """One heatmap per transition matrix (``T[i, j]``: true class i labelled j), shared colour scale."""
-    fig, axes = plt.subplots(
-        1, len(matrices), figsize=(3.6 * len(matrices) + 0.8, 3.9), layout="constrained", squeeze=False
-    )
-    for ax, (title, T) in zip(axes[0], matrices.items()):
+    """One heatmap per transition matrix (``T[i, j]``: true class i labelled j), two to a row, with
+    a shared colour scale and every class named on both axes."""
+    rows = -(-len(matrices) // 2)
+    fig, axes = plt.subplots(rows, 2, figsize=(10, 4.6 * rows), layout="constrained", squeeze=False)
+    for ax, (title, T) in zip(axes.flat, matrices.items()):
         image = ax.imshow(T, cmap="Blues", vmin=0, vmax=1)
         ax.grid(False)
-        ax.set_title(title, fontsize=10)
-        ax.set_xticks(range(len(classes)), classes, rotation=90, fontsize=7)
-        ax.set_yticks(range(len(classes)), classes if ax is axes[0, 0] else [], fontsize=7)
+        ax.set_title(title, fontsize=11)
+        ax.set_xticks(range(len(classes)), classes, rotation=60, ha="right", rotation_mode="anchor", fontsize=9)
+        ax.set_yticks(range(len(classes)), classes, fontsize=9)
         ax.set_xlabel("label given")
-    axes[0, 0].set_ylabel("true class")
-    fig.colorbar(image, ax=axes[0, -1], label="T[i, j]")
+        ax.set_ylabel("true class")
+    for ax in axes.flat[len(matrices) :]:
+        ax.set_visible(False)
+    fig.colorbar(image, ax=axes, label="T[i, j]", shrink=0.6)
     return fig
 
 
@@ -136,7 +142,8 @@ def human_comparison(human_runs: pd.DataFrame, table1_runs: pd.DataFrame) -> pd.
     partners = synthetic_partners(human_runs)
     for noise, group in human_runs.groupby("noise", sort=False):
         rate = group["realised_noise_rate"].mean()
-        columns[(f"human ({human_label})", f"{NOISE_LABELS[noise]} ({100 * rate:.1f} % wrong)")] = _means(group)
+        header = f"{NOISE_LABELS[noise]} ({100 * rate:.1f} % of training labels wrong)"
+        columns[(f"human ({human_label})", header)] = _means(group)
     used = dict.fromkeys((k, e) for p in partners.values() for k, e in p.items())
     for kind, eta in sorted(used, key=lambda ke: (ke[0], ke[1])):
         part = table1_runs[
@@ -165,7 +172,7 @@ def ordering_agreement(human_runs: pd.DataFrame, table1_runs: pd.DataFrame) -> p
         ours = _means(group)
         row = {
             "label set": NOISE_LABELS[noise],
-            "rate": round(float(group["realised_noise_rate"].mean()), 3),
+            "share of training labels wrong": round(float(group["realised_noise_rate"].mean()), 3),
             "order (most accurate first)": " > ".join(
                 METHOD_LABELS[m] for m in ours.sort_values(ascending=False).index
             ),
@@ -193,7 +200,7 @@ def human_findings(human_runs: pd.DataFrame) -> Findings:
     for noise, group in human_runs.groupby("noise", sort=False):
         means = _means(group).sort_values(ascending=False)
         text = (
-            f"{NOISE_LABELS[noise]} ({100 * group['realised_noise_rate'].mean():.1f} % wrong): "
+            f"{NOISE_LABELS[noise]} ({100 * group['realised_noise_rate'].mean():.1f} % of training labels wrong): "
             f"{METHOD_LABELS[means.index[0]]} is the most accurate ({means.iloc[0]:.2f} %), "
             f"{METHOD_LABELS[means.index[-1]]} the least ({means.iloc[-1]:.2f} %)"
         )

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import shutil
+import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -20,7 +22,16 @@ import torch
 from gce_lab.datasets import DATASET_INFO
 from gce_lab.files import atomic_path
 
-__all__ = ["DataFileError", "resolve_data_root", "root_and_reason", "cache_dir", "to_nchw", "read_snapshot"]
+__all__ = [
+    "DataFileError",
+    "resolve_data_root",
+    "root_and_reason",
+    "cache_dir",
+    "to_nchw",
+    "read_snapshot",
+    "sha256_of",
+    "download_checked",
+]
 
 
 # ----------------------------------------------------------------------------- locations
@@ -129,13 +140,29 @@ def _check_arrays(path: Path, arrays: dict[str, np.ndarray], name: str) -> dict[
     return arrays
 
 
-def _file_digest(path: Path) -> str:
-    """First 16 hex digits of the file's SHA-256 (keys the decode cache to the file's content)."""
+def sha256_of(path: Path) -> str:
+    """The SHA-256 of the file at ``path``, in hex."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 22), b""):
             digest.update(block)
-    return digest.hexdigest()[:16]
+    return digest.hexdigest()
+
+
+def download_checked(url: str, sha256: str, path: Path) -> None:
+    """Fetch ``url`` into ``path`` atomically and check its SHA-256 (a mismatch keeps nothing).
+
+    Where the internet cannot be reached (or ``path`` cannot be written) a ``FileNotFoundError``
+    names the file and the address."""
+    try:
+        with atomic_path(path) as tmp:
+            with urllib.request.urlopen(url, timeout=60) as response, tmp.open("wb") as out:
+                shutil.copyfileobj(response, out, 1 << 20)
+            got = sha256_of(tmp)
+            if got != sha256:
+                raise DataFileError(f"the download of {path.name} from {url} has SHA-256 {got}, not {sha256}")
+    except OSError as err:  # no network, a refused connection, an unwritable data root
+        raise FileNotFoundError(f"{path} could not be downloaded from {url} ({type(err).__name__}: {err})") from err
 
 
 def _decode_jpegs(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
@@ -158,7 +185,7 @@ def _save_npz_atomically(path: Path, arrays: dict[str, np.ndarray]) -> None:
 
 def _read_jpeg_snapshot(path: Path, raw: dict[str, np.ndarray], name: str) -> dict[str, np.ndarray]:
     """Decoded arrays of a JPEG snapshot (images NCHW), from the cache when it holds them."""
-    cached = cache_dir() / f"{path.stem}-{_file_digest(path)}-nchw.npz"
+    cached = cache_dir() / f"{path.stem}-{sha256_of(path)[:16]}-nchw.npz"
     if cached.is_file():
         return _check_arrays(cached, _open_npz(cached, name), name)
     needed = [k for split in ("train", "test") for k in (f"jpeg_{split}", f"off_{split}", f"y_{split}")]

@@ -14,8 +14,11 @@ label pairs of all 50,000 images) is what Forward T is given.
 
 The files, ``CIFAR-10_human.pt`` and ``CIFAR-100_human.pt``, are read from ``cifar-n/`` under the
 data root (:func:`gce_lab.pipeline.data_files.resolve_data_root`), with ``torch.load(weights_only=True)`` and
-only numpy's array reconstruction allowed: a pickle cannot run code here. The labels are
-licensed CC BY-NC 4.0 (non-commercial use; ``cifar-n/LICENSE.md``).
+only numpy's array reconstruction allowed: a pickle cannot run code here. They are not part of
+this repository: the labels are licensed CC BY-NC 4.0 (non-commercial use), not MIT. Where the
+internet is reachable, ``download=True`` fetches them from the CIFAR-N repository and checks
+their SHA-256 (:data:`HUMAN_LABEL_FILES`), as torchvision does for its data sets. The book needs
+neither file: it reads the statistics derived from them (:mod:`gce_lab.pipeline.human_stats`).
 """
 
 from __future__ import annotations
@@ -29,10 +32,19 @@ import torch
 
 from gce_lab.datasets import DATASET_INFO
 from gce_lab.noise import empirical_transition
-from gce_lab.pipeline.data_files import resolve_data_root
+from gce_lab.pipeline.data_files import download_checked, resolve_data_root
 from gce_lab.validation import check_choice
 
-__all__ = ["HUMAN_LABEL_SETS", "LICENSE", "HumanLabels", "is_human", "human_label_sets", "load_human_labels"]
+__all__ = [
+    "HUMAN_LABEL_SETS",
+    "HUMAN_LABEL_FILES",
+    "LICENSE",
+    "HumanLabels",
+    "is_human",
+    "human_label_file",
+    "human_label_sets",
+    "load_human_labels",
+]
 
 #: Noise kind -> (data set, file, key of the human labels).
 HUMAN_LABEL_SETS: dict[str, tuple[str, str, str]] = {
@@ -44,6 +56,18 @@ HUMAN_LABEL_SETS: dict[str, tuple[str, str, str]] = {
     "human_noisy100": ("cifar100", "CIFAR-100_human.pt", "noisy_label"),
 }
 LICENSE = "CIFAR-N labels: Wei et al. (ICLR 2022), CC BY-NC 4.0 (non-commercial use only)"
+_UPSTREAM = "https://github.com/UCSC-REAL/cifar-10-100n/raw/main/data"
+#: Label file -> (where it is downloaded from, its SHA-256): the copy the committed statistics come from.
+HUMAN_LABEL_FILES: dict[str, tuple[str, str]] = {
+    "CIFAR-10_human.pt": (
+        f"{_UPSTREAM}/CIFAR-10_human.pt",
+        "873e69c39cb9b5e97fb6bae2d60bb59b38a5cbc31d2b868f7903dcb2b9dd2310",
+    ),
+    "CIFAR-100_human.pt": (
+        f"{_UPSTREAM}/CIFAR-100_human.pt",
+        "bd2d80409754d420292d622e15e25248ba21e37d27429efac49c8da723f44394",
+    ),
+}
 # What a pickle of numpy integer arrays needs, under the name numpy 1 (the files) and numpy 2 give it.
 _SAFE = [
     (np._core.multiarray._reconstruct, "numpy.core.multiarray._reconstruct"),
@@ -90,12 +114,26 @@ class HumanLabels:
         return empirical_transition(self.clean, self.labels, self.num_classes)
 
 
+def human_label_file(
+    dataset: str = "cifar10", root: str | os.PathLike[str] | None = None, *, download: bool = False
+) -> Path:
+    """The path of ``dataset``'s human label file under the data root; with ``download=True`` a
+    missing file is first fetched from the CIFAR-N repository (its SHA-256 checked)."""
+    check_choice("dataset", dataset, tuple(dict.fromkeys(d for d, _, _ in HUMAN_LABEL_SETS.values())))
+    file = next(f for d, f, _ in HUMAN_LABEL_SETS.values() if d == dataset)
+    path = resolve_data_root(root) / "cifar-n" / file
+    if download and not path.is_file():
+        download_checked(*HUMAN_LABEL_FILES[file], path)
+    return path
+
+
 def _read(path: Path) -> dict:
     if not path.is_file():
         raise FileNotFoundError(
             f"human label file {path} not found: copy the cifar-n folder of the shared datasets "
-            "(or github.com/UCSC-REAL/cifar-10-100n, data/) into the data root, or set "
-            "GCE_LAB_DATA to the folder that holds cifar-n/"
+            "(or github.com/UCSC-REAL/cifar-10-100n, data/) into the data root, set "
+            "GCE_LAB_DATA to the folder that holds cifar-n/, or pass download=True (--download) "
+            "where the internet is reachable"
         )
     try:
         with torch.serialization.safe_globals(_SAFE):
@@ -108,14 +146,15 @@ def _read(path: Path) -> dict:
         ) from err
 
 
-def human_label_sets(dataset: str = "cifar10", root: str | os.PathLike[str] | None = None) -> dict[str, HumanLabels]:
+def human_label_sets(
+    dataset: str = "cifar10", root: str | os.PathLike[str] | None = None, *, download: bool = False
+) -> dict[str, HumanLabels]:
     """Every human label set of ``dataset`` (``cifar10``: aggregate, random 1-3, worst), paired with
     the clean labels stored in the same file (for studying the noise itself; to train, use
-    :func:`load_human_labels`, which checks the pairing against the images)."""
-    check_choice("dataset", dataset, tuple(dict.fromkeys(d for d, _, _ in HUMAN_LABEL_SETS.values())))
+    :func:`load_human_labels`, which checks the pairing against the images). ``download=True``
+    fetches a missing label file first (:func:`human_label_file`)."""
+    stored = _read(human_label_file(dataset, root, download=download))
     kinds = [k for k, (d, _, _) in HUMAN_LABEL_SETS.items() if d == dataset]
-    file = HUMAN_LABEL_SETS[kinds[0]][1]
-    stored = _read(resolve_data_root(root) / "cifar-n" / file)
     return {kind: load_human_labels(kind, np.asarray(stored["clean_label"]), root) for kind in kinds}
 
 
