@@ -1,18 +1,4 @@
-"""Command line: ``python -m gce_lab run|status|list|bench``.
-
-Examples::
-
-    python -m gce_lab run table1 --profile smoke
-    python -m gce_lab run table1 --profile lab --dataset fashion_mnist --methods cce lq --noise uniform0.4
-    python -m gce_lab status table1 --profile lab
-    python -m gce_lab run table1 --profile smoke --dataset cifar10 --executor local   # a process per run
-    python -m gce_lab run table1 --profile paper --executor slurm --partition gpu --time-min 600
-    python -m gce_lab list
-    python -m gce_lab run table1 --profile cpu --dataset fashion_mnist   # real images on a CPU
-    python -m gce_lab bench --size tiny                # fast path vs plain loop (gce_lab.pipeline.bench)
-    python -m gce_lab bench --device cpu --full-epoch  # the cpu profile's network on this CPU
-    python -m gce_lab bench --full-epoch               # on a GPU
-    python -m gce_lab bench --lab-run table1 fig1ab    # lab profile: time to accuracy, clean CIFAR-10
+"""Command line: ``python -m gce_lab run|status|list|bench|human-stats`` (examples: :data:`EXAMPLES`).
 
 Filters take several values, space- or comma-separated. ``--epochs N`` shortens (or lengthens)
 every run and files the results under ``<profile>_epochs<N>``, never under the profile's name.
@@ -21,10 +7,13 @@ every run and files the results under ``<profile>_epochs<N>``, never under the p
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
 
+from gce_lab.datasets import DATASETS
+from gce_lab.methods import METHODS
 from gce_lab.pipeline.bench import (
     CASES,
     DEFAULT_CPU_MODELS,
@@ -35,7 +24,7 @@ from gce_lab.pipeline.bench import (
     run_benchmark,
 )
 from gce_lab.pipeline.cluster import EXECUTORS, SlurmOptions, job_states, submit_runs
-from gce_lab.pipeline.experiments import EXPERIMENT_NAMES, EXPERIMENTS
+from gce_lab.pipeline.experiments import EXPERIMENT_NAMES, EXPERIMENTS, RUN_NOISE_KINDS
 from gce_lab.pipeline.planning import Plan, Selection, plan
 from gce_lab.pipeline.profiles import PROFILE_NAMES, PROFILES
 from gce_lab.pipeline.provenance import command_line
@@ -43,7 +32,22 @@ from gce_lab.pipeline.results import results_dir
 from gce_lab.pipeline.runner import Where, experiment_status, run_experiment
 from gce_lab.validation import check_choice
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "EXAMPLES"]
+
+#: What ``--help`` shows under the commands, as plain text.
+EXAMPLES = """examples:
+  python -m gce_lab list                                   experiments and profiles
+  python -m gce_lab run table1 --profile smoke             every Table 1 run, synthetic images, minutes
+  python -m gce_lab run table1 --profile cpu --dataset fashion_mnist --methods cce lq --noise uniform0.4
+  python -m gce_lab status table1 --profile cpu            what is done, what is missing
+  python -m gce_lab run table1 --profile smoke --dataset cifar10 --executor local   a process per run
+  python -m gce_lab run table1 --profile paper --executor slurm --partition gpu --time-min 600
+  python -m gce_lab human-stats --dataset cifar10          chapter 11's statistics from the CIFAR-N labels
+  python -m gce_lab bench --device cpu --full-epoch        the cpu profile's network on this CPU
+
+Filters (--dataset, --methods, --noise, --seeds) take several values, space- or comma-separated.
+--epochs N files its results under <profile>_epochs<N>, never under the profile's name.
+Errors print one line and exit with status 2; --debug shows the traceback."""
 
 
 def _split(values: Sequence[str] | None) -> list[str] | None:
@@ -65,9 +69,22 @@ def _seeds(values: Sequence[str] | None) -> list[int] | None:
 def _add_selection(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("experiment", help=f"one of: {', '.join(EXPERIMENT_NAMES)}")
     parser.add_argument("--profile", default="smoke", help=f"one of: {', '.join(PROFILE_NAMES)} (default: smoke)")
-    parser.add_argument("--dataset", nargs="+", metavar="NAME", help="data sets to include (default: all)")
-    parser.add_argument("--methods", nargs="+", metavar="METHOD", help="losses to include (default: all)")
-    parser.add_argument("--noise", nargs="+", metavar="NOISE", help="noise settings, e.g. uniform0.4 (default: all)")
+    parser.add_argument(
+        "--dataset",
+        nargs="+",
+        metavar="NAME",
+        help=f"data sets among {', '.join(DATASETS)} (default: the experiment's)",
+    )
+    parser.add_argument(
+        "--methods", nargs="+", metavar="METHOD", help=f"losses among {', '.join(METHODS)} (default: the experiment's)"
+    )
+    parser.add_argument(
+        "--noise",
+        nargs="+",
+        metavar="NOISE",
+        help=f"noise settings <kind><eta>, e.g. uniform0.4, with kind among {', '.join(RUN_NOISE_KINDS)} "
+        "(a human label set has no eta; default: the experiment's; `status` lists them)",
+    )
     parser.add_argument("--seeds", nargs="+", metavar="SEED", help="seeds (default: the profile's)")
     parser.add_argument("--epochs", type=int, help="override the epoch count; results go to <profile>_epochs<N>")
     parser.add_argument("--results-dir", help="results root (default: $GCE_LAB_RESULTS or results/)")
@@ -76,7 +93,12 @@ def _add_selection(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m gce_lab``."""
-    parser = argparse.ArgumentParser(prog="python -m gce_lab", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m gce_lab",
+        description="Train, track and time the experiments of gce-lab (Zhang & Sabuncu, NeurIPS 2018).",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument(
         "--debug", action="store_true", help="show the full traceback of an error (by default: one line, exit status 2)"
     )
@@ -116,6 +138,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_selection(status)
     status.add_argument("--runs", action="store_true", help="list every run, not only the summary")
     commands.add_parser("list", help="list the experiments and profiles")
+    stats = commands.add_parser(
+        "human-stats",
+        help="compute chapter 11's statistics of the human label sets from the CIFAR-N label files",
+        description="Count, from the CIFAR-N label files, what chapter 11 shows of human label noise, and write it "
+        "to results/human_label_stats/<dataset>/ with provenance (the book then needs no label file).",
+    )
+    stats.add_argument("--dataset", default="cifar10", help="cifar10 or cifar100 (default: cifar10)")
+    stats.add_argument("--results-dir", help="results root (default: $GCE_LAB_RESULTS or results/)")
+    stats.add_argument(
+        "--download",
+        action="store_true",
+        help="fetch a missing label file from the CIFAR-N repository (SHA-256 checked)",
+    )
     bench = commands.add_parser("bench", help="time the fast training path against a plain PyTorch loop")
     bench.add_argument(
         "--size", default="full", help=f"one of: {', '.join(SIZES)} (default: full; tiny: seconds on a CPU)"
@@ -261,6 +296,18 @@ def _list() -> int:
     return 0
 
 
+def _human_stats(args: argparse.Namespace) -> int:
+    from gce_lab.pipeline.human_noise import human_label_file, human_label_sets
+    from gce_lab.pipeline.human_stats import human_noise_stats, write_human_stats
+
+    if args.results_dir == "":
+        raise ValueError("--results-dir must name a folder, got an empty string")
+    source = human_label_file(args.dataset, download=args.download)
+    stats = human_noise_stats(human_label_sets(args.dataset))
+    print(f"wrote {write_human_stats(stats, source, args.results_dir)}")
+    return 0
+
+
 def _bench(args: argparse.Namespace) -> int:
     if args.lab_run is not None:
         report = lab_run(
@@ -305,7 +352,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _status(args)
         if args.command == "bench":
             return _bench(args)
+        if args.command == "human-stats":
+            return _human_stats(args)
         return _list()
+    except BrokenPipeError:  # the reader went away (`... | head`): stop quietly, as `ls | head` does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 0
     except (ValueError, OSError, RuntimeError) as err:  # OSError: missing, unreadable or unwritable files
         if args.debug:
             raise
