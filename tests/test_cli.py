@@ -91,3 +91,36 @@ def test_status_with_epoch_override_uses_its_label(capsys, tmp_path):
     out = capsys.readouterr().out
     assert "fig1c (smoke_epochs2): 0 done, 0 partial, 2 to do, of 2 runs" in out
     assert "cifar10-lq-q0.7-uniform0.4-s0" in out
+
+
+# ----------------------------------------------------------------------------- as a newcomer meets it
+def test_help_is_plain_text_and_names_the_valid_choices(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    top = capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    run = " ".join(capsys.readouterr().out.split())
+    for text in (top, run):
+        assert "``" not in text and "::" not in text and ":data:" not in text  # no reStructuredText
+    assert "examples:" in top and "human-stats" in top
+    assert "cce, mae, lq, truncated_lq, forward_t, forward_t_hat" in run
+    assert "data sets among cifar10, cifar100, fashion_mnist" in run and "uniform, class_dependent" in run
+
+
+def test_a_closed_pipe_ends_the_listing_quietly():
+    listing = subprocess.Popen(
+        [sys.executable, "-m", "gce_lab", "list"], cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    listing.stdout.close()  # the reader is gone before anything is written, as after `| head -0`
+    assert listing.wait(timeout=60) == 0
+    assert listing.stderr.read() == b""
+
+
+def test_human_stats_without_the_label_file_says_how_to_get_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("GCE_LAB_DATA", str(tmp_path))
+    assert main(["human-stats", "--results-dir", str(tmp_path / "results")]) == 2
+    err = capsys.readouterr().err
+    assert "CIFAR-10_human.pt not found" in err and "--download" in err and "Traceback" not in err
+    assert main(["human-stats", "--dataset", "mnist"]) == 2
+    assert "dataset must be one of" in capsys.readouterr().err
