@@ -15,7 +15,7 @@ from gce_lab.pipeline import data_files
 from gce_lab.pipeline.data import ImageDataset, load_dataset
 from gce_lab.pipeline.data_files import cache_dir, resolve_data_root
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+SHARED = resolve_data_root()  # $GCE_LAB_DATA, else ../shared/datasets beside the checkout, else the user cache
 FASHION_CLASSES = [
     "T-shirt/top",
     "Trouser",
@@ -237,7 +237,9 @@ def test_torchvision_files_give_the_same_form(tmp_path: Path) -> None:
     assert load_dataset("fashion_mnist", root=tmp_path, source="torchvision").source == "torchvision"
 
 
-@pytest.mark.skipif(not (SHARED / "fashion_mnist.npz").is_file(), reason="offline Fashion-MNIST snapshot absent")
+@pytest.mark.skipif(
+    not (SHARED / "fashion_mnist.npz").is_file(), reason=f"no offline Fashion-MNIST snapshot in the data root {SHARED}"
+)
 def test_real_fashion_mnist_snapshot() -> None:
     ds = load_dataset("fashion_mnist", root=SHARED)
     assert ds.x_train.shape == (60000, 1, 28, 28) and ds.x_test.shape == (10000, 1, 28, 28)
@@ -247,7 +249,9 @@ def test_real_fashion_mnist_snapshot() -> None:
     assert ds.classes == FASHION_CLASSES and ds.display_name == "Fashion-MNIST"
 
 
-@pytest.mark.skipif(not (SHARED / "cifar10_jpeg.npz").is_file(), reason="offline CIFAR-10 snapshot absent")
+@pytest.mark.skipif(
+    not (SHARED / "cifar10_jpeg.npz").is_file(), reason=f"no offline CIFAR-10 snapshot in the data root {SHARED}"
+)
 def test_real_cifar10_jpeg_snapshot() -> None:
     """Decodes 60 000 JPEGs into the temporary cache (a few seconds), then reads it back."""
     ds = load_dataset("cifar10", root=SHARED)
