@@ -61,6 +61,7 @@ if "google.colab" in sys.modules:
 
 # %%
 import matplotlib.pyplot as plt
+from IPython.display import display
 
 from gce_lab.book import setup
 from gce_lab.book.findings import fig1ab_findings
@@ -117,27 +118,42 @@ fig1ab_findings(runs, epochs)
 
 # %% [markdown]
 #
-# The same curves in numbers: the best test accuracy and its epoch, the last one, and how
-# fast each loss learns: the first epoch at which the curve reaches 90 % of its own best.
+# The same curves in numbers: the peak of each test curve and its epoch, the last epoch, and
+# how fast each loss learns: the first epoch at which the curve reaches 90 % of its peak. The
+# peak is picked by looking at the test set, so it describes the curve; it is not an accuracy
+# any protocol may report (an exercise below measures how far it sits above the
+# accuracy at the best-validation epoch).
 
 # %%
 fig1ab_summary(runs, epochs)
 
 # %% [markdown]
-# ## The paper's CIFAR-100 numbers
+# ## The paper's CIFAR-100 statement
 #
-# The paper's one quantitative statement compares CCE after 7 epochs with MAE after 2000.
-# Our CCE at epoch 7 (NaN where our runs are shorter than 7 epochs) and, from the table
-# above, MAE's best over however many epochs the profile trains:
+# The paper's one quantitative statement about Fig. 1b compares CCE on CIFAR-100 after 7
+# epochs with MAE after 2000 epochs (38.29 %). No profile trains 2000 epochs, so that number
+# is not re-tested here; what can be checked is the direction, CCE after 7 epochs ahead of MAE
+# after all of its epochs, and only where CIFAR-100 runs exist:
 
 # %%
-accuracy_at_epoch(runs, epochs, 7)
+cifar100 = runs[runs["dataset"] == "cifar100"]
+if cifar100.empty:
+    print(
+        f"No CIFAR-100 runs in the {results.label} results (CIFAR-100 needs torchvision's download): "
+        "the paper's CIFAR-100 statement is not tested on this page."
+    )
+else:
+    at_7 = accuracy_at_epoch(cifar100, epochs, 7).droplevel(0, axis=1)
+    display(at_7)
+    cce_7 = at_7.loc[("CIFAR-100", "CCE")].iloc[-1]
+    mae_last = epochs[epochs["run_id"].isin(cifar100.loc[cifar100["method"] == "mae", "run_id"])]
+    mae_last = mae_last.groupby("run_id")["test_acc"].last().mean()
+    print(
+        f"CCE after 7 epochs: {cce_7:.2f} %; MAE after its last epoch: {mae_last:.2f} %: "
+        f"{'CCE ahead, as the paper says' if cce_7 > mae_last else 'CCE not ahead, unlike the paper'}."
+    )
 
 # %% [markdown]
-# Our runs do not reach 2000 epochs in any profile, so MAE's 38.29 % is not re-tested here;
-# what can be checked is the direction: CCE after a few epochs ahead of MAE after all of
-# its epochs.
-#
 # To produce the missing numbers yourself, set `PROFILE = "cpu"` above (CIFAR-10 on a
 # CPU, about five minutes) or `"lab"` on a machine with a GPU, or run
 # `python -m gce_lab run fig1ab --profile lab` (then `paper`) and rebuild the

@@ -70,10 +70,16 @@ notice(results)
 # Two runs per seed, CCE and $\mathcal{L}_q$ ($q = 0.7$), on the same noisy labels: every
 # training label is replaced with probability 0.4 by a label drawn uniformly from the
 # other classes; the test labels stay clean. The averages are taken over each epoch's
-# training batches as the network sees them during training (augmented, in training
-# mode, just before each update); the paper does not say how it computed them.
+# training batches as the network sees them during training (in training mode, just before
+# each update, with random crops and flips only where the run's `augment` setting below says
+# so); the paper does not say how it computed them.
 
 # %%
+augmented = runs["augment"].astype(str).str.lower() == "true"
+print(
+    f"Training batches with random crops and flips: {int(augmented.sum())} of {len(runs)} runs "
+    f"({'augmented' if augmented.all() else 'not augmented' if not augmented.any() else 'mixed'})."
+)
 print(f"Share of wrong labels in the training split ({results.label} profile):")
 for run_id, rate in zip(runs["run_id"], runs["realised_noise_rate"]):
     print(f"  {run_id}: {rate:.3f}")

@@ -26,7 +26,7 @@ def test_fig1ab_says_mae_learns_more_slowly_only_when_it_does(fig1ab):
     runs, epochs = fig1ab
     slow = _set_curve(runs, _set_curve(runs, epochs, "cifar10", "cce", [80, 85, 86]), "cifar10", "mae", [20, 40, 70])
     text = repr(fig1ab_findings(runs, slow))
-    assert "CIFAR-10: MAE learns more slowly than CCE (90 % of its own best by epoch 3, CCE by epoch 1)" in text
+    assert "CIFAR-10: MAE learns more slowly than CCE (90 % of its own peak by epoch 3, CCE by epoch 1)" in text
     assert "70.00 % (epoch 3), is below CCE's 86.00 % (epoch 3)" in text
     fast = _set_curve(runs, _set_curve(runs, epochs, "cifar10", "cce", [20, 40, 70]), "cifar10", "mae", [80, 85, 90])
     text = repr(fig1ab_findings(runs, fast))

@@ -12,6 +12,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from gce_lab.book import plots  # noqa: E402
+from gce_lab.book.plots import PEAK  # noqa: E402
 from gce_lab.pipeline.results import RUN_COLUMNS, reported_results  # noqa: E402
 
 
@@ -86,13 +87,13 @@ def test_fig1ab_summary_best_last_and_speed():
     summary = plots.fig1ab_summary(runs, epochs)
     assert list(summary.columns.get_level_values(0).unique()) == ["smoke profile"]
     mae = summary.loc[("CIFAR-10", "MAE"), "smoke profile"]
-    assert mae["best test acc (%)"] == 60.0 and mae["epoch of best"] == 4 and mae["last test acc (%)"] == 60.0
-    assert mae["first epoch ≥ 90 % of best"] == 4  # 30 < 54 until the last epoch
+    assert mae[PEAK] == 60.0 and mae["epoch of the peak"] == 4 and mae["last test acc (%)"] == 60.0
+    assert mae["first epoch ≥ 90 % of the peak"] == 4  # 30 < 54 until the last epoch
     cce = summary.loc[("CIFAR-10", "CCE"), "smoke profile"]
-    assert cce["best test acc (%)"] == 81.0 and cce["epoch of best"] == 3 and cce["last test acc (%)"] == 80.0
-    assert cce["first epoch ≥ 90 % of best"] == 3  # 71 < 72.9 <= 81
+    assert cce[PEAK] == 81.0 and cce["epoch of the peak"] == 3 and cce["last test acc (%)"] == 80.0
+    assert cce["first epoch ≥ 90 % of the peak"] == 3  # 71 < 72.9 <= 81
     assert cce["seeds"] == 2
-    assert summary.loc[("CIFAR-100", "CCE"), ("smoke profile", "first epoch ≥ 90 % of best")] == 2
+    assert summary.loc[("CIFAR-100", "CCE"), ("smoke profile", "first epoch ≥ 90 % of the peak")] == 2
 
 
 def test_plot_fig1ab_draws_the_mean_curves_with_the_profile():
@@ -164,10 +165,10 @@ def test_fig2_summary_overfitting_gap_and_lowest_loss():
     runs, epochs = _fig2()
     summary = plots.fig2_summary(runs, epochs)["smoke profile"]
     row = summary.loc[(0.2, 0.0)]  # acc 10, 38, 30: best 38 at epoch 2, last 30
-    assert row["best test acc (%)"] == 38.0 and row["epoch of best"] == 2 and row["best − last"] == 8.0
+    assert row[PEAK] == 38.0 and row["epoch of the peak"] == 2 and row["peak − last"] == 8.0
     assert row["epoch of lowest validation loss"] == 2  # loss 2, 1, 1.5
     assert summary.loc[(0.0, 1.0), "epoch of lowest validation loss"] == 3  # loss 2, 2, 1.5
-    assert summary.loc[(0.6, 1.0), "best − last"] == 0.0  # 20, 34, 50
+    assert summary.loc[(0.6, 1.0), "peak − last"] == 0.0  # 20, 34, 50
     cce = plots.fig2_summary(runs, epochs, loss="val_cce")["smoke profile"]
     assert (cce["epoch of lowest validation CCE"] == 3).all()
     with pytest.raises(ValueError, match="loss must be one of"):

@@ -366,3 +366,22 @@ def test_protocol_differences_list_only_what_differs_from_the_paper():
     assert table.loc["optimizer"].tolist() == ["adam", "sgd"]
     assert table.loc["pruning from epoch"].tolist() == ["5", "40"] and table.loc["seeds"].tolist() == ["1", "5"]
     assert table.loc["train"].tolist() == ["11250", "45000"] and "batch" not in table.index
+    assert not table["paper protocol"].str.contains("assumed").any()  # Table 1's protocol is the paper's own
+    table2 = protocol.protocol_differences(_frame([_run_row("table2", "cpu", method="cce", **cpu_like)])).xs("CIFAR-10")
+    assert table2.loc["optimizer"].tolist() == ["adam", "sgd (assumed: the paper does not say)"]
+    assert table2.loc["lr drops after epoch", "paper protocol"] == "40;80 (assumed: the paper does not say)"
+    assert "assumed" not in table2.loc["network", "paper protocol"]
+
+
+def test_the_seed_count_is_said_per_column():
+    from gce_lab.book.report import describe_seeds
+
+    def rows(noise, eta, seeds):
+        return [{"dataset": "cifar10", "noise": noise, "eta": eta, "seed": s, "method": "cce"} for s in seeds]
+
+    one_column = pd.DataFrame(rows("uniform", 0.4, [0, 1, 2]))
+    assert describe_seeds(one_column) == "3 seeds"
+    even = pd.DataFrame(rows("uniform", 0.4, [0]) + rows("uniform", 0.8, [0]))
+    assert describe_seeds(even) == "1 seed in every column"
+    mixed = pd.DataFrame(rows("uniform", 0.4, [0, 1, 2]) + rows("uniform", 0.8, [0]) + rows("uniform", 0.2, [0]))
+    assert describe_seeds(mixed) == "1 seed per column, except 1 of 3 columns: CIFAR-10 uniform η = 0.4 (3)"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from gce_lab.book.plots import fig1ab_summary, fig1c_summary, fig2_summary
+from gce_lab.book.plots import PEAK, fig1ab_summary, fig1c_summary, fig2_summary
 from gce_lab.book.report import NOISE_LABELS, results_label
 from gce_lab.datasets import DATASET_LABELS
 from gce_lab.methods import METHOD_LABELS
@@ -48,7 +48,7 @@ def _compare(a: float, b: float, more: str, less: str, same: str) -> str:
 
 def fig1ab_findings(runs: pd.DataFrame, epochs: pd.DataFrame) -> Findings:
     """Per data set with both losses: does MAE learn more slowly than CCE (the first epoch at 90 %
-    of its own best), and does it end lower (its best test accuracy)?"""
+    of the peak of its own test curve), and does its test curve peak lower?"""
     summary = fig1ab_summary(runs, epochs).droplevel(0, axis=1)
     sentences = []
     for dataset in summary.index.get_level_values("dataset").unique():
@@ -56,14 +56,14 @@ def fig1ab_findings(runs: pd.DataFrame, epochs: pd.DataFrame) -> Findings:
         if not {"CCE", "MAE"} <= set(part.index):
             continue
         cce, mae = part.loc["CCE"], part.loc["MAE"]
-        fast = "first epoch ≥ 90 % of best"
+        fast = "first epoch ≥ 90 % of the peak"
         pace = _compare(mae[fast], cce[fast], "more slowly than", "faster than", "as fast as")
-        level = _compare(mae["best test acc (%)"], cce["best test acc (%)"], "above", "below", "level with")
+        level = _compare(mae[PEAK], cce[PEAK], "above", "below", "level with")
         sentences.append(
-            f"{dataset}: MAE learns {pace} CCE (90 % of its own best by epoch {int(mae[fast])}, CCE by epoch "
-            f"{int(cce[fast])}) and its best test accuracy, {mae['best test acc (%)']:.2f} % (epoch "
-            f"{int(mae['epoch of best'])}), is {level} CCE's {cce['best test acc (%)']:.2f} % (epoch "
-            f"{int(cce['epoch of best'])})."
+            f"{dataset}: MAE learns {pace} CCE (90 % of its own peak by epoch {int(mae[fast])}, CCE by epoch "
+            f"{int(cce[fast])}) and the peak of its test curve, {mae[PEAK]:.2f} % (epoch "
+            f"{int(mae['epoch of the peak'])}), is {level} CCE's {cce[PEAK]:.2f} % (epoch "
+            f"{int(cce['epoch of the peak'])})."
         )
     return Findings(results_label(runs), tuple(sentences))
 
@@ -97,7 +97,7 @@ def fig1c_findings(runs: pd.DataFrame, epochs: pd.DataFrame) -> Findings:
 
 def fig2_findings(runs: pd.DataFrame, epochs: pd.DataFrame) -> Findings:
     """Per noise rate: which q ends most accurate, and how much CCE (q = 0) and the paper's q = 0.7
-    lose from their best epoch to the last (overfitting)."""
+    lose from the peak of their test curve to the last epoch (overfitting)."""
     summary = fig2_summary(runs, epochs).droplevel(0, axis=1)
     sentences = []
     for eta in summary.index.get_level_values("η").unique():
@@ -108,7 +108,7 @@ def fig2_findings(runs: pd.DataFrame, epochs: pd.DataFrame) -> Findings:
             f"last epoch)"
         )
         losses = [
-            f"q = {q:g} loses {part.loc[q, 'best − last']:.2f} points from its best epoch to the last"
+            f"q = {q:g} loses {part.loc[q, 'peak − last']:.2f} points from the peak of its test curve to the last epoch"
             for q in (0.0, 0.7)
             if q in part.index
         ]

@@ -9,7 +9,7 @@ from gce_lab.book.report import results_label, source_words
 from gce_lab.datasets import DATASET_INFO, DATASET_LABELS
 from gce_lab.pipeline.experiments import RunSpec
 from gce_lab.pipeline.planning import planned_run
-from gce_lab.pipeline.profiles import run_settings
+from gce_lab.pipeline.profiles import PAPER_ASSUMPTIONS, run_settings
 
 __all__ = ["settings_table", "protocol_differences"]
 
@@ -53,7 +53,9 @@ def settings_table(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.concat({f"{label} profile": frame}, axis=1)
 
 
-#: Training-set sizes of the full data sets (before the 10 % validation split) and test-set sizes.
+#: The rows of :func:`settings_table` that show each trainer setting of :data:`PAPER_ASSUMPTIONS`.
+_ASSUMED_ROWS = {"optimizer": "optimizer", "lr": "lr", "milestones": "lr drops after epoch", "epochs": "epochs"}
+ASSUMED = " (assumed: the paper does not say)"
 
 
 def _paper_protocol(experiment: str, dataset: str) -> dict[str, str]:
@@ -85,7 +87,9 @@ def _paper_protocol(experiment: str, dataset: str) -> dict[str, str]:
 
 def protocol_differences(runs: pd.DataFrame) -> pd.DataFrame:
     """The settings of ``runs`` that differ from the paper's protocol (the ``paper`` profile), per
-    data set: ours beside the paper's. Empty when the runs follow the protocol."""
+    data set: ours beside the paper's. A setting of the protocol that the paper does not state
+    (:data:`gce_lab.pipeline.profiles.PAPER_ASSUMPTIONS`) says so. Empty when the runs follow
+    the protocol."""
     label = results_label(runs)
     experiment = str(runs["experiment"].iloc[0])
     ours = settings_table(runs)[f"{label} profile"]
@@ -97,6 +101,7 @@ def protocol_differences(runs: pd.DataFrame) -> pd.DataFrame:
             if setting == "pruning from epoch" or setting == "prune every":
                 mine = mine if mine != "—" else theirs  # only truncated L_q runs prune; not a difference
             if mine != theirs and not (setting == "augment" and {mine, theirs} <= {"False", "—"}):
-                rows.append((dataset, setting, mine, theirs))
+                assumed = setting in {_ASSUMED_ROWS[name] for name in PAPER_ASSUMPTIONS.get(experiment, ())}
+                rows.append((dataset, setting, mine, theirs + (ASSUMED if assumed else "")))
     frame = pd.DataFrame(rows, columns=["data set", "setting", f"ours ({label} profile)", "paper protocol"])
     return frame.set_index(["data set", "setting"])

@@ -84,10 +84,9 @@ _ABOUT = {
     ),
     "cpu": (
         "CPU-profile numbers",
-        "Real images, but a small network (cpu_net) on a 12,500-image subset for 15 "
-        "epochs with Adam and no augmentation, so that a laptop's two cores train a Table 1 block in about "
-        "an hour: expect the paper's effects at far lower accuracies, not its numbers "
-        '(`PROFILE = "lab"` or `"paper"` on a GPU come closer to the protocol).',
+        "Real images, but a small network in a recipe sized for a laptop's two CPU cores (the settings "
+        "table below gives the runs' own settings): expect the paper's effects at lower accuracies, not "
+        'its numbers (`PROFILE = "lab"` or `"paper"` on a GPU come closer to the protocol).',
     ),
     "lab": (
         "Lab-profile numbers",
@@ -230,6 +229,28 @@ def _span(values: Iterable) -> str:
     return str(values[0]) if len(values) == 1 else f"{values[0]}-{values[-1]}"
 
 
+def describe_seeds(runs: pd.DataFrame) -> str:
+    """How many seeds ran, per column of the results (data set and noise setting): one count when
+    every column has the same, else the usual count and the columns that differ."""
+    eta = runs["eta"].map(lambda e: "" if pd.isna(e) else f" η = {float(e):g}")
+    column = (
+        runs["dataset"].map(lambda d: DATASET_LABELS.get(str(d), str(d)))
+        + " "
+        + runs["noise"].map(lambda n: NOISE_LABELS.get(str(n), str(n)))
+        + eta
+    )
+    per_column = runs.groupby(column, sort=False)["seed"].nunique()
+    counts = per_column.value_counts()
+    usual = int(counts.idxmax())
+    seeds = f"{usual} seed{'s' if usual > 1 else ''}"
+    if len(per_column) == 1:
+        return seeds
+    if len(counts) == 1:
+        return f"{seeds} in every column"
+    others = ", ".join(f"{name} ({n})" for name, n in per_column.items() if n != usual)
+    return f"{seeds} per column, except {len(per_column) - int(counts.max())} of {len(per_column)} columns: {others}"
+
+
 def _describe_missing(experiment: str, missing: pd.DataFrame, planned: int) -> str:
     if missing.empty:
         return f"All {planned} runs this profile plans are here."
@@ -269,10 +290,9 @@ def notice(results: ChapterResults) -> Notice:
     runs = results.runs
     title, caveat = _ABOUT[results.profile]
     profile, epochs_override = base_profile(results.label)
-    seeds = sorted({int(s) for s in runs["seed"]})
     facts = (
         f"{_describe_sources(runs)}; network {', '.join(sorted(set(runs['model'].astype(str))))}; "
-        f"{_span(runs['epochs'])} epochs; {len(seeds)} seed{'s' if len(seeds) > 1 else ''}; "
+        f"{_span(runs['epochs'])} epochs; {describe_seeds(runs)}; "
         f"{len(runs)} run{'s' if len(runs) != 1 else ''}"
     )
     body = f"These numbers come from the `{results.label}` profile ({facts}). {caveat}"
