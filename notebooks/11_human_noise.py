@@ -51,7 +51,6 @@ if "google.colab" in sys.modules:
 
 # %%
 import matplotlib.pyplot as plt
-import pandas as pd
 
 from gce_lab.book import setup
 from gce_lab.book.human_report import (
