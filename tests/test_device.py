@@ -69,7 +69,7 @@ def test_no_compile_wish_no_note():
 
 
 def test_bf16_forced_on_a_card_without_it_is_refused_with_the_choices():
-    with pytest.raises(ValueError, match=r"precision must be one of 'auto', 'fp16', 'fp32' .* compute capability 7.5"):
+    with pytest.raises(ValueError, match=r"precision must be one of 'auto', 'fp16', 'fp32' .*compute capability 7\.5"):
         _policy(T4, "bf16")
     assert _policy(T4, "fp16").grad_scaling and _policy(T4, "fp32").amp_dtype is None
     assert _policy(AMPERE, "fp16").grad_scaling and _policy(AMPERE, "fp32").amp_dtype is None
