@@ -106,3 +106,27 @@ def test_a_non_editable_install_names_the_commit_it_came_from(how, tmp_path, mon
         assert provenance.git_commit() == expected
     finally:
         provenance.git_commit.cache_clear()
+
+
+def test_run_data_passes_download_for_real_images_only(monkeypatch):
+    import gce_lab.pipeline.run_data as run_data
+    from gce_lab.pipeline.planning import DataSettings
+
+    calls = []
+    monkeypatch.setattr(run_data, "load_dataset", lambda name, **kwargs: calls.append(kwargs) or name)
+    monkeypatch.setattr(run_data, "_datasets", {})
+    run_data._dataset("cifar10", DataSettings("auto", None, None, 0.1), download=True)
+    run_data._dataset("cifar10", DataSettings("synthetic", (8, 4), None, 0.1), download=True)
+    run_data._dataset("fashion_mnist", DataSettings("auto", None, None, 0.1))
+    assert calls == [
+        {"source": "auto", "download": True},
+        {"source": "synthetic", "synthetic_size": (8, 4)},
+        {"source": "auto"},
+    ]
+
+
+def test_missing_data_asks_for_the_download(tmp_path):
+    from gce_lab.pipeline.data import load_dataset
+
+    with pytest.raises(FileNotFoundError, match=r"--download .*download=True"):
+        load_dataset("cifar100", root=tmp_path)
