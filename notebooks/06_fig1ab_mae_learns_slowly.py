@@ -50,14 +50,19 @@
 # * `paper`: the protocol of Sec. 4 (ResNet-34, 120-150 epochs, five seeds): hours on a GPU.
 
 # %% tags=["remove-cell"]
-# On Colab only: clone the book (its package and committed results) and install the package.
+# On Colab only: clone the book (its package and committed results) once and install the package
+# from the clone, editable. Safe to run again, e.g. after a runtime restart.
 import subprocess
 import sys
+from pathlib import Path
 
 if "google.colab" in sys.modules:
-    url = "https://github.com/gce-lab/gce-lab"
-    subprocess.run(["git", "clone", "--depth", "1", url, "/content/gce-lab"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "/content/gce-lab"], check=True)
+    url, clone = "https://github.com/gce-lab/gce-lab", Path("/content/gce-lab")
+    if not (clone / ".git").is_dir():
+        subprocess.run(["git", "clone", "--depth", "1", url, str(clone)], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", str(clone)], check=True)
+    if str(clone) not in sys.path:  # this kernel imports the clone at once; new ones find the install
+        sys.path.insert(0, str(clone))
 
 # %%
 import matplotlib.pyplot as plt

@@ -16,8 +16,10 @@
 #   BUDGET_S           seconds of training before the sweep is stopped (default 480)
 #   EPOCHS             override the profile's epoch count (results are then filed as lab_epochsN)
 #   PROFILE            lab (default); smoke for a CPU dry run of the same commands in seconds
-#   COMPILE            1 to torch.compile each run's model (default 0: short runs pay more for
-#                      compiling than they gain)
+#   COMPILE            0 for --no-compile, 1 for --compile (an error where compiling cannot work);
+#                      unset: the profile's choice (lab: compile where the GPU can, else eager)
+#   PRECISION          auto (default: bf16 where the GPU has it natively, else fp16 with gradient
+#                      scaling), bf16, fp16 or fp32
 # Files under $OUT: machine.txt, sweep.log, results-<profile>.tgz (the results/ tree of the profile).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -45,7 +47,11 @@ if [ ! -f "$GCE_LAB_DATA/$snapshot" ]; then
     exit 1
 fi
 options=(--profile "$PROFILE" --no-progress)
-[ "${COMPILE:-0}" = 1 ] || options+=(--no-compile)
+case "${COMPILE:-}" in
+    0) options+=(--no-compile) ;;
+    1) options+=(--compile) ;;
+esac
+[ -z "${PRECISION:-}" ] || options+=(--precision "$PRECISION")
 [ -z "${EPOCHS:-}" ] || options+=(--epochs "$EPOCHS")
 
 {

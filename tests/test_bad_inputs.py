@@ -40,7 +40,7 @@ _CONFIG_FIELDS = {
     "q": [-0.1, 1.1, math.nan],
     "k": [-0.1, 1.1],
     "seed": [-1, 0.5, True],
-    "amp_dtype": ["int8", "fp16"],
+    "precision": ["int8", "float16", "bfloat16"],
     "device": ["tpu", "gpu"],
     "augment": [1, "yes"],
     "test_every_epoch": [1, None],

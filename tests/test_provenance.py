@@ -5,7 +5,7 @@ import gce_lab.pipeline.provenance as provenance
 
 def _git_commit_with(monkeypatch, git_answer):
     provenance.git_commit.cache_clear()
-    monkeypatch.setattr(provenance, "_git", lambda *args: git_answer)
+    monkeypatch.setattr(provenance, "_git", lambda *args, **kwargs: git_answer)
     try:
         return provenance.git_commit()
     finally:

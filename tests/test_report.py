@@ -76,7 +76,7 @@ def test_profile_must_be_a_chapter_profile(tmp_path):
 def test_cached_without_results_runs_smoke_and_says_so(tmp_path, monkeypatch):
     calls = []
 
-    def fake_run(planned, where, *, device, progress):
+    def fake_run(planned, where, *, progress, **how):
         experiment, profile, root = planned.selection.experiment, planned.label, where.root
         datasets, noises = list(planned.selection.datasets), list(planned.selection.noises)
         calls.append((experiment, profile, tuple(datasets), tuple(noises)))
@@ -102,7 +102,7 @@ def test_cached_without_results_runs_smoke_and_says_so(tmp_path, monkeypatch):
 
 
 def test_a_data_set_that_cannot_run_is_a_note_not_an_error(tmp_path, monkeypatch):
-    def fake_run(planned, where, *, device, progress):
+    def fake_run(planned, where, *, progress, **how):
         experiment, profile, root = planned.selection.experiment, planned.label, where.root
         datasets = list(planned.selection.datasets)
         if datasets == ["cifar100"]:
@@ -265,7 +265,7 @@ def test_tables_refuse_mixed_profiles_and_unknown_tables():
 
 
 def test_notes_name_the_noise_settings_that_could_not_run(tmp_path, monkeypatch):
-    def fake_run(planned, where, *, device, progress):
+    def fake_run(planned, where, *, progress, **how):
         experiment, profile, root = planned.selection.experiment, planned.label, where.root
         noises = list(planned.selection.noises)
         if noises == ["open_set0.4"]:

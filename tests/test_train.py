@@ -65,7 +65,8 @@ def test_pruning_schedule_of_the_paper():
         ("q", 1.5, "q must be in [0, 1]"),
         ("optimizer", "rmsprop", "optimizer must be one of"),
         ("prune_start", 3, "prune_start and prune_every"),
-        ("amp_dtype", "int8", "amp_dtype must be one of"),
+        ("precision", "int8", "precision must be one of"),
+        ("compile", 1, "compile must be True or False"),
     ],
 )
 def test_config_rejects_bad_values(field, value, message):

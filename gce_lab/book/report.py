@@ -25,6 +25,7 @@ import tempfile
 import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -127,15 +128,16 @@ class ChapterResults:
         return base_profile(self.label)[0]
 
 
-def _run_cells(experiment: str, profile: str, root, device: str, progress: bool) -> list[str]:
-    """Train what is missing, one (data set, noise) cell at a time; notes for cells that cannot run."""
+def _run_cells(experiment: str, profile: str, root, how: dict[str, Any], progress: bool) -> list[str]:
+    """Train what is missing, one (data set, noise) cell at a time, with ``how`` (the keywords
+    device, precision, compile, download of :func:`run_experiment`); notes for cells that cannot run."""
     spec = check_experiment(experiment)
     failed: dict[tuple[str, str], list[str]] = {}  # (data set, reason) -> noise settings
     for dataset in spec.datasets:
         for noise in spec.noises:
             try:
                 selection = Selection(experiment, profile, datasets=[dataset], noises=[noise])
-                run_experiment(plan(selection), Where(root), device=device, progress=progress)
+                run_experiment(plan(selection), Where(root), progress=progress, **how)
             except FileNotFoundError as err:
                 reason = " ".join(str(err).split())  # the whole message (it says how to get the data), one line
                 failed.setdefault((dataset, reason), []).append(noise)
@@ -152,6 +154,9 @@ def chapter_results(
     *,
     root: str | os.PathLike[str] | None = None,
     device: str = "auto",
+    precision: str | None = None,
+    compile: bool | None = None,
+    download: bool | None = None,
     progress: bool | None = None,
 ) -> ChapterResults:
     """The results of ``experiment`` for a chapter whose ``PROFILE`` parameter is ``profile``.
@@ -161,6 +166,10 @@ def chapter_results(
     runs of that profile not finished yet (see the module docstring), then read them.
     ``root`` is the results root (default: ``results/`` or ``$GCE_LAB_RESULTS``).
     ``progress`` shows progress bars while training (default: for ``cpu``, ``lab`` and ``paper``).
+    ``device``, ``precision`` (``auto``, ``bf16``, ``fp16``, ``fp32``; None: the profile's),
+    ``compile`` (None: the profile's, where the device can) and ``download`` (let torchvision fetch
+    missing data sets; None: only on Colab) say how to train, as
+    :func:`gce_lab.pipeline.runner.run_experiment` takes them; the runs record what was used.
 
     Raises:
         ValueError: an unknown experiment or profile.
@@ -182,7 +191,8 @@ def chapter_results(
             label, root = "smoke", tempfile.mkdtemp(prefix=f"gce_lab_{experiment}_smoke_")
     if label != "cached":
         show = label in ("cpu", "lab", "paper") if progress is None else progress
-        notes += _run_cells(experiment, label, root, device, show)
+        how = {"device": device, "precision": precision, "compile": compile, "download": download}
+        notes += _run_cells(experiment, label, root, how, show)
         try:
             runs, epochs = load_results(experiment, label, root)
         except FileNotFoundError as err:

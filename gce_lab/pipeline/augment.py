@@ -58,16 +58,17 @@ def per_pixel_mean(x_uint8: torch.Tensor) -> torch.Tensor:
     """Mean image ``(C, H, W)`` of a uint8 batch, in ``x / 255`` units (float32, same device).
 
     Compute it on the training split only. The sum is exact: float32 sums over chunks of at most
-    ``_MEAN_CHUNK`` images (< 2**24 / 255, so every partial sum is an exact integer) added up in
-    float64; several times faster on CPU than an int64 reduction.
+    ``_MEAN_CHUNK`` images (< 2**24 / 255, so every partial sum is an exact integer), on the
+    images' device, added up in float64 on the CPU (Apple MPS has no float64); several times
+    faster on CPU than an int64 reduction. The result is the same on every device.
     """
     _check_images("x_uint8", x_uint8, uint8=True)
     if x_uint8.shape[0] == 0:
         raise ValueError("x_uint8 must hold at least 1 image, got 0")
-    total = torch.zeros(x_uint8.shape[1:], dtype=torch.float64, device=x_uint8.device)
+    total = torch.zeros(x_uint8.shape[1:], dtype=torch.float64)
     for chunk in x_uint8.split(_MEAN_CHUNK):
-        total += chunk.float().sum(dim=0).double()
-    return (total / (255.0 * x_uint8.shape[0])).float()
+        total += chunk.float().sum(dim=0).cpu().double()
+    return (total / (255.0 * x_uint8.shape[0])).float().to(x_uint8.device)
 
 
 def normalize(x_uint8: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:

@@ -32,7 +32,7 @@ _CHECKPOINT_KEYS = (
     "wall_time_s",
 )
 # Config fields that do not change the numbers of a CPU run (so a resume may differ in them).
-_NOT_FINGERPRINTED = ("eval_batch_size", "compile", "channels_last", "amp_dtype", "device")
+_NOT_FINGERPRINTED = ("eval_batch_size", "compile", "channels_last", "precision", "device")
 
 
 def fingerprint(config: TrainConfig, data: TrainData, T: Tensor | None) -> str:

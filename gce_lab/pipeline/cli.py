@@ -24,6 +24,7 @@ from gce_lab.pipeline.bench import (
     run_benchmark,
 )
 from gce_lab.pipeline.cluster import EXECUTORS, SlurmOptions, job_states, submit_runs
+from gce_lab.pipeline.device import PRECISION_CHOICES
 from gce_lab.pipeline.experiments import EXPERIMENT_NAMES, EXPERIMENTS, RUN_NOISE_KINDS
 from gce_lab.pipeline.planning import Plan, Selection, plan
 from gce_lab.pipeline.profiles import PROFILE_NAMES, PROFILES
@@ -41,6 +42,7 @@ EXAMPLES = """examples:
   python -m gce_lab run table1 --profile cpu --dataset fashion_mnist --methods cce lq --noise uniform0.4
   python -m gce_lab status table1 --profile cpu            what is done, what is missing
   python -m gce_lab run table1 --profile smoke --dataset cifar10 --executor local   a process per run
+  python -m gce_lab run table1 --profile lab --precision fp16 --no-compile --download   e.g. on a Colab T4
   python -m gce_lab run table1 --profile paper --executor slurm --partition gpu --time-min 600
   python -m gce_lab human-stats --dataset cifar10          chapter 11's statistics from the CIFAR-N labels
   python -m gce_lab bench --device cpu --full-epoch        the cpu profile's network on this CPU
@@ -106,7 +108,23 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="train the runs of an experiment that are not finished yet")
     _add_selection(run)
     run.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cuda, mps or cpu")
-    run.add_argument("--no-compile", action="store_true", help="do not torch.compile the model")
+    run.add_argument(
+        "--precision",
+        help=f"one of: {', '.join(PRECISION_CHOICES)} (default: the profile's, auto: bf16 where the GPU has it "
+        "natively, else fp16 with gradient scaling on CUDA, fp32 on MPS and the CPU)",
+    )
+    run.add_argument(
+        "--compile",
+        action=argparse.BooleanOptionalAction,
+        help="torch.compile the model (default: the profile's, where the device can; --compile where it cannot "
+        "is an error)",
+    )
+    run.add_argument(
+        "--download",
+        action="store_true",
+        default=None,
+        help="let torchvision download missing data sets (checked by MD5; the default on Colab)",
+    )
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
     run.add_argument(
         "--executor",
@@ -230,6 +248,9 @@ def _submit(args: argparse.Namespace) -> int:
         kind=args.executor,
         options=options,
         device=args.device,
+        precision=args.precision,
+        compile=args.compile,
+        download=args.download,
         folder=args.jobs_dir,
         wait=args.executor == "local",
     )
@@ -252,7 +273,9 @@ def _run(args: argparse.Namespace) -> int:
         planned,
         _where(args),
         device=args.device,
-        compile=False if args.no_compile else None,
+        precision=args.precision,
+        compile=args.compile,
+        download=args.download,
         progress=not args.no_progress,
         command=command_line(),
     )

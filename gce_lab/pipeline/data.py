@@ -205,8 +205,9 @@ def _missing_message(name: str, root: Path, reason: str, looked: Sequence[str]) 
             "shared/datasets folder has only the CIFAR-100N noisy labels, not the images)."
         )
     lines.append(
-        f"To get it: call load_dataset({name!r}, download=True) on a machine with internet (e.g. Colab); "
-        "torchvision then downloads it into the data root."
+        f"To get it, on a machine with internet: train with --download (python -m gce_lab run ...), "
+        f"chapter_results(..., download=True) (the default on Colab) or load_dataset({name!r}, download=True); "
+        "torchvision then downloads it into the data root and checks its MD5 sums."
     )
     if spec.snapshots:
         files = ", ".join(f"{stem}.npz" for stem in spec.snapshots)

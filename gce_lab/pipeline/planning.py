@@ -169,7 +169,7 @@ def _train_config(run: RunSpec, settings: dict[str, Any]) -> TrainConfig:
         seed=run.seed,
         compile=settings["compile"],
         channels_last=settings["channels_last"],
-        amp_dtype=settings["amp_dtype"],
+        precision=settings["precision"],
     )
 
 

@@ -26,24 +26,27 @@ __all__ = ["build_run_data"]
 _datasets: dict[tuple, ImageDataset] = {}
 
 
-def _dataset(name: str, settings: DataSettings) -> ImageDataset:
-    """The data set of a run, loaded once per process and data root (``$GCE_LAB_DATA`` may change)."""
+def _dataset(name: str, settings: DataSettings, download: bool = False) -> ImageDataset:
+    """The data set of a run, loaded once per process and data root (``$GCE_LAB_DATA`` may change);
+    ``download``: let torchvision fetch missing files (real images only)."""
     source, size = settings.source, settings.synthetic_size
     key = (name, source, size, resolve_data_root())
     if key not in _datasets:
-        kwargs = {"synthetic_size": size} if size else {}
+        kwargs: dict[str, Any] = {"synthetic_size": size} if size else {}
+        if download and source in ("auto", "torchvision"):
+            kwargs["download"] = True
         _datasets[key] = load_dataset(name, source=source, **kwargs)
     return _datasets[key]
 
 
-def _open_set_images(settings: DataSettings) -> torch.Tensor:
+def _open_set_images(settings: DataSettings, download: bool) -> torch.Tensor:
     try:
-        return _dataset("cifar100", settings).x_train
+        return _dataset("cifar100", settings, download).x_train
     except FileNotFoundError as err:
         raise FileNotFoundError(
             "Table 2's open-set noise replaces CIFAR-10 training images by CIFAR-100 images, which are not "
-            "available here. Run it where torchvision can download CIFAR-100 (e.g. Colab: "
-            "gce_lab.pipeline.data.load_dataset('cifar100', download=True) first), or use --profile smoke "
+            "available here. Run it where torchvision can download CIFAR-100, with --download (python -m gce_lab "
+            "run) or download=True (chapter_results; on Colab it is the default), or use --profile smoke "
             f"(synthetic images).\n{err}"
         ) from err
 
@@ -57,16 +60,21 @@ def _human_labels(kind: str, ds: ImageDataset) -> HumanLabels:
     return load_human_labels(kind, ds.y_train)
 
 
-def build_run_data(planned: PlannedRun) -> tuple[TrainData, dict[str, Any]]:
+def build_run_data(planned: PlannedRun, *, download: bool = False) -> tuple[TrainData, dict[str, Any]]:
     """The noisy train / noisy validation / clean test splits of a planned run, and facts about them.
+
+    ``download`` lets torchvision download missing images (it checks their MD5 sums).
 
     Returns ``(data, meta)`` with meta keys ``data_source``, ``realised_noise_rate`` (fraction of
     mislabelled or foreign samples in the training split) and ``true_T`` (None for open-set noise).
     """
     run, settings = planned.spec, planned.data
-    ds = _dataset(run.dataset, settings)
+    ds = _dataset(run.dataset, settings, download)
     kind, eta = run.noise_kind, run.eta
     images, y_true = ds.x_train, ds.y_train.numpy()
+    # Download hook: the CIFAR-N label files are not downloaded yet (a missing file raises
+    # FileNotFoundError naming where to put it); pass ``download`` on to load_human_labels once it
+    # accepts it.
     human = _human_labels(kind, ds) if is_human(kind) else None
     if settings.train_subset is not None:  # the same images for every run of the profile
         subset = training_subset(y_true, settings.train_subset, seed=0)
@@ -76,9 +84,8 @@ def build_run_data(planned: PlannedRun) -> tuple[TrainData, dict[str, Any]]:
     if human is not None:  # the people's labels of the same images
         labels, is_noisy, true_T = human.labels[subset], human.is_noisy[subset], human.transition_matrix()
     elif kind == "open_set":
-        replaced = open_set_replace(
-            images, y_true, _open_set_images(settings), eta, derived_seed(run.seed, "open_set"), ds.num_classes
-        )
+        foreign = _open_set_images(settings, download)
+        replaced = open_set_replace(images, y_true, foreign, eta, derived_seed(run.seed, "open_set"), ds.num_classes)
         images, labels, is_noisy, true_T = replaced.images, replaced.labels, replaced.is_open_set, None
     else:
         noise = make_noise("uniform" if kind == "closed_set" else kind, eta, run.dataset)

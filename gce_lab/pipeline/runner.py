@@ -26,11 +26,12 @@ import torch
 from tqdm import tqdm  # the text bar: notebooks without ipywidgets get no warning
 
 from gce_lab.methods import METHOD_INFO
-from gce_lab.pipeline.device import pick_device
+from gce_lab.pipeline.data_files import cache_dir
+from gce_lab.pipeline.device import pick_device, training_policy
 from gce_lab.pipeline.experiments import RunSpec, check_experiment
 from gce_lab.pipeline.models import make_model
 from gce_lab.pipeline.planning import Plan, PlannedRun
-from gce_lab.pipeline.provenance import REPO_ROOT, command_line, git_commit, provenance
+from gce_lab.pipeline.provenance import REPO_ROOT, command_line, git_commit, in_checkout, on_colab, provenance
 from gce_lab.pipeline.results import (
     check_writable,
     finished_run_ids,
@@ -45,6 +46,7 @@ from gce_lab.pipeline.train import TrainResult, train
 from gce_lab.pipeline.train_config import TrainData
 from gce_lab.seeds import derived_seed
 from gce_lab.transition import estimate_transition
+from gce_lab.validation import check_bool
 
 __all__ = ["CHECKPOINTS_ENV", "Where", "checkpoint_root", "checkpoint_path", "run_experiment", "experiment_status"]
 
@@ -62,11 +64,15 @@ class Where:
 
 
 def checkpoint_root(root: str | os.PathLike[str] | None = None) -> Path:
-    """``root``, else ``$GCE_LAB_CHECKPOINTS``, else ``checkpoints/`` of the checkout (git-ignored)."""
+    """``root``, else ``$GCE_LAB_CHECKPOINTS``, else ``checkpoints/`` of the checkout (git-ignored),
+    or for a non-editable install ``checkpoints/`` of the user cache folder
+    (:func:`gce_lab.pipeline.data_files.cache_dir`), never inside ``site-packages``."""
     if root is not None:
         return Path(root)
     env = os.environ.get(CHECKPOINTS_ENV)
-    return Path(env) if env else REPO_ROOT / "checkpoints"
+    if env:
+        return Path(env)
+    return (REPO_ROOT if in_checkout() else cache_dir()) / "checkpoints"
 
 
 def checkpoint_path(run: RunSpec, root: str | os.PathLike[str] | None = None) -> Path:
@@ -156,9 +162,9 @@ def _cpu_threads(count: int | None):
         torch.set_num_threads(before)
 
 
-def _train_and_record(planned: PlannedRun, where: Where, *, progress: bool, command: str) -> None:
+def _train_and_record(planned: PlannedRun, where: Where, *, progress: bool, command: str, download: bool) -> None:
     run, config = planned.spec, planned.config
-    data, meta = build_run_data(planned)
+    data, meta = build_run_data(planned, download=download)
     T, t_hat_error = _transition_for(run, meta, where.root)
     torch.manual_seed(derived_seed(run.seed, "init"))  # the seed fixes the initialisation
     model = make_model(planned.model, data.num_classes, data.x_train.shape[1])
@@ -187,34 +193,53 @@ def _checkpoint_history(path) -> tuple[str, int]:
     return "partial", len(history)
 
 
+def _how(todo: list[PlannedRun], device: str, precision: str | None, compile: bool | None) -> list[PlannedRun]:
+    """The runs with the caller's device, precision and compile switches (None: the profile's),
+    checked against the device before anything trains: a forced setting it cannot do is refused."""
+    dev = pick_device(device)  # an unknown or absent device is refused before anything starts
+    how: dict[str, Any] = {"device": device}
+    if precision is not None:
+        how["precision"] = precision
+    if compile is not None:
+        how["compile"] = compile
+    runs = [dataclasses.replace(p, config=dataclasses.replace(p.config, **how)) for p in todo]
+    for planned in runs:
+        training_policy(dev, planned.config.precision, planned.config.compile, require_compile=compile is True)
+    return runs
+
+
 def run_experiment(
     plan: Plan,
     where: Where = Where(),
     *,
     device: str = "auto",
+    precision: str | None = None,
     compile: bool | None = None,
+    download: bool | None = None,
     progress: bool = False,
     command: str | None = None,
 ) -> pd.DataFrame:
     """Train the runs of ``plan`` that are not finished yet; return their ``runs.csv`` rows.
 
     Finished runs (in ``runs.csv``) are skipped; a run with a checkpoint resumes. Results go to
-    ``<where.root>/<experiment>/<label>/``. ``device`` and ``compile`` (None: the profile's
-    choice) say how to train, not what: they leave the numbers of a CPU run unchanged.
+    ``<where.root>/<experiment>/<label>/``. ``device``, ``precision`` (``auto``, ``bf16``,
+    ``fp16``, ``fp32``) and ``compile`` (None: the profile's choice) say how to train, not what:
+    they leave the numbers of a CPU run in float32 unchanged. ``compile=True`` forces compiling: a
+    device where it cannot work is refused (``ValueError``), as is a precision it does not have.
+    ``download`` lets torchvision download missing data sets (it checks their MD5 sums); None:
+    only on Colab (:func:`gce_lab.pipeline.provenance.on_colab`).
     """
     experiment, label = plan.selection.experiment, plan.label
-    pick_device(device)  # an unknown or absent device is refused before anything starts
+    download = on_colab() if download is None else check_bool("download", download)
     done = finished_run_ids(experiment, label, where.root)
-    todo = [run for run in plan.runs if run.run_id not in done]
+    todo = _how([run for run in plan.runs if run.run_id not in done], device, precision, compile)
     if todo:  # before any training: a run must not fail only when it writes its result
         check_writable(results_dir(experiment, label, where.root))
     command = command if command is not None else command_line()
     git_commit()  # read (and cache) the commit now: the code that runs, not what is checked in later
     for planned in tqdm(todo, desc=f"{experiment}/{label}", disable=not progress, dynamic_ncols=True):
-        how = {"device": device} if compile is None else {"device": device, "compile": compile}
-        planned = dataclasses.replace(planned, config=dataclasses.replace(planned.config, **how))
         with _cpu_threads(planned.cpu_threads):
-            _train_and_record(planned, where, progress=progress, command=command)
+            _train_and_record(planned, where, progress=progress, command=command, download=download)
     finished = load_results(experiment, label, where.root)[0]
     return finished[finished["run_id"].isin([r.run_id for r in plan.runs])].reset_index(drop=True)
 

@@ -16,6 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from gce_lab.pipeline.augment import prepare_batch
+from gce_lab.pipeline.device import TrainingPolicy
 from gce_lab.pipeline.train_config import TrainConfig
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "batch_bounds",
     "predict_logits",
     "make_optimizer",
+    "grad_scaler",
     "prepare_model",
     "train_step",
     "train_epoch",
@@ -52,6 +54,7 @@ def pruning_epochs(epochs: int, prune_start: int | None, prune_every: int | None
 
 
 def autocast(device: torch.device, amp_dtype: torch.dtype | None) -> contextlib.AbstractContextManager:
+    """``torch.autocast`` to ``amp_dtype`` on ``device``'s type, or nothing when ``amp_dtype`` is None."""
     if amp_dtype is None:
         return contextlib.nullcontext()
     return torch.autocast(device_type=device.type, dtype=amp_dtype)
@@ -101,16 +104,22 @@ def make_optimizer(model: nn.Module, config: TrainConfig, device: torch.device |
     return cls(model.parameters(), **kwargs)
 
 
-def prepare_model(model: nn.Module, config: TrainConfig, device: torch.device) -> tuple[nn.Module, nn.Module, bool]:
-    """Move ``model`` to ``device`` in the configured memory format; compile it on CUDA if asked.
+def grad_scaler(policy: TrainingPolicy) -> torch.amp.GradScaler | None:
+    """A ``torch.amp.GradScaler`` for float16 autocast (its gradients underflow unscaled, above all
+    MAE's and L_q's, which f_y^q scales down); None for bfloat16 and float32."""
+    return torch.amp.GradScaler(policy.device.type) if policy.grad_scaling else None
+
+
+def prepare_model(model: nn.Module, config: TrainConfig, policy: TrainingPolicy) -> tuple[nn.Module, nn.Module, bool]:
+    """Move ``model`` to the policy's device in the configured memory format; compile it when the
+    policy says so (:func:`gce_lab.pipeline.device.training_policy`).
 
     Returns ``(model, step_model, compiled)``: ``step_model`` is ``torch.compile(model)`` (static
     shapes) when ``compiled``, else ``model`` itself; both share the same parameters.
     """
     memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
-    model = model.to(device=device, memory_format=memory_format)
-    compiled = bool(config.compile and torch.device(device).type == "cuda")
-    return model, (torch.compile(model, dynamic=False) if compiled else model), compiled
+    model = model.to(device=policy.device, memory_format=memory_format)
+    return model, (torch.compile(model, dynamic=False) if policy.compile else model), policy.compile
 
 
 def train_step(
@@ -124,6 +133,7 @@ def train_step(
     mean: Tensor,
     config: TrainConfig,
     amp_dtype: torch.dtype | None,
+    scaler: torch.amp.GradScaler | None = None,
 ) -> Tensor:
     """One optimiser step on a batch of uint8 images already on the device; no host sync.
 
@@ -135,6 +145,9 @@ def train_step(
         mean: per-pixel mean image (:func:`gce_lab.pipeline.augment.per_pixel_mean`).
         config: ``augment`` and ``channels_last`` are used.
         amp_dtype: autocast dtype or None.
+        scaler: gradient scaler of float16 autocast (:func:`grad_scaler`), or None.
+
+    The loss is computed in float32 from the (autocast) logits.
 
     Returns:
         Device tensor ``[loss * batch size, sum of f_y over correctly labelled samples, sum of
@@ -143,10 +156,15 @@ def train_step(
     inputs = prepare_batch(x_uint8, mean, train=config.augment, channels_last=config.channels_last)
     with autocast(inputs.device, amp_dtype):
         logits = model(inputs)
-    loss = loss_fn(logits, target, index)
+    loss = loss_fn(logits.float(), target, index)
     optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
+    if scaler is None:
+        loss.backward()
+        optimizer.step()
+    else:  # a step whose scaled gradients overflowed is skipped, and the scale lowered
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
     with torch.no_grad():
         p_label = torch.softmax(logits.float(), dim=1).gather(1, target[:, None]).squeeze(1)
         return torch.stack(
@@ -166,6 +184,7 @@ def train_epoch(
     mean: Tensor,
     config: TrainConfig,
     amp_dtype: torch.dtype | None,
+    scaler: torch.amp.GradScaler | None = None,
 ) -> Tensor:
     """One pass over the training set in the order ``order`` (a permutation of sample ids), in
     batches of ``config.batch_size``; no host sync.
@@ -179,9 +198,8 @@ def train_epoch(
     for start, end in batch_bounds(order.shape[0], config.batch_size):
         index = order[start:end]
         net = step_model if end - start == config.batch_size else model
-        sums += train_step(
-            net, loss_fn, optimizer, x_train[index], y_train[index], index, noisy[index], mean, config, amp_dtype
-        )
+        batch = (x_train[index], y_train[index], index, noisy[index])
+        sums += train_step(net, loss_fn, optimizer, *batch, mean, config, amp_dtype, scaler)
     return sums
 
 

@@ -5,10 +5,13 @@ One code path serves the CPU (tests, smoke runs) and the GPU fast path:
 * the whole data set lives on the device as ``uint8``; each epoch draws a permutation of
   sample indices there, and batches are gathered by index, normalised and augmented with
   batched tensor operations (:func:`gce_lab.pipeline.augment.prepare_batch`);
-* optional bfloat16 autocast (default on CUDA), ``channels_last`` layout, ``torch.compile``
-  (CUDA only) of the training forward pass for full batches; a shorter last batch and the
-  evaluations run the same weights eagerly, so the compiled graph is never recompiled for
-  another shape or for eval mode; a fused optimiser step on CUDA where torch has one;
+* one precision and compile policy per device (:func:`gce_lab.pipeline.device.training_policy`):
+  bfloat16 autocast where the GPU has it natively, else float16 autocast with a
+  ``torch.amp.GradScaler`` on CUDA, float32 on MPS and the CPU; ``torch.compile`` of the training
+  forward pass for full batches where it can work (a CUDA GPU with Triton, compute capability
+  >= 7.0), else eager with a warning saying why; a shorter last batch and the evaluations run
+  the same weights eagerly, so the compiled graph is never recompiled for another shape or for
+  eval mode; ``channels_last`` layout; a fused optimiser step on CUDA where torch has one;
 * per-epoch metrics are accumulated in device tensors and read with one synchronisation at the
   end of the epoch, never per batch: the labels are checked once (:class:`TrainData`), and the
   loss modules are built with ``check_inputs=False`` so they do not re-check them on the host
@@ -48,6 +51,7 @@ import copy
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,11 +66,12 @@ from gce_lab.losses import make_loss
 from gce_lab.methods import METHOD_INFO
 from gce_lab.pipeline.augment import per_pixel_mean, prepare_batch
 from gce_lab.pipeline.checkpoints import CHECKPOINT_FORMAT, fingerprint, load_checkpoint, save_checkpoint
-from gce_lab.pipeline.device import pick_device, resolve_amp_dtype
+from gce_lab.pipeline.device import pick_device, training_policy
 from gce_lab.pipeline.steps import (
     Stopwatch,
     autocast,
     batch_bounds,
+    grad_scaler,
     learning_rate,
     make_optimizer,
     predict_logits,
@@ -234,7 +239,10 @@ def train(
             f"method {config.method!r} got {'no T' if T is None else 'a T'}"
         )
     device = pick_device(config.device)
-    amp_dtype = resolve_amp_dtype(config.amp_dtype, device)
+    policy = training_policy(device, config.precision, config.compile)
+    for note in policy.notes:
+        warnings.warn(note, stacklevel=2)
+    amp_dtype = policy.amp_dtype
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     data = data.to(device)
@@ -246,10 +254,11 @@ def train(
     )
     val_losses = tuple(loss.to(device) for loss in _validation_losses(config, T_tensor))
 
-    model, step_model, compiled = prepare_model(model, config, device)
+    model, step_model, compiled = prepare_model(model, config, policy)
     _check_output_width(model, data, config)
     best_model = copy.deepcopy(model)
     optimizer = make_optimizer(model, config, device)
+    scaler = grad_scaler(policy)
 
     history: list[dict[str, Any]] = []
     best_epoch, best_val_acc, test_at_best = 0, -math.inf, math.nan
@@ -262,6 +271,8 @@ def train(
         best_model.load_state_dict(state["best_model"])
         optimizer.load_state_dict(state["optimizer"])
         loss_fn.load_state_dict(state["loss"])
+        if scaler is not None and "scaler" in state:  # the loss scale reached, when it ran in float16
+            scaler.load_state_dict(state["scaler"])
         history = list(state["history"])
         best_epoch, best_val_acc, test_at_best = state["best_epoch"], state["best_val_acc"], state["test_at_best"]
         wall_before = state["wall_time_s"]
@@ -321,6 +332,7 @@ def train(
                 mean,
                 config,
                 amp_dtype,
+                scaler,
             )
             stopwatch.stop()
 
@@ -382,6 +394,7 @@ def train(
                         "best_val_acc": best_val_acc,
                         "test_at_best": test_at_best,
                         "wall_time_s": wall,
+                        **({} if scaler is None else {"scaler": scaler.state_dict()}),
                     },
                 )
             bar.update(1)

@@ -14,7 +14,7 @@ import torch
 from torch import Tensor
 
 from gce_lab.methods import METHODS
-from gce_lab.pipeline.device import AMP_CHOICES, DEVICE_CHOICES
+from gce_lab.pipeline.device import DEVICE_CHOICES, PRECISION_CHOICES
 from gce_lab.validation import check_bool, check_choice, check_in_range, check_int, check_labels
 
 __all__ = ["OPTIMIZERS", "TrainConfig", "TrainData"]
@@ -40,9 +40,13 @@ class TrainConfig:
             when False, only after the last epoch and, with the best-validation model, once at
             the end: all that Tables 1 and 2 report (the other epochs record NaN).
         seed: seeds every epoch's permutation and augmentation (the model is seeded by its builder).
-        compile: ``torch.compile`` the model (on CUDA only; ignored elsewhere).
+        compile: ``torch.compile`` the model where it can work (a CUDA GPU with Triton and compute
+            capability >= 7.0); elsewhere the run is eager and says why
+            (:func:`gce_lab.pipeline.device.training_policy`).
         channels_last: ``torch.channels_last`` layout for model and inputs.
-        amp_dtype: ``"auto"`` (bfloat16 on CUDA, none elsewhere), ``"bfloat16"``, ``"float16"``, ``"none"``.
+        precision: ``"auto"`` (the device's best: bfloat16 autocast where the GPU has it natively,
+            else float16 autocast with gradient scaling on CUDA, float32 on MPS and the CPU),
+            ``"bf16"``, ``"fp16"`` (with gradient scaling) or ``"fp32"``.
         device: ``"auto"`` (CUDA, then MPS, then CPU), ``"cuda"``, ``"mps"``, ``"cpu"``.
     """
 
@@ -65,7 +69,7 @@ class TrainConfig:
     seed: int = 0
     compile: bool = False
     channels_last: bool = False
-    amp_dtype: str = "auto"
+    precision: str = "auto"
     device: str = "auto"
 
     def __post_init__(self) -> None:
@@ -92,7 +96,8 @@ class TrainConfig:
         for name in ("augment", "test_every_epoch"):
             check_bool(name, getattr(self, name))
         check_int("seed", self.seed, 0)
-        check_choice("amp_dtype", self.amp_dtype, AMP_CHOICES)
+        check_bool("compile", self.compile)
+        check_choice("precision", self.precision, PRECISION_CHOICES)
         check_choice("device", self.device, DEVICE_CHOICES)
 
 

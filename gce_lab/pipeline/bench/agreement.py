@@ -13,8 +13,8 @@ from gce_lab.losses import make_loss
 from gce_lab.pipeline.augment import per_pixel_mean
 from gce_lab.pipeline.bench.cases import fast_config
 from gce_lab.pipeline.bench.plain_loop import plain_loader, plain_optimizer, plain_step
-from gce_lab.pipeline.device import resolve_amp_dtype
-from gce_lab.pipeline.steps import make_optimizer, prepare_model, train_step
+from gce_lab.pipeline.device import training_policy
+from gce_lab.pipeline.steps import grad_scaler, make_optimizer, prepare_model, train_step
 
 __all__ = ["compare_paths"]
 
@@ -32,7 +32,8 @@ def compare_paths(
     x, y = x_uint8[:n], labels[:n]
     mean = per_pixel_mean(x)
     config = fast_config(batch_size, device, compile=False, augment=False)
-    amp_dtype = resolve_amp_dtype(config.amp_dtype, device)
+    policy = training_policy(device, config.precision, config.compile)
+    amp_dtype, scaler = policy.amp_dtype, grad_scaler(policy)
 
     plain_model = copy.deepcopy(model).to(device)
     plain_model.train()
@@ -40,7 +41,7 @@ def compare_paths(
     loader = plain_loader(x, y, mean, batch_size=batch_size, augment=False, shuffle=False)
     plain = [plain_step(plain_model, optimizer, xb, yb, device) for xb, yb in loader]
 
-    fast_model, _, _ = prepare_model(copy.deepcopy(model), config, device)
+    fast_model, _, _ = prepare_model(copy.deepcopy(model), config, policy)
     fast_model.train()
     optimizer = make_optimizer(fast_model, config, device)
     loss_fn = make_loss("cce", check_inputs=False)
@@ -50,7 +51,17 @@ def compare_paths(
     for s in range(steps):
         index = torch.arange(s * batch_size, (s + 1) * batch_size, device=device)
         summed = train_step(
-            fast_model, loss_fn, optimizer, x_dev[index], y_dev[index], index, noisy[index], mean_dev, config, amp_dtype
+            fast_model,
+            loss_fn,
+            optimizer,
+            x_dev[index],
+            y_dev[index],
+            index,
+            noisy[index],
+            mean_dev,
+            config,
+            amp_dtype,
+            scaler,
         )
         stats.append(summed[0] / batch_size)
     fast = torch.stack(stats).tolist()

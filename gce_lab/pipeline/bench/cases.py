@@ -165,6 +165,6 @@ def fast_config(
         augment=augment,
         compile=compile,
         channels_last=True,
-        amp_dtype="auto",
+        precision="auto",
         device=device.type,
     )

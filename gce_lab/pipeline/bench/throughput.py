@@ -34,7 +34,7 @@ from gce_lab.pipeline.bench.output import environment, output_path, run_provenan
 from gce_lab.pipeline.bench.plain_loop import default_workers
 from gce_lab.pipeline.bench.timing import matmul_gflops
 from gce_lab.pipeline.bench.variants import run_baseline, run_fast
-from gce_lab.pipeline.device import DEVICE_CHOICES, device_name, pick_device
+from gce_lab.pipeline.device import DEVICE_CHOICES, device_name, pick_device, training_policy
 from gce_lab.pipeline.models import make_model
 from gce_lab.pipeline.provenance import git_commit
 from gce_lab.validation import check_choice
@@ -134,7 +134,7 @@ def run_benchmark(
         workers: baseline DataLoader workers (default
             :func:`~gce_lab.pipeline.bench.plain_loop.default_workers`).
         probe_factor: K of the ``fast_eager_batchxK`` variant (0: none).
-        compile: ``torch.compile`` the fast path (CUDA only).
+        compile: ``torch.compile`` the fast path where it can work (:func:`gce_lab.pipeline.device.training_policy`).
         full_epoch: also time one real epoch of each path (two for the fast one).
         seed: seeds the images, the initial weights and the batches.
         command: the command line recorded in the provenance (default: this process's).
@@ -161,7 +161,7 @@ def run_benchmark(
     path = output_path(out, dev, size)
     git_commit()  # read (and cached) now: the code that runs, not a commit made meanwhile
     started = time.perf_counter()
-    compiled_fast = compile and dev.type == "cuda"
+    compiled_fast = training_policy(dev, compile=compile).compile  # eager where compiling cannot work
     payload: dict[str, Any] = {
         "benchmark": "throughput",
         "size": size,

@@ -2,8 +2,9 @@
 
 * ``fast`` -- the trainer's own step (:func:`gce_lab.pipeline.steps.train_step`, set up by
   :func:`gce_lab.pipeline.steps.prepare_model` and :func:`gce_lab.pipeline.steps.make_optimizer`):
-  the images on the device as uint8, batched crop/flip/normalisation there, bfloat16 autocast on
-  CUDA, ``channels_last``, ``torch.compile`` on CUDA (unless switched off), fused SGD, metrics
+  the images on the device as uint8, batched crop/flip/normalisation there, the device's autocast
+  (:func:`gce_lab.pipeline.device.training_policy`: bfloat16, or float16 with gradient scaling, on
+  CUDA), ``channels_last``, ``torch.compile`` where it can work (unless switched off), fused SGD, metrics
   summed on the device; on CUDA also ``fast_eager`` (the same without ``torch.compile``);
 * ``fast_eager_batchxK`` -- the fast path, eager, with a K times larger batch: how much
   throughput a fuller GPU would give, i.e. the most that training K models at once could gain;
@@ -32,8 +33,15 @@ from gce_lab.pipeline.augment import per_pixel_mean
 from gce_lab.pipeline.bench.cases import BenchCase, fast_config
 from gce_lab.pipeline.bench.plain_loop import endless, plain_loader, plain_optimizer, plain_step
 from gce_lab.pipeline.bench.timing import count_step_flops, measure_steps, timed
-from gce_lab.pipeline.device import resolve_amp_dtype
-from gce_lab.pipeline.steps import make_optimizer, predict_logits, prepare_model, train_epoch, train_step
+from gce_lab.pipeline.device import training_policy
+from gce_lab.pipeline.steps import (
+    grad_scaler,
+    make_optimizer,
+    predict_logits,
+    prepare_model,
+    train_epoch,
+    train_step,
+)
 
 __all__ = ["summary", "run_baseline", "run_fast"]
 
@@ -144,8 +152,9 @@ def run_fast(
     config = fast_config(
         batch_size, device, compile=compile, augment=case.augment, eval_batch_size=opts["eval_batch_size"]
     )
-    amp_dtype = resolve_amp_dtype(config.amp_dtype, device)
-    model, step_model, compiled = prepare_model(copy.deepcopy(net), config, device)
+    policy = training_policy(device, config.precision, config.compile)
+    amp_dtype, scaler = policy.amp_dtype, grad_scaler(policy)
+    model, step_model, compiled = prepare_model(copy.deepcopy(net), config, policy)
     model.train()
     optimizer = make_optimizer(model, config, device)
     loss_fn = make_loss("cce", check_inputs=False).to(device)
@@ -166,14 +175,18 @@ def run_fast(
     def step_with(net_: nn.Module, opt: torch.optim.Optimizer) -> int:
         index = next_index()
         sums.add_(
-            train_step(net_, loss_fn, opt, x_dev[index], y_dev[index], index, noisy[index], mean, config, amp_dtype)
+            train_step(
+                net_, loss_fn, opt, x_dev[index], y_dev[index], index, noisy[index], mean, config, amp_dtype, scaler
+            )
         )
         return batch_size
 
     def epoch() -> int:
         order = torch.randperm(n, device=device)
         sums.add_(
-            train_epoch(model, step_model, loss_fn, optimizer, x_dev, y_dev, noisy, order, mean, config, amp_dtype)
+            train_epoch(
+                model, step_model, loss_fn, optimizer, x_dev, y_dev, noisy, order, mean, config, amp_dtype, scaler
+            )
         )
         return n
 
