@@ -140,7 +140,7 @@ def check_transition_matrix(name: str, T: Any, num_classes: int | None = None) -
     """
     if isinstance(T, torch.Tensor):
         matrix = T
-        values = T.detach().to("cpu", torch.float64).numpy()
+        values = T.detach().cpu().to(torch.float64).numpy()  # copied to the host first: MPS has no float64
     else:
         try:
             matrix = np.asarray(T, dtype=np.float64)

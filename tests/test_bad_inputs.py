@@ -433,7 +433,9 @@ def test_cifar100_t_hat_uses_the_plain_argmax(monkeypatch, tmp_path):
     )
     for dataset in ("cifar100", "cifar10"):
         run = plan(Selection("table1", "smoke", datasets=[dataset], methods=["cce"], noises=["uniform0.2"])).runs[0]
-        runner._train_and_record(run, Where(tmp_path, tmp_path / "ckpt"), progress=False, command="test")
+        runner._train_and_record(
+            run, Where(tmp_path, tmp_path / "ckpt"), progress=False, command="test", download=False
+        )
     assert seen == [False, True]
 
 

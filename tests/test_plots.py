@@ -235,3 +235,11 @@ def test_difference_heatmap_annotates_ours_minus_paper():
     # the paper's 7 method names (its open-set Forward is our Forward T-hat) x 2 noise settings,
     # two cells ours; the rest show no difference
     assert texts.count("—") == 7 * 2 - 2 and len(texts) == 14
+
+
+def test_the_q_curves_differ_in_colour_and_line_style():
+    styles = plots.q_styles(5)
+    colours = np.array([s["color"][:3] for s in styles])
+    neighbours = np.linalg.norm(np.diff(colours, axis=0), axis=1)
+    assert neighbours.min() > 0.3  # the viridis(0..0.9) the figure had: 0.24 between neighbours
+    assert len({str(s["linestyle"]) for s in styles}) == 5

@@ -266,15 +266,24 @@ def plot_fig1c(runs: pd.DataFrame, epochs: pd.DataFrame) -> Figure:
     return fig
 
 
+def q_styles(n: int) -> list[dict]:
+    """Colour and line style of ``n`` curves ordered by q: a sequential palette (plasma, dark to
+    light, so the order of q reads as the order of the colours) with hues far enough apart that
+    neighbours differ, and a line style of its own for each curve, for readers and printers
+    that do not tell the colours apart."""
+    colors = plt.get_cmap("plasma")(np.linspace(0, 0.85, n))
+    dashes = ["-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1))]
+    return [{"color": color, "linestyle": dashes[i % len(dashes)]} for i, color in enumerate(colors)]
+
+
 def _q_curves(axes, curves: pd.DataFrame, etas: list, qs: list, ylabel: str, letters: str | None) -> None:
-    """One panel per η in ``axes``, one curve per q (viridis over q); titles lettered if asked.
+    """One panel per η in ``axes``, one curve per q (:func:`q_styles`); titles lettered if asked.
     The legend is the figure's (:func:`_q_legend`)."""
-    colors = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(qs)))
     for col, (ax, eta) in enumerate(zip(axes, etas)):
-        for color, q in zip(colors, qs):
+        for q, style in zip(qs, q_styles(len(qs))):
             curve = curves[(curves["eta"] == eta) & (curves["q"] == q)]
             note = " (CCE)" if q == 0 else " (MAE / 2)" if q == 1 else ""
-            _band(ax, curve, color=color, label=f"q = {q:g}{note}")
+            _band(ax, curve, **style, label=f"q = {q:g}{note}")
         title = f"η = {eta:g}" if letters is None else f"({letters[col]}) η = {eta:g}"
         ax.set(title=title, xlabel="epoch", ylabel=ylabel)
 
