@@ -294,7 +294,7 @@ def all_losses(num_samples: int = N) -> dict[str, torch.nn.Module]:
         "mae": MAELoss(),
         "lq": LqLoss(0.7),
         "forward": ForwardCorrectedLoss(random_T(C, seed=5)),
-        "truncated": TruncatedLqLoss(0.7, 0.5, num_samples),
+        "truncated": TruncatedLqLoss(0.7, 0.5, num_samples=num_samples),
     }
 
 
