@@ -176,6 +176,7 @@ def _gce_from_log_probs(
             per_class = per_class * _along_class_dim(weight, per_class)
         return _reduce((target.to(per_class) * per_class).sum(_class_dim(log_probs)), reduction)
     weight = None if weight is None else weight.to(log_probs.dtype)
+    target = target.long()  # nll_loss's index type (a no-op for int64)
     if q == 0.0:
         return F.nll_loss(log_probs, target, weight=weight, ignore_index=ignore_index, reduction=reduction)
     # -log f_y via torch's own kernel: its bounds check of target (IndexError on the CPU, a
@@ -343,7 +344,7 @@ class TruncatedGCELoss(_TorchConventionLoss):
             if index is not None and index.numel() and not bool(((index >= 0) & (index < self.num_samples)).all()):
                 raise ValueError(f"index must hold training-set ids in [0, {self.num_samples})")
         log_probs = _log_softmax(input)
-        return -F.nll_loss(log_probs, target, ignore_index=self.ignore_index, reduction="none")
+        return -F.nll_loss(log_probs, target.long(), ignore_index=self.ignore_index, reduction="none")
 
     def forward(self, input: Tensor, target: Tensor, index: Tensor | None = None) -> Tensor:
         log_p_y = self._log_p_y(input, target, index)

@@ -51,8 +51,8 @@ def test_q_to_zero_is_cross_entropy(shape, weighted, ignore_index, reduction, q)
     got = gce_loss(logits, target, weight, q=q, ignore_index=ignore_index, reduction=reduction)
     module = GCELoss(weight, q=q, ignore_index=ignore_index, reduction=reduction)(logits, target)
     assert got.shape == expected.shape and got.dtype == expected.dtype
-    torch.testing.assert_close(got, expected, rtol=1e-7, atol=1e-12)
-    torch.testing.assert_close(module, expected, rtol=1e-7, atol=1e-12)
+    torch.testing.assert_close(got, expected, rtol=1e-7, atol=1e-12, equal_nan=True)  # NaN: all ignored
+    torch.testing.assert_close(module, expected, rtol=1e-7, atol=1e-12, equal_nan=True)
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -137,6 +137,7 @@ def test_bf16_logits_give_a_finite_float32_loss_and_gradient():
 def test_gce_loss_equals_the_trainers_lq_loss():
     logits, target = _case((10, C), seed=7)
     torch.testing.assert_close(gce_loss(logits, target, q=0.7), lq_loss(logits, target, 0.7))
+    torch.testing.assert_close(gce_loss(logits, target.int(), q=0.7), gce_loss(logits, target, q=0.7))
 
 
 def test_make_loss_knows_gce_by_name():
@@ -154,7 +155,7 @@ def test_module_keeps_weight_as_a_buffer_like_cross_entropy_loss():
     loss = GCELoss(WEIGHT.float(), q=0.5)
     assert "weight" in loss.state_dict() and torch.equal(loss.state_dict()["weight"], WEIGHT.float())
     assert "q=0.5" in repr(loss) and "ignore_index=-100" in repr(loss)
-    assert "weight" in GCELoss().state_dict() or GCELoss().weight is None
+    assert GCELoss().weight is None
 
 
 # --------------------------------------------------------------------------- argument checks
@@ -230,14 +231,17 @@ def test_compiled_training_step_with_gce_has_no_graph_break():
     x, y = torch.randn(32, 6), torch.randint(0, C, (32,))
     y[::5] = -100
 
-    def step(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        loss = criterion(model(x), y)
-        loss.backward()
-        return loss
+    def forward_and_loss(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return criterion(model(x), y)
 
-    eager = step(x, y)
+    eager = forward_and_loss(x, y)
+    eager.backward()
     eager_grad = model[0].weight.grad.clone()
     model.zero_grad()
-    compiled = torch.compile(step, fullgraph=True, backend="aot_eager")  # fullgraph: a graph break raises
-    torch.testing.assert_close(compiled(x, y), eager)
+    # fullgraph=True raises on any graph break (a host sync, a data-dependent branch); aot_eager
+    # also traces the backward through AOTAutograd, without needing a C++ compiler
+    compiled = torch.compile(forward_and_loss, fullgraph=True, backend="aot_eager")
+    loss = compiled(x, y)
+    loss.backward()
+    torch.testing.assert_close(loss, eager)
     torch.testing.assert_close(model[0].weight.grad, eager_grad)

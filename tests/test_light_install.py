@@ -1,16 +1,19 @@
 """`pip install gce-lab` is torch and numpy: the light part imports and works with nothing else.
 
-A subprocess blocks every package of the extras (as if they were not installed), imports the
+A subprocess blocks every package of the extras that torch itself does not require (torch
+brings sympy and filelock with it), as if they were not installed, imports the
 light modules, trains a step with GCELoss, and fails if any blocked package was imported; then
 ``python -m gce_lab`` must name the extra to install instead of printing a traceback.
 """
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
 import tomllib
+from importlib import metadata
 from pathlib import Path
 
 from gce_lab.__main__ import EXPERIMENT_MODULES
@@ -31,12 +34,18 @@ LIGHT_MODULES = (
     "gce_lab.seeds",
     "gce_lab.files",
 )
-HEAVY = sorted(EXPERIMENT_MODULES | {"matplotlib", "seaborn", "sympy", "scipy", "IPython", "jupytext", "nbformat"})
+#: torch's own requirements (sympy and filelock among them) come with any install of torch.
+TORCH_REQUIRES = {re.split(r"[\s;<>=!~\[]", r, maxsplit=1)[0].lower() for r in metadata.requires("torch") or []}
+#: The extras' packages, by module name, that must not be imported: all but torch's own.
+HEAVY = sorted(
+    (EXPERIMENT_MODULES | {"matplotlib", "seaborn", "sympy", "scipy", "IPython", "jupytext", "nbformat"})
+    - TORCH_REQUIRES
+)
 
 SCRIPT = """
 import importlib, importlib.abc, runpy, sys
 
-HEAVY = {heavy!r}
+HEAVY = set({heavy!r})
 
 class Block(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
