@@ -13,6 +13,8 @@ Two formulations, chosen by the device (never by the values, so nothing synchron
   the series ``1 + x/2 + x^2/6`` of ``expm1(x) / x`` for tiny ``x``. It never divides by
   ``q``, so a ``q`` that underflows float32 gives ``x = 0`` and the limit ``-log p`` (CCE),
   and ``expm1(x) / x`` lies in ``(0, 1]`` for ``x <= 0``: finite for any finite ``log p``.
+  For a ``q`` below float32's normal range its gradient ``-p^q`` is given directly (autograd
+  through ``expm1(x) / x`` would meet ``1/q``-sized intermediates there).
   It agrees with the float64 path to float32 rounding (``tests/test_lq_arithmetic.py``).
 """
 
@@ -26,6 +28,9 @@ __all__ = ["float64_available", "lq_from_log_prob"]
 #: Below this |q log p|, ``expm1(x)`` is replaced by its series (error below 1e-13 relative in
 #: float64, far below float32 rounding in the float32 path).
 SERIES_BELOW = 1e-3
+
+#: The smallest normal float32; a q below it is subnormal in float32 and 1/q overflows.
+_FLOAT32_TINY = torch.finfo(torch.float32).tiny
 
 #: Device types whose kernels have no float64.
 _NO_FLOAT64 = frozenset({"mps"})
@@ -70,4 +75,10 @@ def _lq_float32(log_prob: Tensor, q: float) -> Tensor:
     x_small = torch.where(small, x, torch.zeros_like(x))
     x_large = torch.where(small, torch.full_like(x, -1.0), x)
     expm1_over_x = torch.where(small, 1.0 + x_small / 2.0 + x_small * x_small / 6.0, torch.expm1(x_large) / x_large)
-    return -log_p * expm1_over_x
+    lq = -log_p * expm1_over_x
+    if q >= _FLOAT32_TINY:
+        return lq
+    # q below float32's normal range: autograd through expm1(x) / x would form 1/q-sized terms
+    # (inf - inf where |log p| is huge). The derivative is -p^q = -exp(x), given directly; the
+    # second derivative, -q exp(x), is below float32's normal range and rightly 0 here.
+    return lq.detach() - torch.exp(x).detach() * (log_p - log_p.detach())
