@@ -1,3 +1,17 @@
-"""gce-lab: the helper package behind the book on Generalized Cross Entropy (Zhang & Sabuncu, 2018)."""
+"""gce-lab: the helper package behind the book on Generalized Cross Entropy (Zhang & Sabuncu, 2018).
+
+``import gce_lab`` needs torch and numpy only. The loss for your own training loop,
+with ``torch.nn.CrossEntropyLoss``'s arguments (see :mod:`gce_lab.gce`)::
+
+    from gce_lab import GCELoss
+    criterion = GCELoss(q=0.7)          # q -> 0: cross entropy; q = 1: MAE / 2
+
+The experiment pipeline (``gce_lab.pipeline``, ``python -m gce_lab``), the book
+(``gce_lab.book``) and the Slurm path need the extras ``[experiments]``, ``[book]``, ``[cluster]``.
+"""
+
+from gce_lab.gce import ForwardCorrectedGCELoss, GCELoss, TruncatedGCELoss, gce_loss
 
 __version__ = "0.1.0"
+
+__all__ = ["GCELoss", "gce_loss", "TruncatedGCELoss", "ForwardCorrectedGCELoss", "__version__"]

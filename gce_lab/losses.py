@@ -15,8 +15,9 @@ of the labelled class:
   row-stochastic ``T[i, j] = p(noisy = j | true = i)``.
 
 Numerics: logits are upcast to float32 (bf16/fp16 inputs, autocast) before ``log_softmax``;
-``f_y^q`` is ``exp(q * log f_y)`` and ``(1 - f_y^q) / q`` is ``-expm1(q * log f_y) / q``, which
-is accurate for tiny ``q`` and has a finite gradient when ``f_y`` underflows; the forward
+``(1 - f_y^q) / q`` is computed from ``log f_y`` by :func:`gce_lab.lq_arithmetic.lq_from_log_prob`
+(float64 where the device has it, an exact float32 form on Apple MPS), which is accurate for
+tiny ``q`` and has a finite gradient when ``f_y`` underflows; the forward
 correction is a ``logsumexp`` of ``log f + log T``. Losses and gradients stay finite for
 finite logits of any magnitude representable in the input dtype.
 
@@ -41,6 +42,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from gce_lab.gce import ForwardCorrectedGCELoss, GCELoss, TruncatedGCELoss, gce_loss
+from gce_lab.lq_arithmetic import lq_from_log_prob
 from gce_lab.methods import METHODS
 from gce_lab.validation import (
     check_bool,
@@ -66,6 +69,11 @@ __all__ = [
     "ForwardCorrectedLoss",
     "TruncatedLqLoss",
     "make_loss",
+    # the drop-in losses with torch.nn.CrossEntropyLoss's conventions (gce_lab.gce)
+    "gce_loss",
+    "GCELoss",
+    "TruncatedGCELoss",
+    "ForwardCorrectedGCELoss",
 ]
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -115,30 +123,6 @@ def _reduce(per_sample: Tensor, reduction: str) -> Tensor:
     return per_sample
 
 
-#: Below this |q log f_y|, ``expm1(x) / x`` is replaced by its series ``1 + x/2 + x^2/6``.
-_SERIES_BELOW = 1e-3
-
-
-def _lq_from_log_prob(log_prob: Tensor, q: float) -> Tensor:
-    """Eq. 6 from ``log f_y``: ``(1 - f_y^q) / q = -expm1(q log f_y) / q``; ``-log f_y`` at q = 0.
-
-    Exact and finite for every q in [0, 1]: the per-sample arithmetic runs in float64 (a q such
-    as 1e-40 is below float32's normal range, where ``-expm1(x) / q`` would be 0 / 0), and where
-    ``x = q log f_y`` is tiny the loss is ``-log f_y (1 + x/2 + x^2/6)``, the series of the same
-    expression (error below 1e-13 relative). Both branches of each ``torch.where`` see only
-    values they are finite for, so no NaN reaches a gradient either. Returned in ``log_prob``'s dtype.
-    """
-    if q == 0.0:
-        return -log_prob
-    log_p = log_prob.double()
-    small = (q * log_p).abs() < _SERIES_BELOW
-    log_small = torch.where(small, log_p, torch.zeros_like(log_p))
-    x_small = q * log_small
-    x_large = torch.where(small, torch.full_like(log_p, -1.0), q * log_p)
-    series = -log_small * (1.0 + x_small / 2.0 + x_small * x_small / 6.0)
-    return torch.where(small, series, -torch.expm1(x_large) / q).to(log_prob.dtype)
-
-
 # --------------------------------------------------------------------------- functional losses
 def cce_loss(logits: Tensor, target: Tensor, reduction: str = "mean", *, check_inputs: bool = True) -> Tensor:
     """Categorical cross entropy ``-log f_y`` (Eq. 2), like ``F.cross_entropy``.
@@ -154,7 +138,7 @@ def mae_loss(logits: Tensor, target: Tensor, reduction: str = "mean", *, check_i
     """MAE on softmax outputs, Eq. 4: ``||e_y - f||_1 = 2 - 2 f_y`` (computed as ``-2 expm1(log f_y)``)."""
     reduction = _check_reduction(reduction)
     log_prob = _log_prob_of_target(logits, target, check_bool("check_inputs", check_inputs))
-    return _reduce(2.0 * _lq_from_log_prob(log_prob, 1.0), reduction)
+    return _reduce(2.0 * lq_from_log_prob(log_prob, 1.0), reduction)
 
 
 def lq_loss(logits: Tensor, target: Tensor, q: float, reduction: str = "mean", *, check_inputs: bool = True) -> Tensor:
@@ -168,7 +152,7 @@ def lq_loss(logits: Tensor, target: Tensor, q: float, reduction: str = "mean", *
     check_inputs = check_bool("check_inputs", check_inputs)
     if q == 0.0:
         return cce_loss(logits, target, reduction, check_inputs=check_inputs)
-    return _reduce(_lq_from_log_prob(_log_prob_of_target(logits, target, check_inputs), q), reduction)
+    return _reduce(lq_from_log_prob(_log_prob_of_target(logits, target, check_inputs), q), reduction)
 
 
 def lq_of_probability(p: float | Tensor, q: float) -> float | Tensor:
@@ -181,7 +165,7 @@ def lq_of_probability(p: float | Tensor, q: float) -> float | Tensor:
     if isinstance(p, Tensor):
         check_unit_interval("p", p)
         p = p if p.is_floating_point() else p.double()
-        return _lq_from_log_prob(torch.log(p), q)
+        return lq_from_log_prob(torch.log(p), q)
     p = check_in_range("p", p, 0.0, 1.0)
     if p == 0.0:
         return math.inf if q == 0.0 else 1.0 / q
@@ -226,7 +210,7 @@ def forward_corrected_loss(
 def _truncated_lq_per_sample(
     logits: Tensor, target: Tensor, weights: Tensor, q: float, lq_k: float, check_inputs: bool = True
 ) -> Tensor:
-    lq = _lq_from_log_prob(_log_prob_of_target(logits, target, check_inputs), q)
+    lq = lq_from_log_prob(_log_prob_of_target(logits, target, check_inputs), q)
     w = weights.to(device=lq.device, dtype=lq.dtype)
     return w * lq - w * lq_k
 
@@ -355,7 +339,8 @@ class TruncatedLqLoss(_Loss):
         self,
         q: float = 0.7,
         k: float = 0.5,
-        num_samples: int | None = None,
+        *,
+        num_samples: int,
         reduction: str = "mean",
         check_inputs: bool = True,
     ) -> None:
@@ -422,15 +407,17 @@ def make_loss(
     reduction: str = "mean",
     check_inputs: bool = True,
 ) -> nn.Module:
-    """Build the loss module of a method in :data:`METHODS`.
+    """Build the trainer's loss module of a method in :data:`METHODS` (or ``"gce"``, another name for ``"lq"``).
 
-    ``"lq"`` uses ``q``; ``"truncated_lq"`` uses ``q``, ``k`` and needs ``num_samples``;
+    The modules share ``forward(logits, target, index=None)``; for torch's conventions
+    (``(N, C, d1, ...)``, ``weight``, ``ignore_index``) use :class:`GCELoss` and its relatives.
+    ``"lq"`` (``"gce"``) uses ``q``; ``"truncated_lq"`` uses ``q``, ``k`` and needs ``num_samples``;
     ``"forward_t"`` (true T) and ``"forward_t_hat"`` (estimated T) both need ``T`` and give
     :class:`ForwardCorrectedLoss`. Arguments a method does not use are ignored.
     ``check_inputs=False`` builds a module that skips the per-call value checks of targets and
     sample ids (for a trainer that checked its labels once; see the module docstring).
     """
-    method = check_choice("method", method, METHODS)
+    method = "lq" if method == "gce" else check_choice("method", method, METHODS + ("gce",))
     if method == "cce":
         return CCELoss(reduction, check_inputs)
     if method == "mae":
@@ -440,7 +427,7 @@ def make_loss(
     if method == "truncated_lq":
         if num_samples is None:
             raise ValueError("num_samples (the training-set size, an integer >= 1) is required for 'truncated_lq'")
-        return TruncatedLqLoss(q, k, num_samples, reduction, check_inputs)
+        return TruncatedLqLoss(q, k, num_samples=num_samples, reduction=reduction, check_inputs=check_inputs)
     if T is None:
         raise ValueError(f"T (a row-stochastic (C, C) transition matrix) is required for {method!r}")
     return ForwardCorrectedLoss(T, reduction, check_inputs)

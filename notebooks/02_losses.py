@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from gce_lab import losses
+from gce_lab import losses, lq_arithmetic
 from gce_lab.book import setup, show_source
 from gce_lab.losses import cce_loss, lq_loss, lq_of_probability, mae_loss
 
@@ -151,7 +151,7 @@ plt.show()
 # small $q$ and huge logits stay exact. This is the source the chapters run:
 
 # %%
-show_source(losses.cce_loss, losses.mae_loss, losses.lq_loss, losses._lq_from_log_prob)
+show_source(losses.cce_loss, losses.mae_loss, losses.lq_loss, lq_arithmetic.lq_from_log_prob, lq_arithmetic._lq_float64)
 
 # %% [markdown]
 # Small $q$ hugs the CCE curve for moderate $f_y$ but stays bounded, $\mathcal{L}_q \le 1/q$;
@@ -359,6 +359,36 @@ print(
 )
 limit.index.name = "sample"
 limit.round(5)
+
+# %% [markdown]
+# ## In your own code: `GCELoss`, and a form that has only the gradient right
+#
+# `gce_lab.GCELoss` is this chapter's $\mathcal{L}_q$ with the arguments of
+# `torch.nn.CrossEntropyLoss` (logits `(N, C)` or `(N, C, d1, ...)`, `weight`, `ignore_index`,
+# `reduction`, probability targets); the README shows it in a training loop.
+#
+# The gradient identity above, $\partial \mathcal{L}_q / \partial z = f_y^q \, \partial
+# \mathcal{L}_{\text{CCE}} / \partial z$, invites a shortcut seen in public code: multiply CCE by
+# $f_y^q$ and *detach* the factor from the graph. Users ask why that is GCE (alinlab/LfF#3): its
+# gradient is $\mathcal{L}_q$'s, so training follows the same path, but its value
+# $-f_y^q \log f_y$ is not $\mathcal{L}_q = (1 - f_y^q)/q$, so logged losses, validation losses
+# and anything that compares loss values differ (and LfF's line multiplies by $q$ as well, which
+# scales the step by $q$). `tests/test_gce_equivalences.py` checks both statements.
+
+# %%
+from gce_lab import GCELoss
+
+z_batch = z.clone().requires_grad_()
+GCELoss(q=0.7)(z_batch, y).backward()
+lq_grad = z_batch.grad.clone()
+
+z_batch.grad = None
+f_y = torch.softmax(z_batch, dim=1).gather(1, y[:, None]).squeeze(1)
+detached = (torch.nn.functional.cross_entropy(z_batch, y, reduction="none") * f_y.detach() ** 0.7).mean()
+detached.backward()
+print(f"value: L_q {GCELoss(q=0.7)(z, y).item():.4f}, detached-weight form {detached.item():.4f}")
+print(f"largest gradient difference: {(z_batch.grad - lq_grad).abs().max().item():.1e}")
+assert torch.allclose(z_batch.grad, lq_grad) and abs(detached.item() - GCELoss(q=0.7)(z, y).item()) > 0.05
 
 # %% [markdown]
 # ## Summary

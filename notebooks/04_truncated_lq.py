@@ -148,6 +148,41 @@ print(f"L_q(k) = (1 - k^q) / q = {lq_k:.4f} for q = {q}, k = {k}")
 show_source(TruncatedLqLoss.forward, TruncatedLqLoss.prune, pruning_epochs)
 
 # %% [markdown]
+# ## Two pitfalls: a negative objective, and weights that belong to the training set
+#
+# **The objective is negative by design** (AlanChou/Truncated-Loss#4 reports it as a bug). For a
+# sample with $f_y > k$, $\mathcal{L}_q(f_y) < \mathcal{L}_q(k)$, so Eq. 12's term
+# $w_i(\mathcal{L}_q - \mathcal{L}_q(k))$ is negative; a pruned sample contributes 0. Eq. 12 drops
+# the constant of Eq. 11: right after a pruning step it is Eq. 9 minus $\mathcal{L}_q(k)$ per
+# sample, with the same gradient. Eq. 9 itself is never negative.
+#
+# **The weights $w_i$ belong to the training set** (AlanChou/Truncated-Loss#6): $w_i$ is indexed
+# by a training sample's id, so evaluating the same criterion on a test batch with the test
+# loader's ids reads the weights of unrelated training samples. `gce_lab.TruncatedGCELoss`
+# (torch's conventions) makes this hard to get wrong: the weights are read only through the
+# training-set ids passed as `index`, an id beyond `num_samples` raises, and a call without
+# `index` returns Eq. 9, which needs no per-sample state. `tests/test_gce_truncated.py` checks
+# both statements.
+
+# %%
+from gce_lab import TruncatedGCELoss
+
+generator = torch.Generator().manual_seed(0)
+train_z, train_y = 3 * torch.randn(8, 4, generator=generator), torch.randint(0, 4, (8,), generator=generator)
+test_z, test_y = 3 * torch.randn(8, 4, generator=generator), torch.randint(0, 4, (8,), generator=generator)
+criterion = TruncatedGCELoss(num_samples=8, q=q, k=k, reduction="none")  # 8 training samples
+criterion.prune(train_z, train_y, index=torch.arange(8))
+objective = criterion(train_z, train_y, index=torch.arange(8))  # Eq. 12, for training
+eq9 = criterion(train_z, train_y)  # Eq. 9, for any set
+print(
+    pd.DataFrame({"Eq. 12 (training)": objective.numpy(), "Eq. 9": eq9.numpy(), "Eq. 9 - L_q(k)": (eq9 - lq_k).numpy()})
+    .round(4)
+    .T
+)
+print(f"batch objective {objective.mean():.4f} < 0; test loss (Eq. 9, no ids) {criterion(test_z, test_y).mean():.4f}")
+assert torch.all(objective <= 0) and torch.all(eq9 >= 0)
+
+# %% [markdown]
 # ## The start-up problem, measured
 #
 # The toy problem of chapter 1 (four spiral arms, 40 % uniform label noise) has $c = 4$

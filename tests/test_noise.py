@@ -431,3 +431,31 @@ def test_open_set_replace_bad_input() -> None:
 
 def test_estimate_transition_is_reexported() -> None:
     assert estimate_transition is estimate_transition_original
+
+
+@pytest.mark.parametrize(
+    ("kind", "dataset", "eta", "realised"),
+    [
+        ("uniform", "cifar10", 0.5, 0.5),  # never redraws the true class: nominal = realised
+        ("class_dependent", "cifar10", 0.4, 0.2),  # half the classes are untouched
+        ("class_dependent", "fashion_mnist", 0.4, 0.2),
+        ("class_dependent", "cifar100", 0.4, 0.4),
+    ],
+)
+def test_nominal_against_realised_rate_of_every_closed_set_model(kind, dataset, eta, realised):
+    """Nominal vs realised (LiJunnan1992/DivideMix#29, cleanlab#977; chapter 5 shows the table)."""
+    model = make_noise(kind, eta, dataset)
+    labels = np.repeat(np.arange(model.num_classes), 50_000 // model.num_classes)
+    assert abs(model.corrupt(labels, seed=0).realised_rate - realised) < 0.01
+    # the expected rate of a matrix on balanced classes is the mean of 1 - T_ii
+    assert float(np.mean(1 - np.diag(model.transition_matrix()))) == pytest.approx(realised)
+
+
+def test_the_redraw_any_class_convention_realises_less_than_nominal():
+    """The convention of DivideMix#29: 50 % nominal, a label drawn from all 10 classes, 45 % realised."""
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(10), 5000)
+    noisy = np.where(rng.random(labels.size) < 0.5, rng.integers(0, 10, labels.size), labels)
+    assert abs(np.mean(noisy != labels) - 0.45) < 0.01
+    ours = make_noise("uniform", 0.5, num_classes=10).corrupt(labels, seed=0).realised_rate
+    assert abs(ours - 0.5) < 0.01

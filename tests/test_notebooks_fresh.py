@@ -185,7 +185,7 @@ def test_show_source_puts_the_package_code_on_the_page():
     from gce_lab.losses import lq_loss
 
     code = show_source(lq_loss)
-    assert code.data.startswith("def lq_loss(") and "_lq_from_log_prob" in code.data
+    assert code.data.startswith("def lq_loss(") and "lq_from_log_prob(" in code.data
     with pytest.raises(ValueError, match="objects must name at least one"):
         show_source()
 
