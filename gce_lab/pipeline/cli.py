@@ -14,8 +14,11 @@ Examples::
     python -m gce_lab bench --full-epoch               # on a GPU
     python -m gce_lab bench --lab-run table1 fig1ab    # lab profile: time to accuracy, clean CIFAR-10
 
-Filters take several values, space- or comma-separated. ``--epochs N`` shortens (or lengthens)
-every run and files the results under ``<profile>_epochs<N>``, never under the profile's name.
+Filters take several values, space- or comma-separated, and add up when given twice
+(``--methods cce --methods mae`` is ``--methods cce mae``). A flag that does not apply to the
+chosen executor or command (``--partition`` without ``--executor slurm``) is refused. ``--epochs N``
+shortens (or lengthens) every run and files the results under ``<profile>_epochs<N>``, never
+under the profile's name. Ctrl-C stops a run after saying, in one line, that its checkpoint is kept.
 """
 
 from __future__ import annotations
@@ -65,10 +68,16 @@ def _seeds(values: Sequence[str] | None) -> list[int] | None:
 def _add_selection(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("experiment", help=f"one of: {', '.join(EXPERIMENT_NAMES)}")
     parser.add_argument("--profile", default="smoke", help=f"one of: {', '.join(PROFILE_NAMES)} (default: smoke)")
-    parser.add_argument("--dataset", nargs="+", metavar="NAME", help="data sets to include (default: all)")
-    parser.add_argument("--methods", nargs="+", metavar="METHOD", help="losses to include (default: all)")
-    parser.add_argument("--noise", nargs="+", metavar="NOISE", help="noise settings, e.g. uniform0.4 (default: all)")
-    parser.add_argument("--seeds", nargs="+", metavar="SEED", help="seeds (default: the profile's)")
+    parser.add_argument(
+        "--dataset", action="extend", nargs="+", metavar="NAME", help="data sets to include (default: all)"
+    )
+    parser.add_argument(
+        "--methods", action="extend", nargs="+", metavar="METHOD", help="losses to include (default: all)"
+    )
+    parser.add_argument(
+        "--noise", action="extend", nargs="+", metavar="NOISE", help="noise settings, e.g. uniform0.4 (default: all)"
+    )
+    parser.add_argument("--seeds", action="extend", nargs="+", metavar="SEED", help="seeds (default: the profile's)")
     parser.add_argument("--epochs", type=int, help="override the epoch count; results go to <profile>_epochs<N>")
     parser.add_argument("--results-dir", help="results root (default: $GCE_LAB_RESULTS or results/)")
     parser.add_argument("--checkpoints-dir", help="checkpoint root (default: $GCE_LAB_CHECKPOINTS or checkpoints/)")
@@ -122,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument(
         "--models",
+        action="extend",
         nargs="+",
         metavar="MODEL",
         help=f"networks among {', '.join(CASES)} (default: {' '.join(DEFAULT_MODELS)}; on a CPU: "
@@ -145,12 +155,60 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--seed", type=int, default=0, help="seed of the images, weights and batches")
     bench.add_argument(
         "--lab-run",
+        action="extend",
         nargs="*",
         metavar="EXPERIMENT",
         help="instead: the lab profile's time to accuracy on clean CIFAR-10, for "
         f"{' / '.join(LAB_EXPERIMENTS)} (default: table1)",
     )
     return parser
+
+
+#: Flags of ``run`` that only some executors use (the others would ignore them silently).
+_EXECUTOR_FLAGS = {
+    "partition": ("slurm",),
+    "gpus": ("slurm",),
+    "cpus": ("slurm",),
+    "mem_gb": ("slurm",),
+    "slurm_config": ("slurm",),
+    "time_min": ("local", "slurm"),
+    "parallelism": ("local", "slurm"),
+    "jobs_dir": ("local", "slurm"),
+    "no_compile": ("inline",),
+    "no_progress": ("inline",),
+}
+#: Flags of ``bench`` that only the throughput benchmark uses, not ``--lab-run``.
+_THROUGHPUT_FLAGS = ("models", "steps", "warmup", "repeats", "batch_size", "workers", "probe_factor", "full_epoch")
+_PATH_FLAGS = ("results_dir", "checkpoints_dir", "jobs_dir", "slurm_config", "out")
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _given(args: argparse.Namespace, name: str) -> bool:
+    value = getattr(args, name, None)
+    return value is not None and value is not False
+
+
+def _check_flags(args: argparse.Namespace) -> None:
+    """Refuse an empty path and a flag that does not apply to the chosen executor or benchmark."""
+    for name in _PATH_FLAGS:
+        value = getattr(args, name, None)
+        if value is not None and not value.strip():
+            raise ValueError(f"{_flag(name)} must be a path, got {value!r} (leave the flag out for the default)")
+    if args.command == "run":
+        check_choice("executor", args.executor, EXECUTORS)
+        wrong = [_flag(n) for n, kinds in _EXECUTOR_FLAGS.items() if _given(args, n) and args.executor not in kinds]
+        if wrong:
+            raise ValueError(
+                f"{', '.join(wrong)} do(es) not apply to --executor {args.executor}; "
+                + "; ".join(f"{_flag(n)}: {'/'.join(k)}" for n, k in _EXECUTOR_FLAGS.items() if _flag(n) in wrong)
+            )
+    if args.command == "bench" and args.lab_run is not None:
+        wrong = [_flag(n) for n in _THROUGHPUT_FLAGS if _given(args, n)]
+        if wrong:
+            raise ValueError(f"{', '.join(wrong)} apply only to the throughput benchmark, not to --lab-run")
 
 
 def _plan(args: argparse.Namespace) -> Plan:
@@ -185,7 +243,6 @@ def _slurm_options(args: argparse.Namespace) -> SlurmOptions:
 
 
 def _submit(args: argparse.Namespace) -> int:
-    check_choice("executor", args.executor, EXECUTORS)
     options = _slurm_options(args)
     planned = _plan(args)
     label = planned.label
@@ -234,10 +291,10 @@ def _status(args: argparse.Namespace) -> int:
     planned = _plan(args)
     table = experiment_status(planned, _where(args))
     label = planned.label
-    counts = table["state"].value_counts()
+    counts = table["state"].str.split(" ").str[0].value_counts()
     print(
         f"{args.experiment} ({label}): {counts.get('done', 0)} done, {counts.get('partial', 0)} partial, "
-        f"{counts.get('todo', 0)} to do, of {len(table)} runs"
+        f"{counts.get('failed', 0)} failed, {counts.get('todo', 0)} to do, of {len(table)} runs"
     )
     if len(table):
         summary = table.assign(done=table["state"] == "done").groupby(["dataset", "method"], sort=False)["done"]
@@ -299,6 +356,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     traceback too under ``--debug``."""
     args = build_parser().parse_args(argv)
     try:
+        _check_flags(args)
         if args.command == "run":
             return _run(args)
         if args.command == "status":
@@ -311,3 +369,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"error: {' '.join(str(err).split()) or type(err).__name__}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print(
+            "interrupted: finished runs are recorded; the run in progress keeps its checkpoint of the last "
+            "finished epoch and resumes from it when the same command is run again",
+            file=sys.stderr,
+        )
+        return 130

@@ -38,7 +38,14 @@ import submitit
 from gce_lab.methods import METHOD_INFO
 from gce_lab.pipeline.planning import Plan, PlannedRun
 from gce_lab.pipeline.provenance import utc_now
-from gce_lab.pipeline.results import check_writable, finished_run_ids, results_dir, write_csv_atomically, writers_lock
+from gce_lab.pipeline.results import (
+    check_store,
+    finished_run_ids,
+    read_table,
+    results_dir,
+    write_csv_atomically,
+    writers_lock,
+)
 from gce_lab.pipeline.runner import Where, run_experiment
 from gce_lab.validation import check_choice, check_int
 
@@ -123,8 +130,13 @@ def _record(directory: Path, jobs: list[tuple[PlannedRun, submitit.Job]], kind: 
     ]
     with writers_lock(directory):
         path = directory / "jobs.csv"
-        old = pd.read_csv(path, dtype=str) if path.is_file() else pd.DataFrame(columns=_JOB_COLUMNS)
+        old = _read_jobs(path)
         write_csv_atomically(pd.concat([old, pd.DataFrame(rows, columns=_JOB_COLUMNS)], ignore_index=True), path)
+
+
+def _read_jobs(path: Path) -> pd.DataFrame:
+    """The rows of ``jobs.csv`` (none when there is no file); a damaged file raises, naming it."""
+    return read_table(path, _JOB_COLUMNS, _JOB_COLUMNS[:4], dtype=str)
 
 
 def _wait(jobs: Iterable[submitit.Job], limit: int | None = None) -> None:
@@ -149,7 +161,8 @@ def submit_runs(
     the first failure raised."""
     check_choice("executor", kind, EXECUTORS[1:])
     experiment, label = plan.selection.experiment, plan.label
-    directory = check_writable(results_dir(experiment, label, where.root))
+    directory = check_store(experiment, label, where.root)
+    _read_jobs(directory / "jobs.csv")  # damaged: refused before anything is submitted
     logs = Path(folder) if folder else directory / "jobs"
     done = finished_run_ids(experiment, label, where.root)
     todo = [r for r in plan.runs if r.run_id not in done]
@@ -191,10 +204,10 @@ def job_states(experiment: str, label: str, root: str | os.PathLike[str] | None 
     """The jobs recorded in ``jobs.csv`` with their state now: ``finished`` (the run's row is in
     ``runs.csv``), else what the scheduler says (Slurm: PENDING, RUNNING, FAILED, ...) or, for
     a local job whose run has no row, ``not finished``. Empty when no job was submitted."""
-    path = results_dir(experiment, label, root) / "jobs.csv"
-    if not path.is_file():
+    jobs = _read_jobs(results_dir(experiment, label, root) / "jobs.csv")
+    if jobs.empty:
         return pd.DataFrame(columns=[*_JOB_COLUMNS, "state"])
-    jobs = pd.read_csv(path, dtype=str).drop_duplicates("run_id", keep="last")
+    jobs = jobs.drop_duplicates("run_id", keep="last")
     done = finished_run_ids(experiment, label, root)
     states = []
     for row in jobs.itertuples():
