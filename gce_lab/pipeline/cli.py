@@ -294,7 +294,8 @@ def _status(args: argparse.Namespace) -> int:
     counts = table["state"].str.split(" ").str[0].value_counts()
     print(
         f"{args.experiment} ({label}): {counts.get('done', 0)} done, {counts.get('partial', 0)} partial, "
-        f"{counts.get('failed', 0)} failed, {counts.get('todo', 0)} to do, of {len(table)} runs"
+        + (f"{counts['failed']} failed (`--runs` says why), " if counts.get("failed") else "")
+        + f"{counts.get('todo', 0)} to do, of {len(table)} runs"
     )
     if len(table):
         summary = table.assign(done=table["state"] == "done").groupby(["dataset", "method"], sort=False)["done"]

@@ -57,6 +57,13 @@ def _human_labels(kind: str, ds: ImageDataset) -> HumanLabels:
     return load_human_labels(kind, ds.y_train)
 
 
+def _where_from(ds: ImageDataset) -> str:
+    """The file or folder a data set was read from, for messages."""
+    if ds.source.startswith("snapshot:"):
+        return f"snapshot {resolve_data_root() / (ds.source.split(':', 1)[1] + '.npz')}"
+    return f"{ds.source} files under {resolve_data_root()}"
+
+
 def build_run_data(planned: PlannedRun) -> tuple[TrainData, dict[str, Any]]:
     """The noisy train / noisy validation / clean test splits of a planned run, and facts about them.
 
@@ -69,6 +76,12 @@ def build_run_data(planned: PlannedRun) -> tuple[TrainData, dict[str, Any]]:
     images, y_true = ds.x_train, ds.y_train.numpy()
     human = _human_labels(kind, ds) if is_human(kind) else None
     if settings.train_subset is not None:  # the same images for every run of the profile
+        if settings.train_subset > len(y_true):
+            raise ValueError(
+                f"the {run.profile} profile trains on {settings.train_subset} images of {run.dataset}, but its "
+                f"training set ({_where_from(ds)}) holds only {len(y_true)}; use the full data set there "
+                "(the shared datasets folder's copy, see its SHA256SUMS) or a profile with a smaller subset"
+            )
         subset = training_subset(y_true, settings.train_subset, seed=0)
         images, y_true = images[subset], y_true[subset]
     else:
