@@ -282,11 +282,10 @@ def training_subset(labels: np.ndarray | torch.Tensor, size: int, seed: int = 0)
     labels_np = np.asarray(labels.cpu() if isinstance(labels, torch.Tensor) else labels)
     if labels_np.ndim != 1 or labels_np.size == 0:
         raise ValueError(f"labels must be a non-empty 1-D array, got shape {labels_np.shape}")
-    if not np.issubdtype(labels_np.dtype, np.integer) or labels_np.min() < 0:
-        raise ValueError(
-            f"labels must hold integer class indices >= 0, got dtype {labels_np.dtype} with values in "
-            f"[{labels_np.min()}, {labels_np.max()}]"
-        )
+    if not np.issubdtype(labels_np.dtype, np.integer):
+        raise ValueError(f"labels must hold integer class indices >= 0, got dtype {labels_np.dtype}")
+    if labels_np.min() < 0:
+        raise ValueError(f"labels must hold integer class indices >= 0, got values down to {labels_np.min()}")
     size = check_int("size", size, 1)
     if size > labels_np.size:
         raise ValueError(f"size must be at most the {labels_np.size} training samples, got {size}")

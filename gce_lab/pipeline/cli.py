@@ -201,10 +201,11 @@ def _check_flags(args: argparse.Namespace) -> None:
         check_choice("executor", args.executor, EXECUTORS)
         wrong = [_flag(n) for n, kinds in _EXECUTOR_FLAGS.items() if _given(args, n) and args.executor not in kinds]
         if wrong:
-            raise ValueError(
-                f"{', '.join(wrong)} do(es) not apply to --executor {args.executor}; "
-                + "; ".join(f"{_flag(n)}: {'/'.join(k)}" for n, k in _EXECUTOR_FLAGS.items() if _flag(n) in wrong)
+            uses = "; ".join(
+                f"{_flag(n)} is for --executor {'/'.join(k)}" for n, k in _EXECUTOR_FLAGS.items() if _flag(n) in wrong
             )
+            verb = "does" if len(wrong) == 1 else "do"
+            raise ValueError(f"{', '.join(wrong)} {verb} not apply to --executor {args.executor} ({uses})")
     if args.command == "bench" and args.lab_run is not None:
         wrong = [_flag(n) for n in _THROUGHPUT_FLAGS if _given(args, n)]
         if wrong:

@@ -39,14 +39,13 @@ from gce_lab.methods import METHOD_INFO
 from gce_lab.pipeline.planning import Plan, PlannedRun
 from gce_lab.pipeline.provenance import utc_now
 from gce_lab.pipeline.results import (
-    check_store,
     finished_run_ids,
     read_table,
     results_dir,
     write_csv_atomically,
     writers_lock,
 )
-from gce_lab.pipeline.runner import Where, run_experiment
+from gce_lab.pipeline.runner import Where, run_experiment, runs_to_train
 from gce_lab.validation import check_choice, check_int
 
 __all__ = ["EXECUTORS", "SlurmOptions", "RunJob", "submit_runs", "job_states"]
@@ -161,11 +160,17 @@ def submit_runs(
     the first failure raised."""
     check_choice("executor", kind, EXECUTORS[1:])
     experiment, label = plan.selection.experiment, plan.label
-    directory = check_store(experiment, label, where.root)
+    todo = runs_to_train(plan, where)  # every file the jobs write is checked first
+    again = [r.run_id for r in todo if r.run_id in finished_run_ids(experiment, label, where.root)]
+    if again:  # a job of one run cannot tell that a finished CCE run is to be trained again
+        raise ValueError(
+            f"the T̂ of the finished CCE run(s) {', '.join(again)} is lost; estimate it again in this process first: "
+            f"`python -m gce_lab run {experiment} --profile {plan.selection.profile} --executor inline` with the same "
+            "filters, then submit again"
+        )
+    directory = results_dir(experiment, label, where.root)
     _read_jobs(directory / "jobs.csv")  # damaged: refused before anything is submitted
     logs = Path(folder) if folder else directory / "jobs"
-    done = finished_run_ids(experiment, label, where.root)
-    todo = [r for r in plan.runs if r.run_id not in done]
     first = [r for r in todo if not METHOD_INFO[r.spec.method].estimates_T]
     second = [r for r in todo if METHOD_INFO[r.spec.method].estimates_T]
     executor = _executor(kind, logs, options)

@@ -163,7 +163,10 @@ def _read_jpeg_snapshot(path: Path, raw: dict[str, np.ndarray], name: str) -> di
     """Decoded arrays of a JPEG snapshot (images NCHW), from the cache when it holds them."""
     cached = cache_dir() / f"{path.stem}-{_file_digest(path)}-nchw.npz"
     if cached.is_file():
-        return _check_arrays(cached, _open_npz(cached, name), name)
+        try:
+            return _check_arrays(cached, _open_npz(cached, name), name)
+        except DataFileError as err:  # a damaged cache costs time, not the load: decode again
+            warnings.warn(f"{err}; decoding {path.name} again to replace it", stacklevel=3)
     needed = [k for split in ("train", "test") for k in (f"jpeg_{split}", f"off_{split}", f"y_{split}")]
     missing = [k for k in (*needed, "classes") if k not in raw]
     if missing:

@@ -5,6 +5,7 @@ Layout under the results root (``results/`` of the checkout, ``$GCE_LAB_RESULTS`
     <root>/<experiment>/<profile>/runs.csv     one row per finished run, with provenance
     <root>/<experiment>/<profile>/epochs.csv   one row per epoch per run
     <root>/<experiment>/<profile>/t_hat/<cce run id>.csv   T̂ estimated from a CCE run
+    <root>/<experiment>/<profile>/failed.csv   runs that failed (diverged): no result, the reason
 
 Accuracies are in percent, like the paper's tables. Every write goes through a temporary
 file, flushed to disk, and ``os.replace``, so a file is either the old or the new version, never
@@ -13,8 +14,10 @@ a lock (``filelock``) around each read-modify-write. A run counts as finished on
 in ``runs.csv`` (its epochs are written first) *and* that row is whole: a row with its accuracy,
 commit or finishing time missing (a file cut short by hand, a disk that filled up) is not a
 finished run; it is left out, with a warning, and trained again. Floats are written with six
-significant digits. A results file that cannot be read at all raises :class:`ResultsFileError`
-naming the file and how to repair it.
+significant digits. A results file that is damaged (unreadable, a column the rows need missing,
+a run or an epoch twice, a second header line, text where numbers belong) raises
+:class:`ResultsFileError` naming the file and how to repair it, on reading and before any write:
+a write never drops a row other than the one it replaces.
 """
 
 from __future__ import annotations
@@ -319,7 +322,7 @@ def _read_epochs(path: Path) -> pd.DataFrame:
 def _replace_rows(path: Path, rows: list[Mapping], columns: tuple[str, ...], run_id: str) -> None:
     """Replace the rows of ``run_id`` in ``path`` by ``rows``; every other row (cut ones too) stays."""
     reader = {"runs.csv": _read_runs, "epochs.csv": _read_epochs}.get(path.name)
-    old = reader(path) if reader else read_table(path, columns, columns[:1])
+    old = reader(path) if reader else read_table(path, columns, columns[:2])
     old = old[old["run_id"].astype(str) != str(run_id)] if len(old) else old
     new = pd.DataFrame([{c: row.get(c, np.nan) for c in columns} for row in rows], columns=list(columns))
     frame = new if old.empty else (old if new.empty else pd.concat([old, new], ignore_index=True))

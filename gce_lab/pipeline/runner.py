@@ -26,6 +26,7 @@ import pandas as pd
 import torch
 from tqdm import tqdm  # the text bar: notebooks without ipywidgets get no warning
 
+from gce_lab.datasets import dataset_info
 from gce_lab.methods import METHOD_INFO
 from gce_lab.pipeline.device import pick_device
 from gce_lab.pipeline.experiments import RunSpec, check_experiment
@@ -203,8 +204,8 @@ def _t_hat_to_estimate_again(plan: Plan, done: set[str], root: str | os.PathLike
         run = planned.spec
         if run.run_id in done or not METHOD_INFO[run.method].estimates_T:
             continue
-        cce = run.cce_dependency()
-        if cce.run_id in done and load_t_hat(run.experiment, run.profile, cce.run_id, root) is None:
+        cce, classes = run.cce_dependency(), dataset_info(run.dataset).num_classes
+        if cce.run_id in done and load_t_hat(run.experiment, run.profile, cce.run_id, root, classes) is None:
             lost = t_hat_path(run.experiment, run.profile, cce.run_id, root)
             warnings.warn(
                 f"the T̂ of the finished CCE run {cce.run_id} is lost ({lost}): "
@@ -272,7 +273,8 @@ _STATUS_COLUMNS = ["run_id", "dataset", "method", "q", "noise", "seed", "state",
 
 def experiment_status(plan: Plan, where: Where = Where()) -> pd.DataFrame:
     """One row per planned run: run_id, dataset, method, q, noise, seed, state (``done``,
-    ``partial`` with a checkpoint, or ``todo``) and epochs_done / epochs_total."""
+    ``failed (<reason>)`` as ``failed.csv`` records it, ``partial`` with a checkpoint, or ``todo``)
+    and epochs_done / epochs_total. A damaged results file raises, naming it."""
     done = finished_run_ids(plan.selection.experiment, plan.label, where.root)
     failed = failed_runs(plan.selection.experiment, plan.label, where.root)
     rows = []
