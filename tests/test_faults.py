@@ -620,5 +620,4 @@ def test_uniform_noise_over_21841_classes_needs_no_dense_matrix(monkeypatch):
 # ----------------------------------------------------------------------------- the count
 def test_round_three_catalogue_size():
     tables = [RUNS_DAMAGE, EPOCHS_DAMAGE, JOBS_DAMAGE, _T_HAT_DAMAGE, FLAG_CASES, BENCH_FLAG_CASES, NUMPY_CONFIG_CASES]
-    single = 31  # the single tests above: stores, long runs, Ctrl-C, data files, types and sizes
-    assert sum(map(len, tables)) + single >= 130
+    assert sum(map(len, tables)) >= 100  # with the parametrised and single tests above: 150 cases

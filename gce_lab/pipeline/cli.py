@@ -352,6 +352,14 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+#: What Ctrl-C leaves behind, per command (said in one line instead of a traceback).
+_INTERRUPTED = {
+    "run": "finished runs are recorded; the run in progress keeps the checkpoint of its last finished epoch "
+    "and resumes from it when the same command is run again",
+    "bench": "the results file keeps what was measured so far",
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status: 2 with a one-line message for a user's mistake (bad
     arguments, missing or damaged data or results files, an unwritable folder), with the
@@ -374,9 +382,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         if args.debug:
             raise
-        print(
-            "interrupted: finished runs are recorded; the run in progress keeps its checkpoint of the last "
-            "finished epoch and resumes from it when the same command is run again",
-            file=sys.stderr,
-        )
+        print(f"interrupted: {_INTERRUPTED.get(args.command, 'nothing was written')}", file=sys.stderr)
         return 130
