@@ -234,6 +234,10 @@ def train(
 
     Returns:
         :class:`TrainResult`.
+
+    Raises:
+        TrainingDiverged: an epoch's training loss was not finite (with that epoch; the
+            checkpoint of the epoch before is kept).
     """
     if not isinstance(config, TrainConfig):
         raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
