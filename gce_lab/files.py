@@ -30,6 +30,9 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, target)
+    except OSError as err:  # a full disk, a folder gone: name the file, not the temporary one
+        Path(tmp).unlink(missing_ok=True)
+        raise OSError(err.errno, f"{target} could not be written: {err.strerror or err}") from err
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

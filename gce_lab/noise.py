@@ -69,6 +69,8 @@ def _labels_array(name: str, labels: Any, num_classes: int) -> np.ndarray:
     """Validate class indices in [0, num_classes) and return them as a 1-D int64 numpy copy."""
     if not isinstance(labels, (np.ndarray, torch.Tensor)):
         labels = np.asarray(labels)
+        if labels.size == 0:  # an empty list is an empty label vector, not one of float dtype
+            labels = labels.astype(np.int64)
     check_labels(name, labels, num_classes)
     if isinstance(labels, torch.Tensor):
         labels = labels.detach().cpu().numpy()
@@ -152,17 +154,23 @@ class NoiseModel:
 
     def transition_matrix(self) -> np.ndarray:
         """The (c, c) row-stochastic matrix ``T[i, j] = p(noisy = j | true = i)`` (Sec. 3.1)."""
+        return np.stack([self.transition_row(i) for i in range(self.num_classes)])
+
+    def transition_row(self, true_class: int) -> np.ndarray:
+        """Row ``true_class`` of :meth:`transition_matrix` (c floats), without building the
+        matrix: over 21,841 classes the matrix alone would take 3.5 GiB."""
         c, eta = self.num_classes, self.eta
+        true_class = check_int("true_class", true_class, 0, c - 1)
         if self.kind == "uniform":
-            t = np.full((c, c), eta / (c - 1))
-            np.fill_diagonal(t, 1.0 - eta)
-            return t
-        t = np.eye(c)
-        if self.kind == "class_dependent":
-            for source, target in CLASS_MAPS[self.dataset].items():
-                t[source, source] = 1.0 - eta
-                t[source, target] = eta
-        return t
+            row = np.full(c, eta / (c - 1))
+            row[true_class] = 1.0 - eta
+            return row
+        row = np.zeros(c)
+        row[true_class] = 1.0
+        target = CLASS_MAPS[self.dataset].get(true_class) if self.kind == "class_dependent" else None
+        if target is not None:
+            row[true_class], row[target] = 1.0 - eta, eta
+        return row
 
     def corrupt(self, labels: np.ndarray | torch.Tensor, seed: int) -> NoisyLabels:
         """Draw a noisy label for each true label from row ``T[label]``, reproducibly from ``seed``.
@@ -181,12 +189,12 @@ class NoiseModel:
         true = _labels_array("labels", labels, self.num_classes)
         seed = check_int("seed", seed, 0)
         uniforms = np.random.default_rng(seed).random(true.size)
-        cdf = np.cumsum(self.transition_matrix(), axis=1)
-        cdf[:, -1] = 1.0  # u < 1 always lands on a class despite rounding in the cumsum
         noisy = np.empty_like(true)
-        for cls in np.unique(true):
+        for cls in np.unique(true):  # one row of T at a time: memory O(c), not O(c^2)
+            cdf = np.cumsum(self.transition_row(int(cls)))
+            cdf[-1] = 1.0  # u < 1 always lands on a class despite rounding in the cumsum
             mask = true == cls
-            noisy[mask] = np.searchsorted(cdf[cls], uniforms[mask], side="right")
+            noisy[mask] = np.searchsorted(cdf, uniforms[mask], side="right")
         is_noisy = noisy != true
         rate = float(is_noisy.mean()) if true.size else 0.0
         return NoisyLabels(labels=noisy, is_noisy=is_noisy, realised_rate=rate)
@@ -274,6 +282,10 @@ def training_subset(labels: np.ndarray | torch.Tensor, size: int, seed: int = 0)
     labels_np = np.asarray(labels.cpu() if isinstance(labels, torch.Tensor) else labels)
     if labels_np.ndim != 1 or labels_np.size == 0:
         raise ValueError(f"labels must be a non-empty 1-D array, got shape {labels_np.shape}")
+    if not np.issubdtype(labels_np.dtype, np.integer):
+        raise ValueError(f"labels must hold integer class indices >= 0, got dtype {labels_np.dtype}")
+    if labels_np.min() < 0:
+        raise ValueError(f"labels must hold integer class indices >= 0, got values down to {labels_np.min()}")
     size = check_int("size", size, 1)
     if size > labels_np.size:
         raise ValueError(f"size must be at most the {labels_np.size} training samples, got {size}")

@@ -111,15 +111,9 @@ HOST_SIDE = {
     "gce_lab.pipeline.checkpoints:fingerprint",
     "gce_lab.validation:check_transition_matrix",  # checks a copy of T moved to the host first
 }
-#: Issue 27 (wt-27) moves L_q's per-sample arithmetic (MAE, L_q, truncated L_q) off float64.
-LOSS_ARITHMETIC = pytest.mark.xfail(
-    reason="issue 27: _lq_from_log_prob in losses.py still computes in float64", strict=True
-)
 
 
-@pytest.mark.parametrize(
-    "method", [pytest.param(m, marks=LOSS_ARITHMETIC) if METHOD_INFO[m].uses_q or m == "mae" else m for m in METHODS]
-)
+@pytest.mark.parametrize("method", METHODS)
 def test_a_training_run_creates_no_float64_tensor_on_the_device(method, data, tmp_path):
     torch.manual_seed(0)
     guard = Float64Guard()

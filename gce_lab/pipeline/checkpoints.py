@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from gce_lab.files import atomic_path
 from gce_lab.pipeline.train_config import TrainConfig, TrainData
@@ -49,14 +49,31 @@ def fingerprint(config: TrainConfig, data: TrainData, T: Tensor | None) -> str:
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    """Write ``state`` to ``path`` atomically (a cut write leaves the previous checkpoint)."""
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+    """Write ``state`` to ``path`` atomically (a cut write leaves the previous checkpoint); a write
+    that fails (a full disk) raises ``OSError`` naming the file."""
+    try:
+        with atomic_path(path) as tmp:
+            torch.save(state, tmp)
+    except (OSError, RuntimeError) as err:  # torch reports a full disk as "[enforce fail ...] unexpected pos"
+        raise OSError(
+            f"checkpoint {path} could not be written ({str(err).splitlines()[0] if str(err) else type(err).__name__}); "
+            "is the disk full? Free space and run the same command again: the run resumes from its last checkpoint"
+        ) from err
 
 
-def load_checkpoint(path: Path | None, expected: str, device: torch.device) -> dict[str, Any] | None:
-    """The state saved at ``path`` if it has the fingerprint ``expected`` and every key; else None
-    (a missing, unreadable, foreign or damaged file is ignored with a warning: the run starts over)."""
+def _shapes(weights: Any) -> dict[str, tuple[int, ...]] | None:
+    """Parameter name -> shape of a state dict (None when it is not one)."""
+    if not isinstance(weights, dict) or not all(isinstance(v, torch.Tensor) for v in weights.values()):
+        return None
+    return {name: tuple(value.shape) for name, value in weights.items()}
+
+
+def load_checkpoint(
+    path: Path | None, expected: str, device: torch.device, model: nn.Module | None = None
+) -> dict[str, Any] | None:
+    """The state saved at ``path`` if it has the fingerprint ``expected``, every key and (when
+    ``model`` is given) weights of ``model``'s names and shapes; else None (a missing, unreadable,
+    foreign or damaged file, or one of another network, is ignored with a warning: the run starts over)."""
     if path is None or not path.is_file():
         return None
     try:
@@ -71,4 +88,11 @@ def load_checkpoint(path: Path | None, expected: str, device: torch.device) -> d
     if missing:
         warnings.warn(f"ignoring damaged checkpoint {path}: it lacks {missing}; the run starts over", stacklevel=3)
         return None
+    if model is not None:
+        wanted = _shapes(model.state_dict())
+        if any(_shapes(state[key]) != wanted for key in ("model", "best_model")):
+            warnings.warn(
+                f"ignoring checkpoint {path}: its weights belong to another network; the run starts over", stacklevel=3
+            )
+            return None
     return state

@@ -1,7 +1,10 @@
 """Command line: ``python -m gce_lab run|status|list|bench|human-stats`` (examples: :data:`EXAMPLES`).
 
-Filters take several values, space- or comma-separated. ``--epochs N`` shortens (or lengthens)
-every run and files the results under ``<profile>_epochs<N>``, never under the profile's name.
+Filters take several values, space- or comma-separated, and add up when given twice
+(``--methods cce --methods mae`` is ``--methods cce mae``). A flag that does not apply to the
+chosen executor or command (``--partition`` without ``--executor slurm``) is refused. ``--epochs N``
+shortens (or lengthens) every run and files the results under ``<profile>_epochs<N>``, never
+under the profile's name. Ctrl-C stops a run after saying, in one line, that its checkpoint is kept.
 """
 
 from __future__ import annotations
@@ -73,21 +76,27 @@ def _add_selection(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", default="smoke", help=f"one of: {', '.join(PROFILE_NAMES)} (default: smoke)")
     parser.add_argument(
         "--dataset",
+        action="extend",
         nargs="+",
         metavar="NAME",
         help=f"data sets among {', '.join(DATASETS)} (default: the experiment's)",
     )
     parser.add_argument(
-        "--methods", nargs="+", metavar="METHOD", help=f"losses among {', '.join(METHODS)} (default: the experiment's)"
+        "--methods",
+        action="extend",
+        nargs="+",
+        metavar="METHOD",
+        help=f"losses among {', '.join(METHODS)} (default: the experiment's)",
     )
     parser.add_argument(
         "--noise",
+        action="extend",
         nargs="+",
         metavar="NOISE",
         help=f"noise settings <kind><eta>, e.g. uniform0.4, with kind among {', '.join(RUN_NOISE_KINDS)} "
         "(a human label set has no eta; default: the experiment's; `status` lists them)",
     )
-    parser.add_argument("--seeds", nargs="+", metavar="SEED", help="seeds (default: the profile's)")
+    parser.add_argument("--seeds", action="extend", nargs="+", metavar="SEED", help="seeds (default: the profile's)")
     parser.add_argument("--epochs", type=int, help="override the epoch count; results go to <profile>_epochs<N>")
     parser.add_argument("--results-dir", help="results root (default: $GCE_LAB_RESULTS or results/)")
     parser.add_argument("--checkpoints-dir", help="checkpoint root (default: $GCE_LAB_CHECKPOINTS or checkpoints/)")
@@ -175,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument(
         "--models",
+        action="extend",
         nargs="+",
         metavar="MODEL",
         help=f"networks among {', '.join(CASES)} (default: {' '.join(DEFAULT_MODELS)}; on a CPU: "
@@ -198,12 +208,61 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--seed", type=int, default=0, help="seed of the images, weights and batches")
     bench.add_argument(
         "--lab-run",
+        action="extend",
         nargs="*",
         metavar="EXPERIMENT",
         help="instead: the lab profile's time to accuracy on clean CIFAR-10, for "
         f"{' / '.join(LAB_EXPERIMENTS)} (default: table1)",
     )
     return parser
+
+
+#: Flags of ``run`` that only some executors use (the others would ignore them silently).
+_EXECUTOR_FLAGS = {
+    "partition": ("slurm",),
+    "gpus": ("slurm",),
+    "cpus": ("slurm",),
+    "mem_gb": ("slurm",),
+    "slurm_config": ("slurm",),
+    "time_min": ("local", "slurm"),
+    "parallelism": ("local", "slurm"),
+    "jobs_dir": ("local", "slurm"),
+    "no_compile": ("inline",),
+    "no_progress": ("inline",),
+}
+#: Flags of ``bench`` that only the throughput benchmark uses, not ``--lab-run``.
+_THROUGHPUT_FLAGS = ("models", "steps", "warmup", "repeats", "batch_size", "workers", "probe_factor", "full_epoch")
+_PATH_FLAGS = ("results_dir", "checkpoints_dir", "jobs_dir", "slurm_config", "out")
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _given(args: argparse.Namespace, name: str) -> bool:
+    value = getattr(args, name, None)
+    return value is not None and value is not False
+
+
+def _check_flags(args: argparse.Namespace) -> None:
+    """Refuse an empty path and a flag that does not apply to the chosen executor or benchmark."""
+    for name in _PATH_FLAGS:
+        value = getattr(args, name, None)
+        if value is not None and not value.strip():
+            raise ValueError(f"{_flag(name)} must be a path, got {value!r} (leave the flag out for the default)")
+    if args.command == "run":
+        check_choice("executor", args.executor, EXECUTORS)
+        wrong = [_flag(n) for n, kinds in _EXECUTOR_FLAGS.items() if _given(args, n) and args.executor not in kinds]
+        if wrong:
+            uses = "; ".join(
+                f"{_flag(n)} is for --executor {'/'.join(k)}" for n, k in _EXECUTOR_FLAGS.items() if _flag(n) in wrong
+            )
+            verb = "does" if len(wrong) == 1 else "do"
+            raise ValueError(f"{', '.join(wrong)} {verb} not apply to --executor {args.executor} ({uses})")
+    if args.command == "bench" and args.lab_run is not None:
+        wrong = [_flag(n) for n in _THROUGHPUT_FLAGS if _given(args, n)]
+        if wrong:
+            raise ValueError(f"{', '.join(wrong)} apply only to the throughput benchmark, not to --lab-run")
 
 
 def _plan(args: argparse.Namespace) -> Plan:
@@ -238,7 +297,6 @@ def _slurm_options(args: argparse.Namespace) -> SlurmOptions:
 
 
 def _submit(args: argparse.Namespace) -> int:
-    check_choice("executor", args.executor, EXECUTORS)
     options = _slurm_options(args)
     planned = _plan(args)
     label = planned.label
@@ -292,10 +350,11 @@ def _status(args: argparse.Namespace) -> int:
     planned = _plan(args)
     table = experiment_status(planned, _where(args))
     label = planned.label
-    counts = table["state"].value_counts()
+    counts = table["state"].str.split(" ").str[0].value_counts()
     print(
         f"{args.experiment} ({label}): {counts.get('done', 0)} done, {counts.get('partial', 0)} partial, "
-        f"{counts.get('todo', 0)} to do, of {len(table)} runs"
+        + (f"{counts['failed']} failed (`--runs` says why), " if counts.get("failed") else "")
+        + f"{counts.get('todo', 0)} to do, of {len(table)} runs"
     )
     if len(table):
         summary = table.assign(done=table["state"] == "done").groupby(["dataset", "method"], sort=False)["done"]
@@ -363,12 +422,21 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+#: What Ctrl-C leaves behind, per command (said in one line instead of a traceback).
+_INTERRUPTED = {
+    "run": "finished runs are recorded; the run in progress keeps the checkpoint of its last finished epoch "
+    "and resumes from it when the same command is run again",
+    "bench": "the results file keeps what was measured so far",
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status: 2 with a one-line message for a user's mistake (bad
     arguments, missing or damaged data or results files, an unwritable folder), with the
     traceback too under ``--debug``."""
     args = build_parser().parse_args(argv)
     try:
+        _check_flags(args)
         if args.command == "run":
             return _run(args)
         if args.command == "status":
@@ -386,3 +454,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"error: {' '.join(str(err).split()) or type(err).__name__}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print(f"interrupted: {_INTERRUPTED.get(args.command, 'nothing was written')}", file=sys.stderr)
+        return 130

@@ -38,8 +38,14 @@ import submitit
 from gce_lab.methods import METHOD_INFO
 from gce_lab.pipeline.planning import Plan, PlannedRun
 from gce_lab.pipeline.provenance import utc_now
-from gce_lab.pipeline.results import check_writable, finished_run_ids, results_dir, write_csv_atomically, writers_lock
-from gce_lab.pipeline.runner import Where, run_experiment
+from gce_lab.pipeline.results import (
+    finished_run_ids,
+    read_table,
+    results_dir,
+    write_csv_atomically,
+    writers_lock,
+)
+from gce_lab.pipeline.runner import Where, run_experiment, runs_to_train
 from gce_lab.validation import check_choice, check_int
 
 __all__ = ["EXECUTORS", "SlurmOptions", "RunJob", "submit_runs", "job_states"]
@@ -124,8 +130,13 @@ def _record(directory: Path, jobs: list[tuple[PlannedRun, submitit.Job]], kind: 
     ]
     with writers_lock(directory):
         path = directory / "jobs.csv"
-        old = pd.read_csv(path, dtype=str) if path.is_file() else pd.DataFrame(columns=_JOB_COLUMNS)
+        old = _read_jobs(path)
         write_csv_atomically(pd.concat([old, pd.DataFrame(rows, columns=_JOB_COLUMNS)], ignore_index=True), path)
+
+
+def _read_jobs(path: Path) -> pd.DataFrame:
+    """The rows of ``jobs.csv`` (none when there is no file); a damaged file raises, naming it."""
+    return read_table(path, _JOB_COLUMNS, _JOB_COLUMNS[:4], dtype=str)
 
 
 def _wait(jobs: Iterable[submitit.Job], limit: int | None = None) -> None:
@@ -154,10 +165,17 @@ def submit_runs(
     to :func:`gce_lab.pipeline.runner.run_experiment` in each job."""
     check_choice("executor", kind, EXECUTORS[1:])
     experiment, label = plan.selection.experiment, plan.label
-    directory = check_writable(results_dir(experiment, label, where.root))
+    todo = runs_to_train(plan, where)  # every file the jobs write is checked first
+    again = [r.run_id for r in todo if r.run_id in finished_run_ids(experiment, label, where.root)]
+    if again:  # a job of one run cannot tell that a finished CCE run is to be trained again
+        raise ValueError(
+            f"the T̂ of the finished CCE run(s) {', '.join(again)} is lost; estimate it again in this process first: "
+            f"`python -m gce_lab run {experiment} --profile {plan.selection.profile} --executor inline` with the same "
+            "filters, then submit again"
+        )
+    directory = results_dir(experiment, label, where.root)
+    _read_jobs(directory / "jobs.csv")  # damaged: refused before anything is submitted
     logs = Path(folder) if folder else directory / "jobs"
-    done = finished_run_ids(experiment, label, where.root)
-    todo = [r for r in plan.runs if r.run_id not in done]
     first = [r for r in todo if not METHOD_INFO[r.spec.method].estimates_T]
     second = [r for r in todo if METHOD_INFO[r.spec.method].estimates_T]
     executor = _executor(kind, logs, options)
@@ -197,10 +215,10 @@ def job_states(experiment: str, label: str, root: str | os.PathLike[str] | None 
     """The jobs recorded in ``jobs.csv`` with their state now: ``finished`` (the run's row is in
     ``runs.csv``), else what the scheduler says (Slurm: PENDING, RUNNING, FAILED, ...) or, for
     a local job whose run has no row, ``not finished``. Empty when no job was submitted."""
-    path = results_dir(experiment, label, root) / "jobs.csv"
-    if not path.is_file():
+    jobs = _read_jobs(results_dir(experiment, label, root) / "jobs.csv")
+    if jobs.empty:
         return pd.DataFrame(columns=[*_JOB_COLUMNS, "state"])
-    jobs = pd.read_csv(path, dtype=str).drop_duplicates("run_id", keep="last")
+    jobs = jobs.drop_duplicates("run_id", keep="last")
     done = finished_run_ids(experiment, label, root)
     states = []
     for row in jobs.itertuples():

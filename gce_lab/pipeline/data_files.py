@@ -13,6 +13,7 @@ import io
 import os
 import shutil
 import urllib.request
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -127,6 +128,8 @@ def _check_arrays(path: Path, arrays: dict[str, np.ndarray], name: str) -> dict[
         )
     for split in ("train", "test"):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        if x.shape[:1] == (0,):
+            raise _damaged(path, f"holds no images in x_{split}", name)
         if x.dtype != np.uint8 or x.ndim != 4 or x.shape[1:] != (spec.channels, spec.size, spec.size):
             raise _damaged(
                 path,
@@ -187,7 +190,10 @@ def _read_jpeg_snapshot(path: Path, raw: dict[str, np.ndarray], name: str) -> di
     """Decoded arrays of a JPEG snapshot (images NCHW), from the cache when it holds them."""
     cached = cache_dir() / f"{path.stem}-{sha256_of(path)[:16]}-nchw.npz"
     if cached.is_file():
-        return _check_arrays(cached, _open_npz(cached, name), name)
+        try:
+            return _check_arrays(cached, _open_npz(cached, name), name)
+        except DataFileError as err:  # a damaged cache costs time, not the load: decode again
+            warnings.warn(f"{err}; decoding {path.name} again to replace it", stacklevel=3)
     needed = [k for split in ("train", "test") for k in (f"jpeg_{split}", f"off_{split}", f"y_{split}")]
     missing = [k for k in (*needed, "classes") if k not in raw]
     if missing:
@@ -201,7 +207,14 @@ def _read_jpeg_snapshot(path: Path, raw: dict[str, np.ndarray], name: str) -> di
         raise _damaged(path, f"holds images that do not decode ({type(err).__name__}: {err})", name) from err
     arrays.update({key: raw[key] for key in ("y_train", "y_test", "classes")})
     _check_arrays(path, arrays, name)
-    _save_npz_atomically(cached, arrays)
+    try:
+        _save_npz_atomically(cached, arrays)
+    except OSError as err:  # a cache that cannot be written costs time, not the load
+        warnings.warn(
+            f"decode cache {cached} cannot be written ({err.strerror or err}); {path.name} is decoded again on "
+            "every load (set GCE_LAB_CACHE to a writable folder)",
+            stacklevel=3,
+        )
     return arrays
 
 

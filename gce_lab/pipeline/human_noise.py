@@ -159,17 +159,22 @@ def human_label_sets(
 
 
 def load_human_labels(
-    kind: str, clean_labels: np.ndarray | torch.Tensor, root: str | os.PathLike[str] | None = None
+    kind: str,
+    clean_labels: np.ndarray | torch.Tensor,
+    root: str | os.PathLike[str] | None = None,
+    *,
+    download: bool = False,
 ) -> HumanLabels:
-    """The human labels of ``kind`` for the training images whose true labels are ``clean_labels``.
+    """The human labels of ``kind`` for the training images whose true labels are ``clean_labels``
+    (``download=True``: a missing label file is fetched first, :func:`human_label_file`).
 
     The file's ``clean_label`` must equal ``clean_labels`` (the images in CIFAR's original order, as
     torchvision and the CIFAR-10-JPEG snapshot give them): otherwise the human labels would be
     attached to other images, and a ``ValueError`` says so.
     """
     check_choice("kind", kind, tuple(HUMAN_LABEL_SETS))
-    dataset, file, key = HUMAN_LABEL_SETS[kind]
-    path = resolve_data_root(root) / "cifar-n" / file
+    dataset, _, key = HUMAN_LABEL_SETS[kind]
+    path = human_label_file(dataset, root, download=download)
     stored = _read(path)
     missing = [k for k in ("clean_label", key) if k not in stored]
     if missing:

@@ -19,11 +19,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from gce_lab.methods import METHOD_INFO
 from gce_lab.pipeline.experiments import RunSpec, check_experiment, noise_id, parse_noise
 from gce_lab.pipeline.human_noise import HUMAN_LABEL_SETS, is_human
 from gce_lab.pipeline.profiles import base_profile, check_profile, profile_label, run_settings
 from gce_lab.pipeline.train_config import TrainConfig
+from gce_lab.validation import check_int
 
 __all__ = ["Selection", "DataSettings", "PlannedRun", "Plan", "plan", "planned_run"]
 
@@ -53,14 +56,16 @@ class Selection:
     def __post_init__(self) -> None:
         check_experiment(self.experiment)
         check_profile(self.profile)
-        profile_label(self.profile, self.epochs)  # validates epochs
+        if self.epochs is not None:  # validated, and a numpy integer stored as a Python one
+            object.__setattr__(self, "epochs", check_int("epochs", self.epochs, 1))
         for name in ("datasets", "methods", "noises"):
             object.__setattr__(self, name, _names(name[:-1], getattr(self, name)))
         if self.seeds is not None:
             seeds = tuple(self.seeds)
             for seed in seeds:
-                if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+                if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
                     raise ValueError(f"seeds must be integers >= 0, got {seed!r}")
+            seeds = tuple(int(seed) for seed in seeds)  # numpy integers as Python ones (run ids, JSON)
             if len(set(seeds)) != len(seeds):
                 raise ValueError(f"seeds must be distinct, got {list(seeds)}")
             object.__setattr__(self, "seeds", seeds)

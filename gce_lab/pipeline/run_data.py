@@ -51,19 +51,27 @@ def _open_set_images(settings: DataSettings, download: bool) -> torch.Tensor:
         ) from err
 
 
-def _human_labels(kind: str, ds: ImageDataset) -> HumanLabels:
+def _human_labels(kind: str, ds: ImageDataset, download: bool) -> HumanLabels:
     if ds.source == "synthetic":
         raise FileNotFoundError(
             f"human label noise ({kind}) exists only for the real CIFAR training images, not for "
             "synthetic ones: run it under the cpu, lab or paper profile"
         )
-    return load_human_labels(kind, ds.y_train)
+    return load_human_labels(kind, ds.y_train, download=download)
+
+
+def _where_from(ds: ImageDataset) -> str:
+    """The file or folder a data set was read from, for messages."""
+    if ds.source.startswith("snapshot:"):
+        return f"snapshot {resolve_data_root() / (ds.source.split(':', 1)[1] + '.npz')}"
+    return f"{ds.source} files under {resolve_data_root()}"
 
 
 def build_run_data(planned: PlannedRun, *, download: bool = False) -> tuple[TrainData, dict[str, Any]]:
     """The noisy train / noisy validation / clean test splits of a planned run, and facts about them.
 
-    ``download`` lets torchvision download missing images (it checks their MD5 sums).
+    ``download`` lets torchvision download missing images (it checks their MD5 sums) and fetches a
+    missing CIFAR-N label file (its SHA-256 checked).
 
     Returns ``(data, meta)`` with meta keys ``data_source``, ``realised_noise_rate`` (fraction of
     mislabelled or foreign samples in the training split) and ``true_T`` (None for open-set noise).
@@ -72,11 +80,14 @@ def build_run_data(planned: PlannedRun, *, download: bool = False) -> tuple[Trai
     ds = _dataset(run.dataset, settings, download)
     kind, eta = run.noise_kind, run.eta
     images, y_true = ds.x_train, ds.y_train.numpy()
-    # Download hook: the CIFAR-N label files are not downloaded yet (a missing file raises
-    # FileNotFoundError naming where to put it); pass ``download`` on to load_human_labels once it
-    # accepts it.
-    human = _human_labels(kind, ds) if is_human(kind) else None
+    human = _human_labels(kind, ds, download) if is_human(kind) else None
     if settings.train_subset is not None:  # the same images for every run of the profile
+        if settings.train_subset > len(y_true):
+            raise ValueError(
+                f"the {run.profile} profile trains on {settings.train_subset} images of {run.dataset}, but its "
+                f"training set ({_where_from(ds)}) holds only {len(y_true)}; use the full data set there "
+                "(the shared datasets folder's copy, see its SHA256SUMS) or a profile with a smaller subset"
+            )
         subset = training_subset(y_true, settings.train_subset, seed=0)
         images, y_true = images[subset], y_true[subset]
     else:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ import pandas as pd
 import torch
 from tqdm import tqdm  # the text bar: notebooks without ipywidgets get no warning
 
+from gce_lab.datasets import dataset_info
 from gce_lab.methods import METHOD_INFO
 from gce_lab.pipeline.data_files import cache_dir
 from gce_lab.pipeline.device import pick_device, training_policy
@@ -33,22 +35,33 @@ from gce_lab.pipeline.models import make_model
 from gce_lab.pipeline.planning import Plan, PlannedRun
 from gce_lab.pipeline.provenance import REPO_ROOT, command_line, git_commit, in_checkout, on_colab, provenance
 from gce_lab.pipeline.results import (
+    check_store,
     check_writable,
+    failed_runs,
     finished_run_ids,
     load_results,
     load_t_hat,
-    results_dir,
+    record_failure,
     save_t_hat,
+    t_hat_path,
     write_run,
 )
 from gce_lab.pipeline.run_data import build_run_data
-from gce_lab.pipeline.train import TrainResult, train
+from gce_lab.pipeline.train import TrainingDiverged, TrainResult, train
 from gce_lab.pipeline.train_config import TrainData
 from gce_lab.seeds import derived_seed
 from gce_lab.transition import estimate_transition
 from gce_lab.validation import check_bool
 
-__all__ = ["CHECKPOINTS_ENV", "Where", "checkpoint_root", "checkpoint_path", "run_experiment", "experiment_status"]
+__all__ = [
+    "CHECKPOINTS_ENV",
+    "Where",
+    "checkpoint_root",
+    "checkpoint_path",
+    "runs_to_train",
+    "run_experiment",
+    "experiment_status",
+]
 
 CHECKPOINTS_ENV = "GCE_LAB_CHECKPOINTS"
 
@@ -81,7 +94,7 @@ def checkpoint_path(run: RunSpec, root: str | os.PathLike[str] | None = None) ->
 
 
 def _transition_for(
-    run: RunSpec, meta: dict[str, Any], root: str | os.PathLike[str] | None
+    run: RunSpec, meta: dict[str, Any], num_classes: int, root: str | os.PathLike[str] | None
 ) -> tuple[np.ndarray | None, float]:
     """(T for the loss, T̂ error) of a forward-correction run; (None, NaN) for other methods."""
     method = METHOD_INFO[run.method]
@@ -90,7 +103,7 @@ def _transition_for(
     if not method.estimates_T:
         return meta["true_T"], float("nan")
     dependency = run.cce_dependency()
-    t_hat = load_t_hat(run.experiment, run.profile, dependency.run_id, root)
+    t_hat = load_t_hat(run.experiment, run.profile, dependency.run_id, root, num_classes)
     if t_hat is None:
         raise RuntimeError(
             f"{run.run_id} needs T̂ from the CCE run {dependency.run_id}, which has not been saved; "
@@ -165,11 +178,15 @@ def _cpu_threads(count: int | None):
 def _train_and_record(planned: PlannedRun, where: Where, *, progress: bool, command: str, download: bool) -> None:
     run, config = planned.spec, planned.config
     data, meta = build_run_data(planned, download=download)
-    T, t_hat_error = _transition_for(run, meta, where.root)
+    T, t_hat_error = _transition_for(run, meta, data.num_classes, where.root)
     torch.manual_seed(derived_seed(run.seed, "init"))  # the seed fixes the initialisation
     model = make_model(planned.model, data.num_classes, data.x_train.shape[1])
     ckpt = checkpoint_path(run, where.checkpoints)
-    result = train(model, data, config, T=T, checkpoint_path=ckpt, progress=progress, desc=run.run_id)
+    try:
+        result = train(model, data, config, T=T, checkpoint_path=ckpt, progress=progress, desc=run.run_id)
+    except TrainingDiverged as err:  # a failure, recorded as such: never a result
+        path = record_failure(run.experiment, run.profile, run.run_id, f"diverged at epoch {err.epoch}", where.root)
+        raise RuntimeError(f"run {run.run_id} failed: {err}; recorded in {path}, no result written") from err
     if run.method == "cce" and any(METHOD_INFO[m].estimates_T for m in check_experiment(run.experiment).methods):
         probs = result.predict_proba(data.x_train).cpu().double().numpy()
         # Patrini et al. filter the top 3 % as outliers, except on CIFAR-100 (plain argmax).
@@ -182,6 +199,41 @@ def _train_and_record(planned: PlannedRun, where: Where, *, progress: bool, comm
     ]
     write_run(run.experiment, run.profile, row, epochs, where.root)
     ckpt.unlink(missing_ok=True)
+
+
+def _t_hat_to_estimate_again(plan: Plan, done: set[str], root: str | os.PathLike[str] | None) -> set[str]:
+    """Finished CCE runs of ``plan`` whose T̂ an unfinished Forward T̂ run needs but which is lost:
+    they are trained again to estimate it (else the Forward T̂ run could never run). A damaged
+    T̂ file raises, naming it."""
+    again = set()
+    for planned in plan.runs:
+        run = planned.spec
+        if run.run_id in done or not METHOD_INFO[run.method].estimates_T:
+            continue
+        cce, classes = run.cce_dependency(), dataset_info(run.dataset).num_classes
+        if cce.run_id in done and load_t_hat(run.experiment, run.profile, cce.run_id, root, classes) is None:
+            lost = t_hat_path(run.experiment, run.profile, cce.run_id, root)
+            warnings.warn(
+                f"the T̂ of the finished CCE run {cce.run_id} is lost ({lost}): "
+                f"{run.run_id} needs it, so the CCE run is trained again to estimate it (its row is replaced)",
+                stacklevel=3,
+            )
+            again.add(cce.run_id)
+    return again
+
+
+def runs_to_train(plan: Plan, where: Where = Where()) -> list[PlannedRun]:
+    """The runs of ``plan`` to train, in order, after checking every file they will write, before
+    any training starts (a run that trains for an hour must not fail at its last step): the
+    results folder and its ``runs.csv``, ``epochs.csv`` and T̂ files, and the checkpoints folder."""
+    experiment, label = plan.selection.experiment, plan.label
+    done = finished_run_ids(experiment, label, where.root)
+    again = _t_hat_to_estimate_again(plan, done, where.root)
+    todo = [run for run in plan.runs if run.run_id not in done or run.run_id in again]
+    if todo:
+        check_store(experiment, label, where.root)
+        check_writable(checkpoint_root(where.checkpoints) / experiment / label, "checkpoints folder")
+    return todo
 
 
 def _checkpoint_history(path) -> tuple[str, int]:
@@ -231,10 +283,7 @@ def run_experiment(
     """
     experiment, label = plan.selection.experiment, plan.label
     download = on_colab() if download is None else check_bool("download", download)
-    done = finished_run_ids(experiment, label, where.root)
-    todo = _how([run for run in plan.runs if run.run_id not in done], device, precision, compile)
-    if todo:  # before any training: a run must not fail only when it writes its result
-        check_writable(results_dir(experiment, label, where.root))
+    todo = _how(runs_to_train(plan, where), device, precision, compile)
     command = command if command is not None else command_line()
     git_commit()  # read (and cache) the commit now: the code that runs, not what is checked in later
     for planned in tqdm(todo, desc=f"{experiment}/{label}", disable=not progress, dynamic_ncols=True):
@@ -249,14 +298,18 @@ _STATUS_COLUMNS = ["run_id", "dataset", "method", "q", "noise", "seed", "state",
 
 def experiment_status(plan: Plan, where: Where = Where()) -> pd.DataFrame:
     """One row per planned run: run_id, dataset, method, q, noise, seed, state (``done``,
-    ``partial`` with a checkpoint, or ``todo``) and epochs_done / epochs_total."""
+    ``failed (<reason>)`` as ``failed.csv`` records it, ``partial`` with a checkpoint, or ``todo``)
+    and epochs_done / epochs_total. A damaged results file raises, naming it."""
     done = finished_run_ids(plan.selection.experiment, plan.label, where.root)
+    failed = failed_runs(plan.selection.experiment, plan.label, where.root)
     rows = []
     for planned in plan.runs:
         run, total = planned.spec, planned.config.epochs
         ckpt = checkpoint_path(run, where.checkpoints)
         if run.run_id in done:
             state, epochs_done = "done", total
+        elif run.run_id in failed:
+            state, epochs_done = f"failed ({failed[run.run_id]})", 0
         elif ckpt.is_file():
             state, epochs_done = _checkpoint_history(ckpt)
         else:

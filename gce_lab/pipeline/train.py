@@ -82,7 +82,7 @@ from gce_lab.pipeline.steps import (
 from gce_lab.pipeline.train_config import TrainConfig, TrainData
 from gce_lab.seeds import derived_seed
 
-__all__ = ["TrainResult", "TrainingInterrupted", "train"]
+__all__ = ["TrainResult", "TrainingInterrupted", "TrainingDiverged", "train"]
 
 
 @dataclass
@@ -137,6 +137,18 @@ class TrainResult:
 
 class TrainingInterrupted(RuntimeError):
     """Raised by an ``on_epoch_end`` callback to stop training after a checkpoint (tests, tools)."""
+
+
+class TrainingDiverged(RuntimeError):
+    """The training loss of an epoch was not finite: the run failed (its weights are NaN or
+    meaningless) and has no result. The checkpoint of the epoch before is kept."""
+
+    def __init__(self, epoch: int, loss: float, lr: float) -> None:
+        self.epoch, self.loss, self.lr = epoch, loss, lr
+        super().__init__(
+            f"training diverged: the training loss was {loss} at epoch {epoch} (learning rate {lr:g}); "
+            "a smaller learning rate may train"
+        )
 
 
 @torch.no_grad()
@@ -227,6 +239,10 @@ def train(
 
     Returns:
         :class:`TrainResult`.
+
+    Raises:
+        TrainingDiverged: an epoch's training loss was not finite (with that epoch; the
+            checkpoint of the epoch before is kept).
     """
     if not isinstance(config, TrainConfig):
         raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
@@ -265,7 +281,7 @@ def train(
     wall_before = 0.0
     run_fingerprint = fingerprint(config, data, T_tensor)
     path = Path(checkpoint_path) if checkpoint_path is not None else None
-    state = load_checkpoint(path, run_fingerprint, device)
+    state = load_checkpoint(path, run_fingerprint, device, model)
     if state is not None:
         model.load_state_dict(state["model"])
         best_model.load_state_dict(state["best_model"])
@@ -355,6 +371,8 @@ def train(
                 precision,
                 recall,
             ) = torch.cat([sums, val, test_correct, prune]).tolist()  # the epoch's one sync
+            if not math.isfinite(loss_sum):  # before its checkpoint: the last one kept is a finite epoch
+                raise TrainingDiverged(epoch, loss_sum / n_train, lr)
 
             n_val, n_test = data.x_val.shape[0], data.x_test.shape[0]
             record = {

@@ -22,6 +22,13 @@ __all__ = ["OPTIMIZERS", "TrainConfig", "TrainData"]
 OPTIMIZERS = ("sgd", "adam")
 
 
+#: The numeric fields of :class:`TrainConfig` and the Python type each is stored as.
+_NUMBER_FIELDS = {
+    **dict.fromkeys(("epochs", "batch_size", "eval_batch_size", "prune_start", "prune_every", "seed"), int),
+    **dict.fromkeys(("lr", "momentum", "weight_decay", "lr_decay", "q", "k"), float),
+}
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything the trainer needs to know besides the model and the data.
@@ -99,6 +106,9 @@ class TrainConfig:
         check_bool("compile", self.compile)
         check_choice("precision", self.precision, PRECISION_CHOICES)
         check_choice("device", self.device, DEVICE_CHOICES)
+        for name, kind in _NUMBER_FIELDS.items():  # numpy scalars pass the checks: store Python numbers,
+            if type(getattr(self, name)) not in (int, float, type(None)):  # or they cannot be written as JSON
+                object.__setattr__(self, name, kind(getattr(self, name)))
 
 
 @dataclass

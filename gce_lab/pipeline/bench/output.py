@@ -2,7 +2,8 @@
 atomically with provenance and the machine's environment, and the printed table.
 
 Results go to ``results/bench/<device>.json`` (``<device>-tiny.json`` for the tiny size,
-``...-lab-run.json`` for the lab run).
+``...-lab-run.json`` for the lab run). The file is checked before anything is timed: an existing
+one (an earlier measurement) is never overwritten, and its folder must be writable.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ import torch
 from gce_lab.files import atomic_path
 from gce_lab.pipeline.device import device_name
 from gce_lab.pipeline.provenance import provenance
-from gce_lab.pipeline.results import results_root
+from gce_lab.pipeline.results import check_writable, results_root
 
-__all__ = ["device_slug", "output_path", "write_json", "environment", "run_provenance", "say", "table"]
+__all__ = ["device_slug", "output_path", "check_output", "write_json", "environment", "run_provenance", "say", "table"]
 
 
 def _cpu_model() -> str:
@@ -53,6 +54,18 @@ def output_path(out: str | os.PathLike[str] | None, device: torch.device, size: 
     text = os.fspath(out)
     path = Path(text)
     return path / name if path.is_dir() or text.endswith(("/", os.sep)) else path
+
+
+def check_output(path: Path) -> Path:
+    """``path``, once it is known to be new (an earlier measurement is never overwritten) in a
+    writable folder: checked before anything is timed."""
+    if path.exists():
+        raise ValueError(
+            f"bench output {path} already exists (an earlier measurement); move it away or give --out "
+            "another file or folder"
+        )
+    check_writable(path.parent, "bench output folder")
+    return path
 
 
 def _jsonable(value: Any) -> Any:

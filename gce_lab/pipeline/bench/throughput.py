@@ -30,7 +30,7 @@ import torch
 
 from gce_lab.pipeline.bench.agreement import compare_paths
 from gce_lab.pipeline.bench.cases import CASES, MATMUL_SIZES, TARGETS, check_models, options, synthetic_images
-from gce_lab.pipeline.bench.output import environment, output_path, run_provenance, say, table, write_json
+from gce_lab.pipeline.bench.output import check_output, environment, output_path, run_provenance, say, table, write_json
 from gce_lab.pipeline.bench.plain_loop import default_workers
 from gce_lab.pipeline.bench.timing import matmul_gflops
 from gce_lab.pipeline.bench.variants import run_baseline, run_fast
@@ -158,7 +158,7 @@ def run_benchmark(
         seed=seed,
     )
     opts["full_epoch"] = full_epoch
-    path = output_path(out, dev, size)
+    path = check_output(output_path(out, dev, size))
     git_commit()  # read (and cached) now: the code that runs, not a commit made meanwhile
     started = time.perf_counter()
     compiled_fast = training_policy(dev, compile=compile).compile  # eager where compiling cannot work

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from gce_lab.pipeline.bench.cases import LAB_EXPERIMENTS, TARGETS, options
-from gce_lab.pipeline.bench.output import environment, output_path, run_provenance, say, write_json
+from gce_lab.pipeline.bench.output import check_output, environment, output_path, run_provenance, say, write_json
 from gce_lab.pipeline.device import DEVICE_CHOICES, device_name, pick_device
 from gce_lab.pipeline.models import make_model
 from gce_lab.pipeline.planning import PlannedRun, Selection, plan, planned_run
@@ -177,7 +177,7 @@ def lab_run(
     dev = pick_device(check_choice("device", device, DEVICE_CHOICES))
     if compile is not None and not isinstance(compile, bool):
         raise ValueError(f"compile must be True, False or None, got {compile!r}")
-    path = output_path(out, dev, size, "-lab-run")
+    path = check_output(output_path(out, dev, size, "-lab-run"))
     profile = opts["lab_profile"]
     git_commit()  # read (and cached) now: the code that runs, not a commit made meanwhile
     started = time.perf_counter()
