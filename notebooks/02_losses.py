@@ -25,7 +25,8 @@
 
 # %% tags=["remove-cell"]
 # On Colab only: clone the book (its package and committed results) once and install the package
-# from the clone, editable. Safe to run again, e.g. after a runtime restart.
+# from the clone, editable, with what the chapters need ([book]). Safe to run again, e.g. after a
+# runtime restart.
 import subprocess
 import sys
 from pathlib import Path
@@ -34,7 +35,7 @@ if "google.colab" in sys.modules:
     url, clone = "https://github.com/gce-lab/gce-lab", Path("/content/gce-lab")
     if not (clone / ".git").is_dir():
         subprocess.run(["git", "clone", "--depth", "1", url, str(clone)], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", str(clone)], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", f"{clone}[book]"], check=True)
     if str(clone) not in sys.path:  # this kernel imports the clone at once; new ones find the install
         sys.path.insert(0, str(clone))
 
