@@ -1,12 +1,10 @@
-"""The layers of ARCHITECTURE.md hold: no import loops, nothing imports a layer above it, and no
-module grows past 450 lines."""
+"""The layers of ARCHITECTURE.md hold: no import loops, and nothing imports a layer above it.
+(A module's size is a judgement, its single job the rule: there is no line cap, issue 28.)"""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
-
-import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "gce_lab"
 LAYERS = {"": 0, "pipeline": 1, "book": 2}  # the paper's mathematics and foundations, the pipeline, the book
@@ -91,8 +89,3 @@ def test_the_checks_can_fail(tmp_path):
     assert ("gce_lab.losses", "gce_lab.book.report") in [
         (m, t) for m in graph for t in graph[m] if _layer(t) > _layer(m)
     ]
-
-
-@pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE)))
-def test_no_module_over_450_lines(path):
-    assert len(path.read_text().splitlines()) <= 450, f"{path} is over 450 lines: split it by what it does"

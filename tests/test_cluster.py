@@ -53,7 +53,7 @@ def test_a_job_killed_mid_run_resumes_when_the_sweep_is_submitted_again(dirs):
     label = runs.label
     executor = submitit.LocalExecutor(folder=dirs["root"] / "jobs")
     victim = runs.runs[0]
-    job = executor.submit(RunJob(), Plan(runs.selection, (victim,)), Where(**dirs), "cpu")
+    job = executor.submit(RunJob(), Plan(runs.selection, (victim,)), Where(**dirs), {"device": "cpu"})
     ckpt = checkpoint_path(victim.spec, dirs["checkpoints"])
     deadline = time.time() + 120
     while not ckpt.is_file() and time.time() < deadline:

@@ -50,7 +50,7 @@ def test_the_install_cell_runs_twice_cloning_once_and_installing_editable(tmp_pa
     second = _run_cell(clone, monkeypatch)
     assert [c[:2] for c in first] == [["git", "clone"], [sys.executable, "-m"]]
     assert second == first[1:]  # the clone exists: only the (idempotent) install runs again
-    assert first[1][-2:] == ["-e", str(clone)] and sys.path.count(str(clone)) == 1
+    assert first[1][-2:] == ["-e", f"{clone}[book]"] and sys.path.count(str(clone)) == 1
 
 
 def test_the_install_cell_does_nothing_off_colab(monkeypatch):

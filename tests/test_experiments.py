@@ -149,7 +149,7 @@ def test_open_set_data_replaces_images_and_keeps_labels():
 def test_open_set_without_cifar100_says_so(tmp_path, monkeypatch):
     monkeypatch.setenv("GCE_LAB_DATA", str(tmp_path))
     with pytest.raises(FileNotFoundError, match="CIFAR-100"):
-        run_data._open_set_images(DataSettings("auto", None, None, 0.1))
+        run_data._open_set_images(DataSettings("auto", None, None, 0.1), download=False)
 
 
 # ----------------------------------------------------------------------------- the sweep

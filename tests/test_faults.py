@@ -296,7 +296,7 @@ def test_a_diverged_run_fails_is_recorded_and_never_a_result(tmp_path, capsys):
     diverging = dataclasses.replace(planned, config=dataclasses.replace(planned.config, lr=1e8))  # SGD
     where = Where(tmp_path / "r", tmp_path / "c")
     with pytest.raises(RuntimeError, match=r"failed: training diverged: the training loss was nan at epoch \d"):
-        runner._train_and_record(diverging, where, progress=False, command="test")
+        runner._train_and_record(diverging, where, progress=False, command="test", download=False)
     assert finished_run_ids("table1", "smoke", where.root) == set()
     reason = failed_runs("table1", "smoke", where.root)[planned.spec.run_id]
     assert reason.startswith("diverged at epoch")
@@ -396,7 +396,7 @@ def test_bench_list_flags_add_up():
 
 _SLURM_ONLY = [["--partition", "gpu"], ["--gpus", "-3"], ["--cpus", "4"], ["--mem-gb", "8"], ["--slurm-config", "x"]]
 _JOBS_ONLY = [["--time-min", "10"], ["--parallelism", "2"], ["--jobs-dir", "j"]]
-_INLINE_ONLY = [["--no-compile"], ["--no-progress"]]
+_INLINE_ONLY = [["--no-progress"]]  # --compile/--no-compile reach the jobs too (issue 26)
 FLAG_CASES = [
     *[(["--executor", "inline", *f], "not apply to --executor inline") for f in _SLURM_ONLY + _JOBS_ONLY],
     *[(f, "not apply to --executor inline") for f in _SLURM_ONLY + _JOBS_ONLY],  # inline: the default

@@ -251,7 +251,11 @@ def test_human_results_beside_synthetic_noise_of_the_nearest_rate():
     assert missing[("synthetic (cpu)", "uniform η = 0.2")].tolist() == ["70.0 (1)", "65.0 (2)"]
     assert missing[("synthetic (cpu)", "class-dependent η = 0.1")].tolist() == ["—", "—"]
     table = human_report.human_comparison(human, synthetic)
-    assert table[("human (cpu)", "human, worst (40.2 % wrong)")].tolist() == ["40.0 (2)", "30.0 (3)", "50.0 (1)"]
+    assert table[("human (cpu)", "human, worst (40.2 % of training labels wrong)")].tolist() == [
+        "40.0 (2)",
+        "30.0 (3)",
+        "50.0 (1)",
+    ]
     assert table[("synthetic (cpu)", "uniform η = 0.4")].tolist() == ["45.0 (2)", "35.0 (3)", "55.0 (1)"]
     order = human_report.ordering_agreement(human, synthetic).loc["human, worst"]
     assert order["order (most accurate first)"] == "Lq > CCE > MAE"
@@ -266,5 +270,8 @@ def test_human_findings_follow_the_numbers():
 
     runs = pd.DataFrame(_run_rows("human_worst", math.nan, 0.402, {"cce": 40.0, "mae": 30.0, "lq": 50.0}))
     text = repr(human_report.human_findings(runs))
-    assert "human, worst (40.2 % wrong): Lq is the most accurate (50.00 %), MAE the least (30.00 %)" in text
+    assert (
+        "human, worst (40.2 % of training labels wrong): Lq is the most accurate (50.00 %), MAE the least (30.00 %)"
+        in text
+    )
     assert "L_q ranks 1 of 3, +10.00 points against CCE" in text

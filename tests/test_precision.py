@@ -15,6 +15,7 @@ import pytest
 import torch
 from torch.overrides import TorchFunctionMode
 
+from gce_lab import lq_arithmetic
 from gce_lab.losses import make_loss
 from gce_lab.methods import METHOD_INFO, METHODS
 from gce_lab.noise import make_noise
@@ -114,7 +115,10 @@ HOST_SIDE = {
 
 
 @pytest.mark.parametrize("method", METHODS)
-def test_a_training_run_creates_no_float64_tensor_on_the_device(method, data, tmp_path):
+def test_a_training_run_creates_no_float64_tensor_on_the_device(method, data, tmp_path, monkeypatch):
+    """The CPU trains as a device without float64 (Apple MPS) would: the loss arithmetic takes its
+    float32 path, and nothing else may make a float64 tensor outside the host-side steps."""
+    monkeypatch.setattr(lq_arithmetic, "float64_available", lambda device: False)
     torch.manual_seed(0)
     guard = Float64Guard()
     with guard:

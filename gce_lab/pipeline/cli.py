@@ -227,7 +227,6 @@ _EXECUTOR_FLAGS = {
     "time_min": ("local", "slurm"),
     "parallelism": ("local", "slurm"),
     "jobs_dir": ("local", "slurm"),
-    "no_compile": ("inline",),
     "no_progress": ("inline",),
 }
 #: Flags of ``bench`` that only the throughput benchmark uses, not ``--lab-run``.
