@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,7 +77,7 @@ class HumanNoiseStats:
         counts = self.counts[kind].astype(np.float64)
         return counts / counts.sum(axis=1, keepdims=True)
 
-    def wrong_share(self, condition) -> float:
+    def wrong_share(self, condition: Callable[[pd.DataFrame], pd.Series]) -> float:
         """Share of all images whose pattern of wrong label sets satisfies ``condition``, a function
         of the ``patterns`` frame returning a boolean Series (e.g. ``lambda p: p["human_worst"] == 1``)."""
         selected = condition(self.patterns)
