@@ -381,8 +381,6 @@ def _human_stats(args: argparse.Namespace) -> int:
     from gce_lab.pipeline.human_noise import human_label_file, human_label_sets
     from gce_lab.pipeline.human_stats import human_noise_stats, write_human_stats
 
-    if args.results_dir == "":
-        raise ValueError("--results-dir must name a folder, got an empty string")
     source = human_label_file(args.dataset, download=args.download)
     stats = human_noise_stats(human_label_sets(args.dataset))
     print(f"wrote {write_human_stats(stats, source, args.results_dir)}")
