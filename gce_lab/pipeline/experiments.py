@@ -73,6 +73,8 @@ class ExperimentSpec:
         augment: random crops and flips (Sec. 4.2); Table 2 trains without (Sec. 4.3).
         q_values: for ``fig2``, the sweep of q for the ``lq`` method; else the profile's q.
         skip: (method, noise kind) pairs not run (true T is undefined for open-set noise).
+        reference_noises: settings outside the paper's figure or table, run only when named
+            (Table 1's clean column: the clean accuracy of a profile's recipe).
     """
 
     name: str
@@ -84,6 +86,7 @@ class ExperimentSpec:
     augment: bool = True
     q_values: tuple[float, ...] | None = None
     skip: tuple[tuple[str, str], ...] = ()
+    reference_noises: tuple[str, ...] = ()
 
 
 _TABLE1_NOISES = (
@@ -134,6 +137,7 @@ EXPERIMENTS: dict[str, ExperimentSpec] = {
         METHODS,
         _TABLE1_NOISES,
         "sgd",
+        reference_noises=("none0",),
     ),
     "table2": ExperimentSpec(
         "table2",

@@ -177,7 +177,7 @@ def small_net(num_classes: int, in_channels: int = 3) -> nn.Sequential:
 
 #: Channels of :func:`cpu_net`'s three stages and units of its hidden layer.
 CPU_NET_WIDTHS = (32, 64, 128)
-CPU_NET_HIDDEN = 256
+CPU_NET_HIDDEN = 1024
 
 
 def cpu_net(num_classes: int, in_channels: int = 3) -> nn.Sequential:

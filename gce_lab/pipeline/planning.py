@@ -194,7 +194,8 @@ def plan(selection: Selection) -> Plan:
     """The runs of ``selection``, ordered for dependencies; at least one.
 
     A ``forward_t_hat`` run pulls in its ``cce`` run even when the selection's methods leave CCE
-    out (T̂ is estimated from it). A human label set runs on its own data set only.
+    out (T̂ is estimated from it). A reference noise setting (Table 1's clean column) runs only
+    when the selection names it. A human label set runs on its own data set only.
     """
     spec = check_experiment(selection.experiment)
     note = f"experiment {selection.experiment!r}"
@@ -203,7 +204,7 @@ def plan(selection: Selection) -> Plan:
         noises = [noise_id(*parse_noise(n)) for n in noises]
     datasets = _selected("dataset", spec.datasets, selection.datasets, note)
     methods = _selected("method", spec.methods, selection.methods, note)
-    noises = _selected("noise", spec.noises, noises, note)
+    noises = _selected("noise", spec.noises + spec.reference_noises, noises, note) if noises is not None else list(spec.noises)
     if any(METHOD_INFO[m].estimates_T for m in methods) and "cce" not in methods:
         methods.insert(0, "cce")
     methods.sort(key=lambda m: m != "cce")  # CCE first: forward_t_hat depends on it
