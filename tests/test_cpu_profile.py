@@ -24,30 +24,48 @@ def test_cpu_profile_keeps_the_papers_protocol():
     for experiment in ("table1", "table2", "fig1c"):
         s = run_settings("cpu", experiment, "cifar10")
         assert (s["val_fraction"], s["q"], s["k"], s["batch_size"]) == (0.1, 0.7, 0.5, 128)
-        assert (s["model"], s["data_source"], s["augment"], s["optimizer"]) == ("cpu_net", "auto", False, "adam")
-        assert (s["train_subset"], s["epochs"], s["prune_start"], s["prune_every"]) == (12500, 15, 5, 2)
+        # the experiment's optimiser (SGD for the tables, Adam for the figures), no augmentation
+        assert (s["model"], s["data_source"], s["augment"], s["optimizer"]) == ("cpu_net", "auto", False, None)
+        assert (s["train_subset"], s["epochs"], s["prune_start"], s["prune_every"]) == (25000, 14, 9, 2)
         assert s["test_every_epoch"] is False
     for experiment in ("fig1ab", "fig2"):  # their figures plot the test accuracy of every epoch
         assert run_settings("cpu", experiment, "cifar10")["test_every_epoch"] is True
     assert run_settings("cpu", "table1", "cifar10")["seeds"] == (0,)
 
 
-def test_cpu_planned_config_uses_adam_without_augmentation_and_the_pruning_schedule():
-    def config(profile):
-        selection = Selection("table1", profile, datasets=["cifar10"], methods=["truncated_lq"], noises=["uniform0.4"])
+def test_cpu_planned_config_uses_the_experiments_optimiser_without_augmentation():
+    def config(experiment, method, noise, profile="cpu"):
+        selection = Selection(experiment, profile, datasets=["cifar10"], methods=[method], noises=[noise])
         return plan(selection).runs[0].config
 
-    cpu = config("cpu")
-    assert (cpu.optimizer, cpu.lr, cpu.milestones, cpu.augment) == ("adam", 1e-3, (), False)
-    assert (cpu.prune_start, cpu.prune_every, cpu.epochs, cpu.test_every_epoch) == (5, 2, 15, False)
+    table = config("table1", "truncated_lq", "uniform0.4")
+    assert (table.optimizer, table.lr, table.weight_decay, table.milestones, table.augment) == (
+        "sgd",
+        0.05,
+        5e-5,
+        (6,),
+        False,
+    )
+    assert (table.prune_start, table.prune_every, table.epochs, table.test_every_epoch) == (9, 2, 14, False)
+    figure = config("fig1c", "cce", "uniform0.4")
+    assert (figure.optimizer, figure.lr, figure.milestones, figure.epochs) == ("adam", 1e-3, (), 14)
     # the other profiles keep the experiment's choices: SGD with crops and flips for Table 1
-    lab = config("lab")
+    lab = config("table1", "truncated_lq", "uniform0.4", profile="lab")
     assert (lab.optimizer, lab.augment, lab.milestones, lab.test_every_epoch) == ("sgd", True, (5, 10), True)
 
 
-def test_cpu_net_is_small_and_maps_both_image_shapes_to_logits():
+def test_table1_runs_its_clean_reference_column_only_when_named():
+    default = plan(Selection("table1", "cpu", datasets=["cifar10"], methods=["cce"]))
+    assert "none0" not in {run.spec.noise for run in default.runs}
+    named = plan(Selection("table1", "cpu", datasets=["cifar10"], methods=["cce"], noises=["none0"]))
+    assert [run.spec.noise for run in named.runs] == ["none0"]
+    with pytest.raises(ValueError, match="noise must be among"):
+        plan(Selection("fig1c", "cpu", noises=["none0"]))
+
+
+def test_cpu_net_maps_both_image_shapes_to_logits():
     net = cpu_net(10, 3)
-    assert count_parameters(net) == 620_586
+    assert count_parameters(net) == 2_201_898  # 2,048 -> 1,024 hidden units hold most of them
     assert net(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
     assert cpu_net(10, 1)(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
 
