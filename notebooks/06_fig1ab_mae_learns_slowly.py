@@ -39,13 +39,15 @@
 # * `smoke`: synthetic images, a tiny network, three epochs: seconds on a CPU, a check
 #   that the pipeline runs; its numbers mean nothing.
 # * `cpu`: the real images (Fashion-MNIST, and CIFAR-10 from a lossy JPEG copy) on a
-#   laptop's two cores, about 1.5 minutes a run and an hour per Table 1 block. To get
-#   there it trains a small network (`cpu_net`, 0.62 M parameters) on a fixed
-#   class-balanced subset of 12,500 training images for 15 epochs of Adam, without
-#   augmentation. Those choices are made so that the network reaches, within its budget,
-#   the regime the paper's effects come from: it first learns the clean pattern, then
-#   memorises the wrong labels (Sec. 4.1). Expect the paper's effects at far lower
-#   accuracies; `gce_lab/pipeline/profiles.py` gives the reason for each setting.
+#   laptop's two cores. Its recipe is chosen so that the network reaches, within a few
+#   minutes a run, the regime the paper's effects come from: it first learns the clean
+#   pattern, then memorises the wrong labels (Sec. 4.1). The `cpu` results committed today
+#   were trained by its first recipe (`cpu_net` with 0.62 M parameters, a fixed
+#   class-balanced subset of 12,500 training images, 15 epochs of Adam, no augmentation,
+#   about 1.5 minutes a run); the profile now holds a second recipe, frozen after the pilot
+#   shown at the end of this page, whose runs replace the first recipe's as they land.
+#   Expect the paper's effects at far lower accuracies; `gce_lab/pipeline/profiles.py`
+#   gives the reason for each setting.
 # * `lab`: the real images, a 2 M-parameter network, 15-20 epochs: minutes on a GPU.
 # * `paper`: the protocol of Sec. 4 (ResNet-34, 120-150 epochs, five seeds): hours on a GPU.
 
@@ -167,6 +169,52 @@ else:
 # `python -m gce_lab run fig1ab --profile lab` (then `paper`) and rebuild the
 # book. CIFAR-100 needs torchvision's download, i.e. internet access (e.g. on Colab).
 
+
+# %% [markdown]
+# ## Why the `cpu` recipe changed
+#
+# The paper's effects need a network that first learns the clean pattern and then memorises
+# the wrong labels (Sec. 3.2, Fig. 1c), and truncated $\mathcal{L}_q$ needs a network that is
+# already confident on the clean samples when it prunes (Sec. 3.3). The first `cpu` recipe
+# memorised, but its network was weak: on CIFAR-10 it pruned many clean samples, and at
+# $\eta = 0.8$ nearly everything. Before the second recipe was frozen, a pilot trained a few
+# cells of Table 1 with it (seed 0; the clean cell is Table 1's reference column, which the
+# paper does not have) and measured the signs of the regime asked of a recipe. The first
+# recipe's numbers are its own committed runs of the same cells (its clean cell is Fig. 1a's
+# CCE run, trained by the same recipe). "Wrong-label softmax" is the mean softmax on the given
+# label of the wrongly labelled training samples after the last epoch; "1st prune" is truncated
+# $\mathcal{L}_q$'s first pruning step: which fraction of what it prunes is wrongly labelled
+# (precision), and which share of the clean samples it prunes.
+
+# %%
+from gce_lab.book.recipe_pilot import pilot_measurements, recipe_table, signs_findings, signs_table
+from gce_lab.pipeline.results import results_root
+
+pilots = {
+    "recipe 1": pilot_measurements(results_root() / "cpu_pilot" / "recipe1"),
+    "recipe 2": pilot_measurements(results_root() / "cpu_v2"),
+}
+recipe_table(pilots).round(3)
+
+# %% [markdown]
+# The signs, each recipe's measurement, and whether it is met (seconds: the median wall time
+# of a CIFAR-10 run on the 2-core machine that trained it):
+
+# %%
+signs_table(pilots)
+
+# %%
+signs_findings(pilots)
+
+# %% [markdown]
+# Neither recipe shows every sign within the budget of a few minutes a run on two cores. The
+# first memorises because Adam at a constant learning rate fits 11,250 images many times
+# over; its network never becomes confident enough on the clean samples for pruning to pick
+# the wrong labels. The second trains on twice the images, with a wider hidden layer and the
+# tables' SGD with one learning-rate drop: its clean accuracy and its pruning are much closer
+# to the signs, but at the low learning rate CCE memorises slowly, and the few epochs a CPU
+# can afford end long before the wrong labels are fitted. `gce_lab/pipeline/profiles.py`
+# gives the reason for each of its settings.
 
 # %% [markdown]
 # ## Exercises

@@ -1,57 +1,61 @@
 #!/usr/bin/env bash
-# The `cpu` profile's sweep: every offline figure and table on the real images, on this machine's
-# CPU, for hours and across sessions. From the repository root:
+# The `cpu` profile's sweep under its frozen recipe (recipe 2, see gce_lab/pipeline/profiles.py):
+# every offline figure and table on the real images, on this machine's CPU, for many hours and
+# across sessions. From the repository root:
 #
 #     bash results/run_cpu_sweep.sh            # start (or resume) in the background, return at once
 #     bash results/run_cpu_sweep.sh --status   # what is done, what runs now
 #     touch ~/.cache/gce_lab/PAUSE             # pause after the current cell (rm it to go on)
 #
-# It trains from a git worktree of the commit that is checked out now ($SWEEP_DIR, default
-# ~/.cache/gce_lab/sweep-tree), so that editing this checkout does not change the running code;
-# results go into this checkout's results/ (GCE_LAB_RESULTS), checkpoints to
-# ~/.cache/gce_lab/checkpoints, outside any work tree. An interrupted sweep (a session that ended)
-# resumes where it stopped: finished runs are skipped, a run cut mid-way continues from its last
-# epoch. Commit results/*/cpu/ as runs land; their git_commit column names the sweep's commit.
-# Cells run in order of priority, one `python -m gce_lab run` per cell: first the pilot of the
-# profile (the effects it must show), the human-noise runs, then the Table 1 blocks, the figures,
-# Table 2's closed-set row and the extra seeds. The open-set row of Table 2 and CIFAR-100 (and
-# so CIFAR-100N) need downloads: not here.
+# Every run of a table must come from one version of the training code, so the sweep trains from
+# a git worktree ($SWEEP_DIR, default ~/.cache/gce_lab/sweep-tree) of one fixed commit: $SWEEP_COMMIT,
+# by default the commit that froze recipe 2 and trained its pilot (RECIPE_COMMIT below). Results
+# go into this checkout's results/cpu_v2/ (GCE_LAB_RESULTS), a store of its own until a table's
+# runs are complete and replace the recipe-1 runs under results/<experiment>/cpu/; checkpoints go
+# to ~/.cache/gce_lab/checkpoints-v2, outside any work tree. An interrupted sweep (a session that
+# ended) resumes where it stopped: finished runs are skipped, a run cut mid-way continues from its
+# last epoch. Commit results/cpu_v2/ as runs land; their git_commit column names the sweep's commit.
+# Cells run in order of priority, one `python -m gce_lab run` per cell, so that a reader gets
+# complete columns early: the pilot's cells, the figures, one seed of every Table 1 column, the
+# human-noise runs and Table 2's closed-set row, then the second and third seeds (CIFAR-10 first).
+# The open-set row of Table 2 and CIFAR-100 (and so CIFAR-100N) need downloads: not here.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 MAIN=${GCE_LAB_MAIN:-$(pwd)}  # the checkout whose results/ the sweep fills
 STATE=${GCE_LAB_STATE:-$HOME/.cache/gce_lab}
 SWEEP_DIR=${SWEEP_DIR:-$STATE/sweep-tree}
+RECIPE_COMMIT=f963269  # recipe 2 frozen; its pilot runs in results/cpu_v2 come from this commit
+SWEEP_COMMIT=${SWEEP_COMMIT:-$RECIPE_COMMIT}
 PYTHON=${PYTHON:-$MAIN/.venv/bin/python}
 LOG=$STATE/sweep.log
+RESULTS=$MAIN/results/cpu_v2
 mkdir -p "$STATE"
 
+TABLE1_COLUMNS=(uniform0.2 uniform0.4 uniform0.6 uniform0.8
+    class_dependent0.1 class_dependent0.2 class_dependent0.3 class_dependent0.4)
 CELLS=(
-    # the pilot: Fig. 1c and 1a on CIFAR-10, then three Table 1 columns of both data sets
+    # the pilot's cells (issue 24): CIFAR-10 clean (Table 1's reference column), uniform 0.4 and
+    # 0.8, class-dependent 0.4; Fig. 1c (the figures' Adam); Fashion-MNIST uniform 0.4
+    "table1 --dataset cifar10 --methods cce lq truncated_lq --noise none0 uniform0.4 uniform0.8 class_dependent0.4"
+    "table1 --dataset cifar10 --methods forward_t --noise uniform0.4"
     "fig1c"
+    "table1 --dataset fashion_mnist --methods cce lq --noise uniform0.4"
     "fig1ab --dataset cifar10"
-    "table1 --dataset cifar10 --methods cce mae lq --noise uniform0.4 uniform0.8 class_dependent0.4"
-    "table1 --dataset fashion_mnist --methods cce mae lq --noise uniform0.4 uniform0.8 class_dependent0.4"
-    # beyond the paper: the six losses under CIFAR-10N's human labels
-    "human --dataset cifar10 --noise human_aggregate" "human --dataset cifar10 --noise human_random1"
-    "human --dataset cifar10 --noise human_worst"
-    # the Table 1 blocks, one column at a time
-    "table1 --dataset fashion_mnist --noise uniform0.2" "table1 --dataset fashion_mnist --noise uniform0.4"
-    "table1 --dataset fashion_mnist --noise uniform0.6" "table1 --dataset fashion_mnist --noise uniform0.8"
-    "table1 --dataset fashion_mnist --noise class_dependent0.1"
-    "table1 --dataset fashion_mnist --noise class_dependent0.2"
-    "table1 --dataset fashion_mnist --noise class_dependent0.3"
-    "table1 --dataset fashion_mnist --noise class_dependent0.4"
-    "table1 --dataset cifar10 --noise uniform0.2" "table1 --dataset cifar10 --noise uniform0.4"
-    "table1 --dataset cifar10 --noise uniform0.6" "table1 --dataset cifar10 --noise uniform0.8"
-    "table1 --dataset cifar10 --noise class_dependent0.1" "table1 --dataset cifar10 --noise class_dependent0.2"
-    "table1 --dataset cifar10 --noise class_dependent0.3" "table1 --dataset cifar10 --noise class_dependent0.4"
-    # the figures and Table 2's closed-set row
+)
+for noise in "${TABLE1_COLUMNS[@]}"; do CELLS+=("table1 --dataset cifar10 --noise $noise"); done
+for noise in "${TABLE1_COLUMNS[@]}"; do CELLS+=("table1 --dataset fashion_mnist --noise $noise"); done
+CELLS+=(
     "fig2 --noise uniform0.2" "fig2 --noise none0" "fig2 --noise uniform0.6"
     "table2 --noise closed_set0.4"
-    # the spread: two more seeds of CIFAR-10's uniform 0.4 and class-dependent 0.4 columns
-    "table1 --dataset cifar10 --noise uniform0.4 class_dependent0.4 --seeds 1"
-    "table1 --dataset cifar10 --noise uniform0.4 class_dependent0.4 --seeds 2"
+    "human --dataset cifar10 --noise human_aggregate" "human --dataset cifar10 --noise human_random1"
+    "human --dataset cifar10 --noise human_worst"
 )
+for seed in 1 2; do
+    for noise in "${TABLE1_COLUMNS[@]}"; do CELLS+=("table1 --dataset cifar10 --noise $noise --seeds $seed"); done
+done
+for seed in 1 2; do  # Fashion-MNIST's extra seeds, uniform columns first
+    for noise in "${TABLE1_COLUMNS[@]}"; do CELLS+=("table1 --dataset fashion_mnist --noise $noise --seeds $seed"); done
+done
 
 if [ "${1:-}" = "--status" ]; then
     if [ -f "$STATE/sweep.pid" ] && kill -0 "$(cat "$STATE/sweep.pid")" 2>/dev/null; then
@@ -61,7 +65,7 @@ if [ "${1:-}" = "--status" ]; then
     fi
     [ -e "$STATE/PAUSE" ] && echo "paused: $STATE/PAUSE exists"
     for e in fig1ab fig1c fig2 table1 table2 human; do
-        GCE_LAB_CHECKPOINTS=$STATE/checkpoints "$PYTHON" -m gce_lab status "$e" --profile cpu 2>/dev/null | head -1
+        GCE_LAB_RESULTS=$RESULTS GCE_LAB_CHECKPOINTS=$STATE/checkpoints-v2 "$PYTHON" -m gce_lab status "$e" --profile cpu 2>/dev/null | head -1
     done
     tail -3 "$LOG" 2>/dev/null
     exit 0
@@ -73,13 +77,14 @@ if [ "${1:-}" != "--foreground" ]; then
         exit 1
     fi
     if [ ! -d "$SWEEP_DIR" ]; then
-        git worktree add --detach "$SWEEP_DIR" "${SWEEP_COMMIT:-HEAD}" >/dev/null || exit 1
-    elif [ "${SWEEP_COMMIT:-}" != "" ]; then
+        git worktree add --detach "$SWEEP_DIR" "$SWEEP_COMMIT" >/dev/null || exit 1
+    else
         git -C "$SWEEP_DIR" checkout --detach "$SWEEP_COMMIT" >/dev/null || exit 1
     fi
-    # The worktree's copy of this script runs (bash reads a script as it goes: editing this one
-    # must not change a running sweep).
-    GCE_LAB_MAIN=$MAIN nohup setsid bash "$SWEEP_DIR/results/run_cpu_sweep.sh" --foreground >>"$LOG" 2>&1 &
+    # A copy of this script runs (bash reads a script as it goes: editing this one must not change
+    # a running sweep); the worktree holds the training code.
+    cp "$0" "$STATE/run_cpu_sweep.sh"
+    GCE_LAB_MAIN=$MAIN SWEEP_COMMIT=$SWEEP_COMMIT nohup setsid bash "$STATE/run_cpu_sweep.sh" --foreground >>"$LOG" 2>&1 &
     echo $! >"$STATE/sweep.pid"
     echo "sweep started (pid $!) at commit $(git -C "$SWEEP_DIR" rev-parse --short HEAD); log: $LOG"
     exit 0
@@ -87,7 +92,7 @@ fi
 
 # --foreground: the sweep itself
 export PYTHONPATH=$SWEEP_DIR PYTHONUNBUFFERED=1
-export GCE_LAB_RESULTS=$MAIN/results GCE_LAB_CHECKPOINTS=$STATE/checkpoints
+export GCE_LAB_RESULTS=$RESULTS GCE_LAB_CHECKPOINTS=$STATE/checkpoints-v2
 export GCE_LAB_DATA=${GCE_LAB_DATA:-$(cd "$MAIN/../shared/datasets" 2>/dev/null && pwd)}
 cd "$SWEEP_DIR" || exit 1
 echo "$(date -u +%FT%TZ) sweep at commit $(git rev-parse HEAD), python $PYTHON, data $GCE_LAB_DATA"

@@ -137,7 +137,7 @@ def test_cpu_subset_of_the_real_images_keeps_the_original_labels():
     ds = _snapshot_or_skip("fashion_mnist")
     run = plan(Selection("table1", "cpu", datasets=["fashion_mnist"], methods=["cce"], noises=["uniform0.4"])).runs[0]
     data, meta = build_run_data(run)
-    assert data.x_train.shape[0] + data.x_val.shape[0] == 12500
+    assert data.x_train.shape[0] + data.x_val.shape[0] == 25000
     assert data.x_test.shape[0] == ds.x_test.shape[0]  # the whole clean test set
     assert meta["data_source"] == "snapshot:fashion_mnist"
     assert 0.37 < meta["realised_noise_rate"] < 0.43
