@@ -130,3 +130,27 @@ def test_chapter_6s_reading_of_the_committed_pilot():
         < signs_one["first pruning step: share of clean samples pruned"]
     )
     assert signs_two["CCE's wrong-label softmax at the end"] < 0.3
+
+
+def test_the_cpu_profiles_docstring_quotes_the_committed_pilot():
+    from gce_lab.pipeline import profiles
+
+    text = " ".join(profiles.__doc__.split())
+    for root, quoted in (
+        ("cpu_v2", {"clean CCE test accuracy (%)": "{:.2f} %", "CCE's wrong-label softmax at the end": "{:.3f}"}),
+        (
+            "cpu_pilot/recipe1",
+            {"clean CCE test accuracy (%)": "({:.1f} %)", "CCE's wrong-label softmax at the end": "({:.2f})"},
+        ),
+    ):
+        signs = regime_signs(pilot_measurements(REPO_ROOT / "results" / root).query("seed == 0")).set_index("sign")
+        for sign, form in quoted.items():
+            assert form.format(signs.loc[sign, "measured"]) in text
+    two = regime_signs(pilot_measurements(REPO_ROOT / "results" / "cpu_v2").query("seed == 0")).set_index("sign")
+    fall = two.loc["CCE's fall from best to last epoch (points)", "measured"]
+    assert f"falls {fall:.2f} points" in text
+    assert f"precision {two.loc['first pruning step: precision', 'measured']:.3f}" in text
+    assert (
+        f"prunes {100 * two.loc['first pruning step: share of clean samples pruned', 'measured']:.1f} % of the clean"
+        in text
+    )
