@@ -16,7 +16,7 @@ confirms and half or more failing refutes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import pandas as pd
@@ -25,7 +25,7 @@ from gce_lab.methods import METHOD_INFO, METHOD_LABELS
 from gce_lab.pipeline.results import compare_with_paper
 from gce_lab.validation import check_choice
 
-__all__ = ["Claim", "CLAIMS", "column_verdicts", "verdict", "claims_table"]
+__all__ = ["Claim", "Order", "CLAIMS", "column_verdicts", "verdict", "claims_table"]
 
 Means = Mapping[str, float]  # method -> mean accuracy of one column of a table
 
@@ -40,7 +40,9 @@ class Claim:
         statement: the claim in words, with the paper's section.
         noises: noise types of the columns it speaks of.
         methods: the methods the test needs (a column lacking one of them cannot be tested).
-        test: True when a column's means (every method present -> accuracy) agree with the claim.
+        test: the order it claims (:class:`Order`): called on a column's means (every method
+            present -> accuracy), True when they agree with the claim; its pairs are what the
+            noise-aware verdicts of :mod:`gce_lab.book.reproduced` compare.
         quantifier: ``"all"`` columns must pass, or ``"most"`` (more than half).
         datasets: the data sets it speaks of (None: every data set of the table).
     """
@@ -50,23 +52,43 @@ class Claim:
     statement: str
     noises: tuple[str, ...]
     methods: tuple[str, ...]
-    test: Callable[[Means], bool]
+    test: Order
     quantifier: str = "all"
     datasets: tuple[str, ...] | None = None
 
 
-def _beats(winners: tuple[str, ...], losers: tuple[str, ...]) -> Callable[[Means], bool]:
+@dataclass(frozen=True)
+class Order:
+    """A claim's test of one column: every method of ``winners`` more accurate than every method
+    of ``losers``; ``None`` on one side stands for every other method of the column."""
+
+    winners: tuple[str, ...] | None
+    losers: tuple[str, ...] | None
+
+    def pairs(self, present: Iterable[str]) -> list[tuple[str, str]]:
+        """The (more accurate, less accurate) pairs the test orders, among the ``present`` methods."""
+        present = list(present)
+        winners = self.winners if self.winners is not None else [m for m in present if m not in self.losers]
+        losers = self.losers if self.losers is not None else [m for m in present if m not in winners]
+        return [(w, x) for w in winners for x in losers]
+
+    def __call__(self, means: Means) -> bool:
+        return all(means[w] > means[x] for w, x in self.pairs(means))
+
+
+def _beats(winners: tuple[str, ...], losers: tuple[str, ...]) -> Order:
     """Every method of ``winners`` is more accurate than every method of ``losers``."""
-    return lambda m: min(m[w] for w in winners) > max(m[x] for x in losers)
+    return Order(winners, losers)
 
 
-def _best(method: str) -> Callable[[Means], bool]:
+def _best(method: str) -> Order:
     """``method`` is more accurate than every other method of the column."""
-    return lambda m: m[method] > max(v for k, v in m.items() if k != method)
+    return Order((method,), None)
 
 
-def _worst(method: str) -> Callable[[Means], bool]:
-    return lambda m: m[method] < min(v for k, v in m.items() if k != method)
+def _worst(method: str) -> Order:
+    """``method`` is less accurate than every other method of the column."""
+    return Order(None, (method,))
 
 
 _TABLE1 = tuple(m for m in METHOD_LABELS if m in METHOD_INFO)  # the paper's order
