@@ -165,3 +165,13 @@ def test_recipe_2s_figures_memorise_more_than_its_tables():
     table, figure = (two[two["experiment"] == e].iloc[0] for e in ("table1", "fig1c"))
     assert (table["optimizer"], figure["optimizer"]) == ("sgd", "adam")
     assert figure["wrong_softmax_end"] > table["wrong_softmax_end"] and figure["fall"] > table["fall"]
+
+
+def test_the_cpu_profiles_docstring_quotes_the_figures_pilot():
+    from gce_lab.pipeline import profiles
+
+    text = " ".join(profiles.__doc__.split())
+    fig1c = (
+        pilot_measurements(REPO_ROOT / "results" / "cpu_v2").query("experiment == 'fig1c' and method == 'cce'").iloc[0]
+    )
+    assert f"ends at {fig1c['wrong_softmax_end']:.3f} and its test accuracy falls {fig1c['fall']:.2f} points" in text
