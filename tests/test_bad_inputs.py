@@ -15,15 +15,14 @@ import numpy as np
 import pytest
 import torch
 
-from gce_lab import losses, noise, transition, validation
+from gce_lab import losses, methods, noise, transition, validation
 from gce_lab.datasets import dataset_info
 from gce_lab.pipeline import cli, data, data_files, profiles, runner
 from gce_lab.pipeline.experiments import parse_noise
 from gce_lab.pipeline.models import make_model, tiny_net
 from gce_lab.pipeline.planning import Selection, plan
 from gce_lab.pipeline.runner import Where
-from gce_lab.pipeline.train import train
-from gce_lab.pipeline.train_config import TrainConfig
+from gce_lab.pipeline.train import TrainConfig, train
 
 # ----------------------------------------------------------------------------- the catalogue
 _CONFIG_FIELDS = {
@@ -73,8 +72,8 @@ LOSS_CASES = [
     ),
     ("T wrong size", lambda: losses.forward_corrected_loss(_LOGITS, _TARGET, np.eye(4)), "T"),
     ("T NaN", lambda: losses.forward_corrected_loss(_LOGITS, _TARGET, np.full((3, 3), np.nan)), "T"),
-    ("unknown method", lambda: losses.make_loss("focal"), "method must be one of"),
-    ("truncated without num_samples", lambda: losses.make_loss("truncated_lq"), "num_samples"),
+    ("unknown method", lambda: methods.make_loss("focal"), "method must be one of"),
+    ("truncated without num_samples", lambda: methods.make_loss("truncated_lq"), "num_samples"),
     ("k out of range", lambda: losses.TruncatedLqLoss(k=1.5, num_samples=4), "k must be"),
     ("index missing", lambda: losses.TruncatedLqLoss(num_samples=4)(_LOGITS, _TARGET), "index"),
     (

@@ -16,8 +16,7 @@ from gce_lab.pipeline.planning import Selection, plan
 from gce_lab.pipeline.profiles import PROFILES, run_settings
 from gce_lab.pipeline.run_data import build_run_data
 from gce_lab.pipeline.runner import Where, run_experiment
-from gce_lab.pipeline.train import train
-from gce_lab.pipeline.train_config import TrainConfig
+from gce_lab.pipeline.train import TrainConfig, train
 
 
 def test_cpu_profile_keeps_the_papers_protocol():

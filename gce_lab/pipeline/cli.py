@@ -16,7 +16,7 @@ import time
 from collections.abc import Sequence
 
 from gce_lab.datasets import DATASETS
-from gce_lab.methods import METHODS
+from gce_lab.methods import METHOD_INFO
 from gce_lab.pipeline.bench import (
     CASES,
     DEFAULT_CPU_MODELS,
@@ -86,7 +86,7 @@ def _add_selection(parser: argparse.ArgumentParser) -> None:
         action="extend",
         nargs="+",
         metavar="METHOD",
-        help=f"losses among {', '.join(METHODS)} (default: the experiment's)",
+        help=f"losses among {', '.join(METHOD_INFO)} (default: the experiment's)",
     )
     parser.add_argument(
         "--noise",

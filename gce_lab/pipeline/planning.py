@@ -4,7 +4,7 @@ A :class:`Selection` says which runs (an experiment under a profile, optionally 
 :func:`plan` crosses the experiment's spec (:mod:`gce_lab.pipeline.experiments`: what to
 train) with the profile (:mod:`gce_lab.pipeline.profiles`: how long and how big) into one
 :class:`PlannedRun` per training run: its identity (:class:`RunSpec`), its
-:class:`~gce_lab.pipeline.train_config.TrainConfig`, its network and how its data are built.
+:class:`~gce_lab.pipeline.train.TrainConfig`, its network and how its data are built.
 Nothing downstream reads a profile again: the runner, the status table and the cluster jobs
 take the plan; the benchmark and the book's protocol table resolve single runs with
 :func:`planned_run`.
@@ -25,7 +25,7 @@ from gce_lab.methods import METHOD_INFO
 from gce_lab.pipeline.experiments import RunSpec, check_experiment, noise_id, parse_noise
 from gce_lab.pipeline.human_noise import HUMAN_LABEL_SETS, is_human
 from gce_lab.pipeline.profiles import base_profile, check_profile, profile_label, run_settings
-from gce_lab.pipeline.train_config import TrainConfig
+from gce_lab.pipeline.train import TrainConfig
 from gce_lab.validation import check_int
 
 __all__ = ["Selection", "DataSettings", "PlannedRun", "Plan", "plan", "planned_run"]
@@ -204,7 +204,11 @@ def plan(selection: Selection) -> Plan:
         noises = [noise_id(*parse_noise(n)) for n in noises]
     datasets = _selected("dataset", spec.datasets, selection.datasets, note)
     methods = _selected("method", spec.methods, selection.methods, note)
-    noises = _selected("noise", spec.noises + spec.reference_noises, noises, note) if noises is not None else list(spec.noises)
+    noises = (
+        _selected("noise", spec.noises + spec.reference_noises, noises, note)
+        if noises is not None
+        else list(spec.noises)
+    )
     if any(METHOD_INFO[m].estimates_T for m in methods) and "cce" not in methods:
         methods.insert(0, "cce")
     methods.sort(key=lambda m: m != "cce")  # CCE first: forward_t_hat depends on it

@@ -47,8 +47,7 @@ from gce_lab.pipeline.results import (
     write_run,
 )
 from gce_lab.pipeline.run_data import build_run_data
-from gce_lab.pipeline.train import TrainingDiverged, TrainResult, train
-from gce_lab.pipeline.train_config import TrainData
+from gce_lab.pipeline.train import TrainData, TrainingDiverged, TrainResult, train
 from gce_lab.seeds import derived_seed
 from gce_lab.transition import estimate_transition
 from gce_lab.validation import check_bool
