@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 
 from gce_lab.book import protocol, report
+from gce_lab.book.comparison import reported_results
 from gce_lab.pipeline.planning import Selection, plan
-from gce_lab.pipeline.results import RUN_COLUMNS, reported_results, write_run
+from gce_lab.pipeline.results import RUN_COLUMNS, write_run
 
 
 def _run_row(

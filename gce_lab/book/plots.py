@@ -17,10 +17,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from gce_lab.book.comparison import TABLE_METRIC, compare_with_paper
 from gce_lab.book.report import NOISE_LABELS, results_label
 from gce_lab.datasets import DATASET_LABELS
 from gce_lab.methods import METHOD_INFO, METHOD_LABELS
-from gce_lab.pipeline.results import TABLE_METRIC, compare_with_paper
 from gce_lab.validation import check_choice
 
 __all__ = [

@@ -14,7 +14,7 @@ A chapter calls :func:`chapter_results` with its ``PROFILE`` parameter:
 :func:`notice` says in words which profile made the numbers, what that profile is, and
 which planned runs are missing. :func:`comparison_table` and :func:`agreement_table` put
 our Table 1 / Table 2 numbers beside the paper's, with differences, per-column ranks and
-pairwise agreement of the method orderings (from :mod:`gce_lab.pipeline.results`). Every column
+pairwise agreement of the method orderings (from :mod:`gce_lab.book.comparison`). Every column
 header of these tables names the profile of our numbers.
 """
 
@@ -29,18 +29,13 @@ from typing import Any
 
 import pandas as pd
 
+from gce_lab.book.comparison import TABLE_METRIC, compare_with_paper, pairwise_order_agreement, per_column_ranking
 from gce_lab.datasets import DATASET_LABELS
 from gce_lab.methods import METHOD_LABELS
 from gce_lab.pipeline.experiments import check_experiment
 from gce_lab.pipeline.planning import Selection, plan
 from gce_lab.pipeline.profiles import PROFILE_NAMES, base_profile
-from gce_lab.pipeline.results import (
-    TABLE_METRIC,
-    compare_with_paper,
-    load_results,
-    pairwise_order_agreement,
-    per_column_ranking,
-)
+from gce_lab.pipeline.results import load_results
 from gce_lab.pipeline.runner import Where, run_experiment
 from gce_lab.validation import check_choice
 
@@ -356,7 +351,7 @@ def comparison_table(runs: pd.DataFrame, table: str, dataset: str | None = None)
     """Our numbers beside the paper's for ``table`` (``table1`` or ``table2``), ready to show.
 
     One row per (data set, noise, η, method), in the paper's order; accuracies in percent
-    (the metric of :data:`gce_lab.pipeline.results.TABLE_METRIC`), as text with two decimals. Column
+    (the metric of :data:`gce_lab.book.comparison.TABLE_METRIC`), as text with two decimals. Column
     groups: ``ours (<profile> profile)`` with the accuracy (mean ± std over seeds, std only
     with more than one seed), the number of runs and the rank; ``paper`` with its mean ± std
     and rank; ``ours (<profile>) − paper``. Ranks are taken within each column of the paper's

@@ -35,6 +35,7 @@ from gce_lab.pipeline.models import make_model
 from gce_lab.pipeline.planning import Plan, PlannedRun
 from gce_lab.pipeline.provenance import REPO_ROOT, command_line, git_commit, in_checkout, on_colab, provenance
 from gce_lab.pipeline.results import (
+    RunRow,
     check_store,
     check_writable,
     failed_runs,
@@ -121,45 +122,48 @@ def _run_row(
     t_hat_error: float,
     command: str,
 ) -> dict[str, Any]:
+    """The run's row of ``runs.csv`` (:class:`~gce_lab.pipeline.results.RunRow`), as a dict."""
     run, config, method = planned.spec, planned.config, METHOD_INFO[planned.spec.method]
-    return {
-        "experiment": run.experiment,
-        "run_id": run.run_id,
-        "dataset": run.dataset,
-        "data_source": meta["data_source"],
-        "model": planned.model,
-        "method": run.method,
-        "q": run.q if method.uses_q else float("nan"),
-        "k": run.k if method.uses_k else float("nan"),
-        "noise": run.noise_kind,
-        "eta": run.eta,
-        "realised_noise_rate": round(meta["realised_noise_rate"], 6),
-        "epochs": config.epochs,
-        "best_epoch": result.best_epoch,
-        "best_val_acc": result.best_val_acc,
-        "test_acc_best_val": result.test_acc_best_val,
-        "test_acc_last": result.test_acc_last,
-        "t_hat_error": t_hat_error,
-        "n_pruned_final": result.n_pruned_final,
-        "pruning_precision": result.pruning_precision,
-        "pruning_recall": result.pruning_recall,
-        "optimizer": config.optimizer,
-        "lr": config.lr,
-        "milestones": ";".join(map(str, config.milestones)),
-        "batch_size": config.batch_size,
-        "prune_start": config.prune_start,
-        "prune_every": config.prune_every,
-        "augment": config.augment,
-        "n_train": data.x_train.shape[0],
-        "n_val": data.x_val.shape[0],
-        "n_test": data.x_test.shape[0],
-        "amp_dtype": "none" if result.amp_dtype is None else str(result.amp_dtype).replace("torch.", ""),
-        "compiled": result.compiled,
-        "channels_last": config.channels_last,
-        **provenance(
-            result.device, profile=run.profile, seed=run.seed, wall_time_s=result.wall_time_s, command=command
-        ),
-    }
+    return dataclasses.asdict(
+        RunRow(
+            experiment=run.experiment,
+            run_id=run.run_id,
+            dataset=run.dataset,
+            data_source=meta["data_source"],
+            model=planned.model,
+            method=run.method,
+            q=run.q if method.uses_q else float("nan"),
+            k=run.k if method.uses_k else float("nan"),
+            noise=run.noise_kind,
+            eta=run.eta,
+            realised_noise_rate=round(meta["realised_noise_rate"], 6),
+            epochs=config.epochs,
+            best_epoch=result.best_epoch,
+            best_val_acc=result.best_val_acc,
+            test_acc_best_val=result.test_acc_best_val,
+            test_acc_last=result.test_acc_last,
+            t_hat_error=t_hat_error,
+            n_pruned_final=result.n_pruned_final,
+            pruning_precision=result.pruning_precision,
+            pruning_recall=result.pruning_recall,
+            optimizer=config.optimizer,
+            lr=config.lr,
+            milestones=";".join(map(str, config.milestones)),
+            batch_size=config.batch_size,
+            prune_start=config.prune_start,
+            prune_every=config.prune_every,
+            augment=config.augment,
+            n_train=data.x_train.shape[0],
+            n_val=data.x_val.shape[0],
+            n_test=data.x_test.shape[0],
+            amp_dtype="none" if result.amp_dtype is None else str(result.amp_dtype).replace("torch.", ""),
+            compiled=result.compiled,
+            channels_last=config.channels_last,
+            **provenance(
+                result.device, profile=run.profile, seed=run.seed, wall_time_s=result.wall_time_s, command=command
+            ),
+        )
+    )
 
 
 @contextlib.contextmanager

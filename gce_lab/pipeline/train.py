@@ -92,6 +92,7 @@ __all__ = [
     "fingerprint",
     "save_checkpoint",
     "load_checkpoint",
+    "EpochRecord",
     "TrainResult",
     "TrainingInterrupted",
     "TrainingDiverged",
@@ -508,15 +509,49 @@ def load_checkpoint(
 
 
 # --------------------------------------------------------------------------- the epoch loop
+@dataclass(frozen=True)
+class EpochRecord:
+    """What the trainer records of one epoch (a row of ``epochs.csv`` after the run's identity).
+
+    Accuracies are in percent; NaN where a value is undefined (the pruning columns of a method
+    that does not prune, the test accuracy of an epoch that was not tested).
+
+    Attributes:
+        epoch: 1-based epoch; lr: its learning rate.
+        train_loss: mean training loss over the epoch's batches.
+        val_loss, val_cce: the run's own loss (plain L_q for truncated L_q) and CCE on the noisy
+            validation split; val_acc: accuracy on it.
+        test_acc: accuracy on the clean test set.
+        mean_softmax_clean, mean_softmax_noisy: mean softmax output of the given label over correctly
+            and wrongly labelled training samples (Fig. 1c).
+        prune_step: a pruning step ran before this epoch; n_pruned, prune_precision,
+            prune_recall: the pruned set after the epoch.
+        train_time_s: the training batches alone; epoch_time_s: everything.
+    """
+
+    epoch: int
+    lr: float
+    train_loss: float
+    val_loss: float
+    val_cce: float
+    val_acc: float
+    test_acc: float
+    mean_softmax_clean: float
+    mean_softmax_noisy: float
+    prune_step: bool
+    n_pruned: float
+    prune_precision: float
+    prune_recall: float
+    train_time_s: float
+    epoch_time_s: float
+
+
 @dataclass
 class TrainResult:
     """What a training run produced.
 
     Attributes:
-        history: one dict per epoch (keys: epoch, lr, train_loss, val_loss, val_cce, val_acc,
-            test_acc, mean_softmax_clean, mean_softmax_noisy, prune_step, n_pruned,
-            prune_precision, prune_recall, train_time_s (the training batches alone),
-            epoch_time_s (everything); accuracies in percent).
+        history: one dict per epoch, the fields of :class:`EpochRecord`.
         best_epoch, best_val_acc, test_acc_best_val: the best-validation epoch and its accuracies.
         test_acc_last: test accuracy of the last epoch.
         n_pruned_final, pruning_precision, pruning_recall: the pruned set at the end (NaN
@@ -798,23 +833,25 @@ def train(
                 raise TrainingDiverged(epoch, loss_sum / n_train, lr)
 
             n_val, n_test = data.x_val.shape[0], data.x_test.shape[0]
-            record = {
-                "epoch": epoch,
-                "lr": lr,
-                "train_loss": loss_sum / n_train,
-                "val_loss": val_own / n_val,
-                "val_cce": val_cce / n_val,
-                "val_acc": 100.0 * val_correct / n_val,
-                "test_acc": 100.0 * test_right / n_test,
-                "mean_softmax_clean": soft_clean / n_clean if n_clean else math.nan,
-                "mean_softmax_noisy": soft_noisy / n_noisy if n_noisy else math.nan,
-                "prune_step": pruned_now,
-                "n_pruned": n_pruned,
-                "prune_precision": precision,
-                "prune_recall": recall,
-                "train_time_s": stopwatch.seconds(),
-                "epoch_time_s": time.perf_counter() - epoch_start,
-            }
+            record = asdict(
+                EpochRecord(
+                    epoch=epoch,
+                    lr=lr,
+                    train_loss=loss_sum / n_train,
+                    val_loss=val_own / n_val,
+                    val_cce=val_cce / n_val,
+                    val_acc=100.0 * val_correct / n_val,
+                    test_acc=100.0 * test_right / n_test,
+                    mean_softmax_clean=soft_clean / n_clean if n_clean else math.nan,
+                    mean_softmax_noisy=soft_noisy / n_noisy if n_noisy else math.nan,
+                    prune_step=pruned_now,
+                    n_pruned=n_pruned,
+                    prune_precision=precision,
+                    prune_recall=recall,
+                    train_time_s=stopwatch.seconds(),
+                    epoch_time_s=time.perf_counter() - epoch_start,
+                )
+            )
             history.append(record)
             if record["val_acc"] > best_val_acc:
                 best_epoch, best_val_acc, test_at_best = epoch, record["val_acc"], record["test_acc"]
