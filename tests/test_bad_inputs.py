@@ -452,8 +452,17 @@ def test_trainer_crops_after_padding_by_4(monkeypatch, noisy_synthetic_cifar10):
 
 def test_paper_profile_optimiser_constants():
     s = profiles.run_settings("paper", "table1", "cifar10")
-    assert s["sgd"] == {"lr": 0.01, "momentum": 0.9, "weight_decay": 1e-4, "lr_decay": 0.1}
-    assert s["adam"] == {"lr": 1e-3}
+    sgd = {name: s[name] for name in ("optimizer", "lr", "momentum", "weight_decay", "lr_decay", "milestones")}
+    assert sgd == {
+        "optimizer": "sgd",
+        "lr": 0.01,
+        "momentum": 0.9,
+        "weight_decay": 1e-4,
+        "lr_decay": 0.1,
+        "milestones": (40, 80),
+    }
+    adam = profiles.run_settings("paper", "fig1c", "cifar10")
+    assert (adam["optimizer"], adam["lr"], adam["milestones"]) == ("adam", 1e-3, ())
     table1 = plan(Selection("table1", "paper", datasets=["cifar10"], methods=["cce"], noises=["uniform0.2"])).runs[0]
     assert (table1.config.optimizer, table1.config.lr, table1.config.momentum) == ("sgd", 0.01, 0.9)
     assert plan(Selection("fig1c", "paper")).runs[0].config.lr == 1e-3

@@ -8,7 +8,7 @@ A chapter calls :func:`chapter_results` with its ``PROFILE`` parameter:
   (seconds on a CPU) into a temporary folder, so that reading never writes into
   ``results/``, and says so.
 * ``"smoke"``, ``"cpu"``, ``"lab"`` or ``"paper"`` trains the runs of that profile that are not finished
-  yet (:func:`gce_lab.pipeline.runner.run_experiment`) and reads them. A data set or noise setting that
+  yet (:func:`gce_lab.pipeline.runner.train_missing`) and reads them. A data set or noise setting that
   cannot run here (CIFAR-100 without internet) is skipped with a note, not faked.
 
 :func:`notice` says in words which profile made the numbers, what that profile is, and
@@ -25,7 +25,6 @@ import tempfile
 import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 import pandas as pd
 
@@ -36,7 +35,7 @@ from gce_lab.pipeline.experiments import check_experiment
 from gce_lab.pipeline.planning import Selection, plan
 from gce_lab.pipeline.profiles import PROFILE_NAMES, base_profile
 from gce_lab.pipeline.results import load_results
-from gce_lab.pipeline.runner import Where, run_experiment
+from gce_lab.pipeline.runner import Where, train_missing
 from gce_lab.validation import check_choice
 
 __all__ = [
@@ -123,26 +122,6 @@ class ChapterResults:
         return base_profile(self.label)[0]
 
 
-def _run_cells(experiment: str, profile: str, root, how: dict[str, Any], progress: bool) -> list[str]:
-    """Train what is missing, one (data set, noise) cell at a time, with ``how`` (the keywords
-    device, precision, compile, download of :func:`run_experiment`); notes for cells that cannot run."""
-    spec = check_experiment(experiment)
-    failed: dict[tuple[str, str], list[str]] = {}  # (data set, reason) -> noise settings
-    for dataset in spec.datasets:
-        for noise in spec.noises:
-            try:
-                selection = Selection(experiment, profile, datasets=[dataset], noises=[noise])
-                run_experiment(plan(selection), Where(root), progress=progress, **how)
-            except FileNotFoundError as err:
-                reason = " ".join(str(err).split())  # the whole message (it says how to get the data), one line
-                failed.setdefault((dataset, reason), []).append(noise)
-    notes = []
-    for (dataset, reason), noises in failed.items():
-        which = "all noise settings" if len(noises) == len(spec.noises) else ", ".join(noises)
-        notes.append(f"{DATASET_LABELS[dataset]} ({which}): not run here: {reason}")
-    return notes
-
-
 def chapter_results(
     experiment: str,
     profile: str = "cached",
@@ -164,7 +143,7 @@ def chapter_results(
     ``device``, ``precision`` (``auto``, ``bf16``, ``fp16``, ``fp32``; None: the profile's),
     ``compile`` (None: the profile's, where the device can) and ``download`` (let torchvision fetch
     missing data sets; None: only on Colab) say how to train, as
-    :func:`gce_lab.pipeline.runner.run_experiment` takes them; the runs record what was used.
+    :func:`gce_lab.pipeline.runner.train_missing` takes them; the runs record what was used.
 
     Raises:
         ValueError: an unknown experiment or profile.
@@ -186,8 +165,8 @@ def chapter_results(
             label, root = "smoke", tempfile.mkdtemp(prefix=f"gce_lab_{experiment}_smoke_")
     if label != "cached":
         show = label in ("cpu", "lab", "paper") if progress is None else progress
-        how = {"device": device, "precision": precision, "compile": compile, "download": download}
-        notes += _run_cells(experiment, label, root, how, show)
+        how = {"device": device, "precision": precision, "compile": compile}
+        notes += train_missing(experiment, label, Where(root), how=how, download=download, progress=show)
         try:
             runs, epochs = load_results(experiment, label, root)
         except FileNotFoundError as err:

@@ -265,6 +265,7 @@ def _check_flags(args: argparse.Namespace) -> None:
 
 
 def _plan(args: argparse.Namespace) -> Plan:
+    how = {"device": args.device, "precision": args.precision, "compile": args.compile} if args.command == "run" else {}
     selection = Selection(
         args.experiment,
         args.profile,
@@ -273,6 +274,7 @@ def _plan(args: argparse.Namespace) -> Plan:
         noises=_split(args.noise),
         seeds=_seeds(args.seeds),
         epochs=args.epochs,
+        **how,
     )
     return plan(selection)
 
@@ -304,9 +306,6 @@ def _submit(args: argparse.Namespace) -> int:
         _where(args),
         kind=args.executor,
         options=options,
-        device=args.device,
-        precision=args.precision,
-        compile=args.compile,
         download=args.download,
         folder=args.jobs_dir,
         wait=args.executor == "local",
@@ -329,9 +328,6 @@ def _run(args: argparse.Namespace) -> int:
     runs = run_experiment(
         planned,
         _where(args),
-        device=args.device,
-        precision=args.precision,
-        compile=args.compile,
         download=args.download,
         progress=not args.no_progress,
         command=command_line(),
