@@ -45,12 +45,11 @@ from gce_lab.pipeline.results import (
     write_csv_atomically,
     writers_lock,
 )
-from gce_lab.pipeline.runner import Where, run_experiment, runs_to_train
+from gce_lab.pipeline.runner import EXECUTORS, Where, run_experiment, runs_to_train
 from gce_lab.validation import check_choice, check_int
 
-__all__ = ["EXECUTORS", "SlurmOptions", "RunJob", "submit_runs", "job_states"]
+__all__ = ["SlurmOptions", "RunJob", "submit_runs", "job_states"]
 
-EXECUTORS = ("inline", "local", "slurm")
 _JOB_COLUMNS = ["run_id", "job_id", "executor", "folder", "submitted_at"]
 
 

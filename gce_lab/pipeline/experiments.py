@@ -165,7 +165,7 @@ EXPERIMENT_NAMES: tuple[str, ...] = tuple(EXPERIMENTS)
 
 def check_experiment(name: str) -> ExperimentSpec:
     """The spec of experiment ``name``; ValueError listing the experiments otherwise."""
-    return EXPERIMENTS[check_choice("experiment", name, EXPERIMENT_NAMES)]
+    return EXPERIMENTS[check_choice("experiment", name, EXPERIMENTS)]
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,7 @@ from gce_lab.validation import check_bool
 
 __all__ = [
     "CHECKPOINTS_ENV",
+    "EXECUTORS",
     "Where",
     "checkpoint_root",
     "checkpoint_path",
@@ -65,6 +66,9 @@ __all__ = [
 ]
 
 CHECKPOINTS_ENV = "GCE_LAB_CHECKPOINTS"
+#: Where the runs of a sweep execute: in this process (:func:`run_experiment`), or as submitit
+#: jobs on this machine or a Slurm cluster (:func:`gce_lab.pipeline.cluster.submit_runs`).
+EXECUTORS = ("inline", "local", "slurm")
 
 
 @dataclasses.dataclass(frozen=True)
