@@ -8,7 +8,9 @@ here; the pruning rule itself, ``w_i = [f_{y_i}(x_i) > k]`` (Eq. 11), is
 
 from __future__ import annotations
 
-__all__ = ["learning_rate", "pruning_epochs"]
+from gce_lab.validation import check_int
+
+__all__ = ["learning_rate", "pruning_epochs", "check_pruning_schedule"]
 
 
 def learning_rate(epoch: int, lr: float, milestones: tuple[int, ...], lr_decay: float) -> float:
@@ -28,3 +30,16 @@ def pruning_epochs(epochs: int, prune_start: int | None, prune_every: int | None
     if prune_start is None:
         return ()
     return tuple(range(prune_start + 1, epochs + 1, prune_every))
+
+
+def check_pruning_schedule(prune_start: int | None, prune_every: int | None) -> None:
+    """Check Algorithm 1's schedule: ``prune_start`` and ``prune_every`` both integers >= 1, or
+    both None (no pruning)."""
+    if (prune_start is None) != (prune_every is None):
+        raise ValueError(
+            "prune_start and prune_every must both be integers >= 1 or both None, "
+            f"got {prune_start!r} and {prune_every!r}"
+        )
+    if prune_start is not None:
+        check_int("prune_start", prune_start, 1)
+        check_int("prune_every", prune_every, 1)

@@ -30,7 +30,7 @@ from torch import Tensor, nn
 from gce_lab.losses import TruncatedLqLoss
 from gce_lab.methods import METHOD_INFO, make_loss
 from gce_lab.noise import NoiseModel, make_noise, train_val_split
-from gce_lab.schedules import pruning_epochs
+from gce_lab.schedules import check_pruning_schedule, pruning_epochs
 from gce_lab.validation import check_choice, check_in_range, check_int
 
 __all__ = [
@@ -215,14 +215,7 @@ class ToyConfig:
         check_int("batch_size", self.batch_size, 1)
         check_in_range("q", self.q, 0.0, 1.0)
         check_in_range("k", self.k, 0.0, 1.0)
-        if (self.prune_start is None) != (self.prune_every is None):
-            raise ValueError(
-                "prune_start and prune_every must both be integers >= 1 or both None, "
-                f"got {self.prune_start!r} and {self.prune_every!r}"
-            )
-        if self.prune_start is not None:
-            check_int("prune_start", self.prune_start, 1)
-            check_int("prune_every", self.prune_every, 1)
+        check_pruning_schedule(self.prune_start, self.prune_every)
         check_int("seed", self.seed, 0)
 
 

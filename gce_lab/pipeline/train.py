@@ -71,7 +71,7 @@ from gce_lab.files import atomic_path
 from gce_lab.methods import METHOD_INFO, make_loss
 from gce_lab.pipeline.augment import per_pixel_mean, prepare_batch
 from gce_lab.pipeline.device import DEVICE_CHOICES, PRECISION_CHOICES, TrainingPolicy, pick_device, training_policy
-from gce_lab.schedules import learning_rate, pruning_epochs
+from gce_lab.schedules import check_pruning_schedule, learning_rate, pruning_epochs
 from gce_lab.seeds import derived_seed
 from gce_lab.validation import check_bool, check_choice, check_in_range, check_int, check_labels
 
@@ -101,6 +101,8 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------- settings and data
+# Both check themselves when built: a bad setting is refused with its name and allowed range
+# before anything trains.
 OPTIMIZERS = ("sgd", "adam")
 
 
@@ -174,14 +176,7 @@ class TrainConfig:
         check_int("eval_batch_size", self.eval_batch_size, 1)
         check_in_range("q", self.q, 0.0, 1.0)
         check_in_range("k", self.k, 0.0, 1.0)
-        if (self.prune_start is None) != (self.prune_every is None):
-            raise ValueError(
-                "prune_start and prune_every must both be integers >= 1 or both None, "
-                f"got {self.prune_start!r} and {self.prune_every!r}"
-            )
-        if self.prune_start is not None:
-            check_int("prune_start", self.prune_start, 1)
-            check_int("prune_every", self.prune_every, 1)
+        check_pruning_schedule(self.prune_start, self.prune_every)
         for name in ("augment", "test_every_epoch"):
             check_bool(name, getattr(self, name))
         check_int("seed", self.seed, 0)
@@ -241,6 +236,9 @@ class TrainData:
 
 
 # --------------------------------------------------------------------------- steps
+# One batch, one epoch, batched prediction, the model and optimiser set-up and a stopwatch: the
+# blocks of the epoch loop below, timed by the benchmark. Nothing here synchronises the host with
+# the device.
 def autocast(device: torch.device, amp_dtype: torch.dtype | None) -> contextlib.AbstractContextManager:
     """``torch.autocast`` to ``amp_dtype`` on ``device``'s type, or nothing when ``amp_dtype`` is None."""
     if amp_dtype is None:
@@ -429,6 +427,8 @@ class Stopwatch:
 
 
 # --------------------------------------------------------------------------- checkpoints
+# Written atomically every epoch; read back only when they belong to the same configuration and
+# data (a fingerprint), otherwise ignored with a warning.
 CHECKPOINT_FORMAT = 1
 _CHECKPOINT_KEYS = (
     "model",
@@ -508,7 +508,7 @@ def load_checkpoint(
     return state
 
 
-# --------------------------------------------------------------------------- the epoch loop
+# --------------------------------------------------------------------------- evaluation and the epoch loop
 @dataclass(frozen=True)
 class EpochRecord:
     """What the trainer records of one epoch (a row of ``epochs.csv`` after the run's identity).
