@@ -214,8 +214,8 @@ def plan(selection: Selection) -> Plan:
     methods.sort(key=lambda m: m != "cce")  # CCE first: forward_t_hat depends on it
     runs: list[PlannedRun] = []
     for dataset in datasets:
-        settings = {**run_settings(selection.profile, selection.experiment, dataset, epochs=selection.epochs)}
-        settings.update(selection.how())
+        settings = run_settings(selection.profile, selection.experiment, dataset, epochs=selection.epochs)
+        settings |= selection.how()  # the caller's device, precision and compile switches
         seeds = selection.seeds if selection.seeds is not None else tuple(settings["seeds"])
         q_values = spec.q_values if spec.q_values is not None else (settings["q"],)
         for noise in noises:
