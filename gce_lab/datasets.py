@@ -2,16 +2,18 @@
 
 Every module that needs to know a data set (its number of classes for the noise models, its
 shape for the models, its title for a table, its files for the loader) reads
-:data:`DATASET_INFO`; nothing else lists them.
+:data:`DATASET_INFO`; nothing else lists them. :func:`register_dataset` adds one (e.g. a small
+synthetic one in a test) without editing any other file; an experiment trains it when it names it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from gce_lab.validation import check_choice
 
-__all__ = ["DatasetInfo", "DATASET_INFO", "DATASETS", "DATASET_LABELS", "dataset_info"]
+__all__ = ["DatasetInfo", "DATASET_INFO", "DATASET_LABELS", "register_dataset", "dataset_info"]
 
 _CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 _FASHION_CLASSES = (
@@ -109,11 +111,41 @@ DATASET_INFO: dict[str, DatasetInfo] = {
         ),
     )
 }
-DATASETS: tuple[str, ...] = tuple(DATASET_INFO)
-#: Printed names, in the order of the paper's tables (Fashion-MNIST, CIFAR-10, CIFAR-100).
-DATASET_LABELS: dict[str, str] = {name: DATASET_INFO[name].title for name in ("fashion_mnist", "cifar10", "cifar100")}
+#: The paper's data sets, in the order of its tables.
+_TABLE_ORDER = ("fashion_mnist", "cifar10", "cifar100")
+
+
+class _DatasetLabels(Mapping[str, str]):
+    """Printed names, read from :data:`DATASET_INFO`: the paper's in the order of its tables
+    (Fashion-MNIST, CIFAR-10, CIFAR-100), then those registered later."""
+
+    def _names(self) -> list[str]:
+        return [*_TABLE_ORDER, *(name for name in DATASET_INFO if name not in _TABLE_ORDER)]
+
+    def __getitem__(self, name: str) -> str:
+        return DATASET_INFO[name].title
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+
+#: Printed names, in the order of the paper's tables, then any registered data set's.
+DATASET_LABELS: Mapping[str, str] = _DatasetLabels()
+
+
+def register_dataset(info: DatasetInfo) -> DatasetInfo:
+    """Add ``info`` to :data:`DATASET_INFO` (a name already there is refused); returns it."""
+    if not isinstance(info, DatasetInfo):
+        raise ValueError(f"info must be a DatasetInfo, got {type(info).__name__}")
+    if info.name in DATASET_INFO:
+        raise ValueError(f"dataset name must be new, got {info.name!r}, which is taken")
+    DATASET_INFO[info.name] = info
+    return info
 
 
 def dataset_info(name: str) -> DatasetInfo:
     """The registry entry of data set ``name``; ValueError naming the data sets otherwise."""
-    return DATASET_INFO[check_choice("dataset", name, DATASETS)]
+    return DATASET_INFO[check_choice("dataset", name, DATASET_INFO)]

@@ -29,7 +29,7 @@ Argument checks: every call checks types and shapes (free) and, by default, that
 in ``[0, C)``, sample ids in ``[0, num_samples)`` and weights in ``[0, 1]``. Those value checks
 read the tensors on the host: one synchronisation each on a GPU. A trainer that has checked
 its whole label vector once passes ``check_inputs=False`` (to the functions, the modules or
-:func:`make_loss`) to skip them inside its training loop; the values computed are the same.
+:func:`gce_lab.methods.make_loss`) to skip them inside its training loop; the values computed are the same.
 """
 
 from __future__ import annotations
@@ -44,7 +44,6 @@ from torch import Tensor, nn
 
 from gce_lab.gce import ForwardCorrectedGCELoss, GCELoss, TruncatedGCELoss, gce_loss
 from gce_lab.lq_arithmetic import lq_from_log_prob
-from gce_lab.methods import METHODS
 from gce_lab.validation import (
     check_bool,
     check_choice,
@@ -68,7 +67,6 @@ __all__ = [
     "LqLoss",
     "ForwardCorrectedLoss",
     "TruncatedLqLoss",
-    "make_loss",
     # the drop-in losses with torch.nn.CrossEntropyLoss's conventions (gce_lab.gce)
     "gce_loss",
     "GCELoss",
@@ -395,39 +393,3 @@ class TruncatedLqLoss(_Loss):
 
     def extra_repr(self) -> str:
         return f"q={self.q:g}, k={self.k:g}, num_samples={self.num_samples}, {self._repr_tail()}"
-
-
-def make_loss(
-    method: str,
-    *,
-    q: float = 0.7,
-    k: float = 0.5,
-    T: Any = None,
-    num_samples: int | None = None,
-    reduction: str = "mean",
-    check_inputs: bool = True,
-) -> nn.Module:
-    """Build the trainer's loss module of a method in :data:`METHODS` (or ``"gce"``, another name for ``"lq"``).
-
-    The modules share ``forward(logits, target, index=None)``; for torch's conventions
-    (``(N, C, d1, ...)``, ``weight``, ``ignore_index``) use :class:`GCELoss` and its relatives.
-    ``"lq"`` (``"gce"``) uses ``q``; ``"truncated_lq"`` uses ``q``, ``k`` and needs ``num_samples``;
-    ``"forward_t"`` (true T) and ``"forward_t_hat"`` (estimated T) both need ``T`` and give
-    :class:`ForwardCorrectedLoss`. Arguments a method does not use are ignored.
-    ``check_inputs=False`` builds a module that skips the per-call value checks of targets and
-    sample ids (for a trainer that checked its labels once; see the module docstring).
-    """
-    method = "lq" if method == "gce" else check_choice("method", method, METHODS + ("gce",))
-    if method == "cce":
-        return CCELoss(reduction, check_inputs)
-    if method == "mae":
-        return MAELoss(reduction, check_inputs)
-    if method == "lq":
-        return LqLoss(q, reduction, check_inputs)
-    if method == "truncated_lq":
-        if num_samples is None:
-            raise ValueError("num_samples (the training-set size, an integer >= 1) is required for 'truncated_lq'")
-        return TruncatedLqLoss(q, k, num_samples=num_samples, reduction=reduction, check_inputs=check_inputs)
-    if T is None:
-        raise ValueError(f"T (a row-stochastic (C, C) transition matrix) is required for {method!r}")
-    return ForwardCorrectedLoss(T, reduction, check_inputs)

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from gce_lab.datasets import DATASET_INFO, DATASETS
+from gce_lab.datasets import DATASET_INFO
 from gce_lab.transition import estimate_transition
 from gce_lab.validation import check_choice, check_in_range, check_int, check_labels
 
@@ -118,7 +118,7 @@ class NoiseModel:
         check_choice("kind", self.kind, NOISE_KINDS)
         num_classes = check_int("num_classes", self.num_classes, 2)
         if self.dataset is not None:
-            check_choice("dataset", self.dataset, DATASETS)
+            check_choice("dataset", self.dataset, DATASET_INFO)
             expected = DATASET_INFO[self.dataset].num_classes
             if num_classes != expected:
                 raise ValueError(f"num_classes must be {expected} for dataset {self.dataset!r}, got {num_classes}")
@@ -128,8 +128,7 @@ class NoiseModel:
             high = 1.0 - 1.0 / num_classes + _BOUND_TOLERANCE
             eta = check_in_range(f"eta (uniform noise, {num_classes} classes)", self.eta, 0.0, high)
         else:
-            if self.dataset is None:
-                check_choice("dataset (class_dependent noise)", None, DATASETS)
+            check_choice("dataset (class_dependent noise, which has a class map)", self.dataset, CLASS_MAPS)
             eta = check_in_range(
                 "eta (class_dependent noise)",
                 self.eta,
@@ -215,12 +214,12 @@ def make_noise(kind: str, eta: float, dataset: str | None = None, *, num_classes
     """
     check_choice("kind", kind, NOISE_KINDS)
     if dataset is not None:
-        check_choice("dataset", dataset, DATASETS)
+        check_choice("dataset", dataset, DATASET_INFO)
         if num_classes is None:
             num_classes = DATASET_INFO[dataset].num_classes
     elif num_classes is None:
         if kind == "class_dependent":
-            check_choice("dataset (class_dependent noise)", None, DATASETS)
+            check_choice("dataset (class_dependent noise, which has a class map)", None, CLASS_MAPS)
         raise ValueError("num_classes must be an integer >= 2 when no dataset is given, got None")
     return NoiseModel(kind=kind, eta=eta, num_classes=num_classes, dataset=dataset)
 

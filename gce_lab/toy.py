@@ -3,35 +3,34 @@
 The data are ``num_classes`` interleaved spiral arms in the plane. Training and validation labels
 are corrupted with uniform noise through :mod:`gce_lab.noise` (Sec. 3.1: a label is kept with
 probability 1 - η, otherwise replaced by one of the other c - 1 classes); the test labels stay
-clean, as in Sec. 4. A three-layer ReLU MLP is trained with mini-batch Adam on one of the losses
-of :func:`gce_lab.losses.make_loss`. A run's settings are the trainer's
-:class:`~gce_lab.pipeline.train_config.TrainConfig` (:func:`toy_config` gives the toy's defaults) and its
-history follows the trainer's conventions: epochs numbered from 1, accuracies in percent, the
-pruned count as ``n_pruned``. For truncated L_q the weights ``w`` are updated by the pruning step
-of Algorithm 1 (Eq. 11-12) on the paper's schedule scaled to the toy: train on everything for
-the first third of the epochs (paper: 40 of 120), then prune every twelfth (paper: every 10
-epochs), each time with the model of the best validation accuracy so far. Every pruning step is
-recorded together with how many of the pruned samples really were mislabelled. One model trains
-in a few seconds on one CPU core; the plots of the chapters are in :mod:`gce_lab.book.toy_plots`.
+clean, as in Sec. 4. A three-layer ReLU MLP is trained with mini-batch Adam on one of the losses of
+:func:`gce_lab.methods.make_loss`. A run's settings are a :class:`ToyConfig` (:func:`toy_config`
+gives the toy's defaults) and its history follows the image trainer's conventions: epochs numbered
+from 1, accuracies in percent, the pruned count as ``n_pruned``. For truncated L_q the weights ``w``
+are updated by the pruning step of Algorithm 1 (Eq. 11-12) on the paper's schedule scaled to the
+toy: train on everything for the first third of the epochs (paper: 40 of 120), then prune every
+twelfth (paper: every 10 epochs), each time with the model of the best validation accuracy so far.
+Every pruning step is recorded together with how many of the pruned samples really were mislabelled.
+One model trains in a few seconds on one CPU core; the plots of the chapters are in
+:mod:`gce_lab.book.toy_plots`.
 """
 
 from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 import torch
 from torch import Tensor, nn
 
-from gce_lab.losses import TruncatedLqLoss, make_loss
-from gce_lab.methods import METHOD_INFO
+from gce_lab.losses import TruncatedLqLoss
+from gce_lab.methods import METHOD_INFO, make_loss
 from gce_lab.noise import NoiseModel, make_noise, train_val_split
-from gce_lab.pipeline.steps import pruning_epochs
-from gce_lab.pipeline.train_config import TrainConfig
+from gce_lab.schedules import check_pruning_schedule, pruning_epochs
 from gce_lab.validation import check_choice, check_in_range, check_int
 
 __all__ = [
@@ -43,6 +42,7 @@ __all__ = [
     "make_spirals",
     "make_toy_data",
     "make_mlp",
+    "ToyConfig",
     "toy_config",
     "train_toy",
 ]
@@ -177,31 +177,70 @@ def make_mlp(num_classes: int, hidden: int = 128, depth: int = 3, seed: int = 0)
         return nn.Sequential(*layers)
 
 
-def toy_config(method: str, **settings: Any) -> TrainConfig:
-    """The toy's run settings, as the trainer's :class:`~gce_lab.pipeline.train_config.TrainConfig`.
+@dataclass(frozen=True)
+class ToyConfig:
+    """The settings of one toy run, in the image trainer's names (:class:`gce_lab.pipeline.train.TrainConfig`).
+
+    The toy trains with Adam (Kingma & Ba 2014, as in Sec. 4.1) at the constant learning rate
+    ``lr``, without augmentation (the inputs are points, not images), on the CPU in float32, and
+    tests every epoch.
+
+    Attributes:
+        method: the loss, one of :data:`TOY_METHODS`.
+        epochs: training epochs (>= 1).
+        lr: Adam's learning rate (> 0).
+        batch_size: training batch size (>= 1).
+        q, k: the L_q parameter (Eq. 6) and truncated L_q's threshold (Eq. 9), in [0, 1].
+        prune_start, prune_every: Algorithm 1's schedule (:func:`gce_lab.schedules.pruning_epochs`);
+            None for the methods that do not prune.
+        seed: seeds the network's initialisation and the batch order.
+    """
+
+    optimizer: ClassVar[str] = "adam"
+
+    method: str
+    epochs: int = 240
+    lr: float = 5e-3
+    batch_size: int = 128
+    q: float = 0.7
+    k: float = 0.5
+    prune_start: int | None = None
+    prune_every: int | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_choice("method", self.method, TOY_METHODS)
+        check_int("epochs", self.epochs, 1)
+        check_in_range("lr", self.lr, 0.0, math.inf, low_open=True)
+        check_int("batch_size", self.batch_size, 1)
+        check_in_range("q", self.q, 0.0, 1.0)
+        check_in_range("k", self.k, 0.0, 1.0)
+        check_pruning_schedule(self.prune_start, self.prune_every)
+        check_int("seed", self.seed, 0)
+
+
+def toy_config(method: str, **settings: Any) -> ToyConfig:
+    """The toy's run settings.
 
     Defaults: 240 epochs of Adam (Kingma & Ba 2014, as in Sec. 4.1) at a constant ``lr = 5e-3``,
-    batches of 128 (Sec. 4), the paper's ``q = 0.7`` and ``k = 0.5``, ``seed = 0`` and no
-    augmentation (the inputs are points, not images). For truncated L_q the schedule of
-    Algorithm 1 is the paper's CIFAR-10 one (120 epochs: all samples for the first 40, then a
-    pruning step every 10) scaled to the epochs (at least 12): ``prune_start = epochs // 3``,
-    ``prune_every = epochs // 12``. Keyword ``settings`` replace any of these. The toy runs on
-    the CPU in float32 and tests every epoch, whatever the trainer's device, speed and
-    ``test_every_epoch`` settings say.
+    batches of 128 (Sec. 4), the paper's ``q = 0.7`` and ``k = 0.5``, ``seed = 0``. For truncated
+    L_q the schedule of Algorithm 1 is the paper's CIFAR-10 one (120 epochs: all samples for the
+    first 40, then a pruning step every 10) scaled to the epochs (at least 12):
+    ``prune_start = epochs // 3``, ``prune_every = epochs // 12``. Keyword ``settings`` replace
+    any of these (the fields of :class:`ToyConfig`).
     """
     method = check_choice("method", method, TOY_METHODS)
-    settings = {"epochs": 240, "optimizer": "adam", "lr": 5e-3, "augment": False, **settings}
-    if METHOD_INFO[method].prunes:
-        epochs = check_int("epochs", settings["epochs"], 12)
-        settings = {"prune_start": epochs // 3, "prune_every": epochs // 12, **settings}
-    config = TrainConfig(method, **settings)
-    if config.optimizer != "adam" or config.milestones or config.augment:
+    known = {f.name for f in fields(ToyConfig)} - {"method"}
+    unknown = sorted(set(settings) - known)
+    if unknown:
         raise ValueError(
-            "the toy trains with Adam at a constant learning rate, without augmentation: it needs "
-            f"optimizer='adam', milestones=(), augment=False, got {config.optimizer!r}, "
-            f"{config.milestones!r}, {config.augment!r}"
+            "the toy trains with Adam at a constant learning rate, without augmentation: its settings are "
+            f"{', '.join(sorted(known))}; got {', '.join(unknown)}"
         )
-    return config
+    if METHOD_INFO[method].prunes:
+        epochs = check_int("epochs", settings.get("epochs", 240), 12)
+        settings = {"prune_start": epochs // 3, "prune_every": epochs // 12, **settings}
+    return ToyConfig(method, **settings)
 
 
 @dataclass(frozen=True)
@@ -210,7 +249,7 @@ class PruneStep:
 
     Attributes:
         epoch: the step ran before the training of epoch ``epoch`` (from 1, as in
-            :func:`~gce_lab.pipeline.steps.pruning_epochs`).
+            :func:`~gce_lab.schedules.pruning_epochs`).
         model_epoch: the epoch whose model (best validation accuracy so far) decided.
         label_probability: (n,) softmax output of the given label, ``f_{y_i}(x_i)``, under that
             model; a sample is pruned when it is at most ``k``.
@@ -259,7 +298,7 @@ class ToyRun:
         prunes: the pruning steps, in order (empty for methods other than truncated L_q).
     """
 
-    config: TrainConfig
+    config: ToyConfig
     model: nn.Module
     history: pd.DataFrame
     prunes: list[PruneStep] = field(default_factory=list)
@@ -293,7 +332,7 @@ def train_toy(method: str, data: ToyData, *, hidden: int = 128, depth: int = 3, 
     ``hidden`` and ``depth`` size the network. For ``"truncated_lq"`` the loss is Eq. 12 with
     per-sample weights ``w`` that start at 1 (so until ``prune_start`` it is plain L_q, minus a
     constant) and are reset by the pruning step of Algorithm 1 (Eq. 11) before each epoch of
-    :func:`~gce_lab.pipeline.steps.pruning_epochs`, using the model of the best validation
+    :func:`~gce_lab.schedules.pruning_epochs`, using the model of the best validation
     accuracy so far (Sec. 4.2). Deterministic for a given ``data`` and settings.
     """
     config = toy_config(method, **settings)
@@ -306,7 +345,7 @@ def train_toy(method: str, data: ToyData, *, hidden: int = 128, depth: int = 3, 
         torch.set_num_threads(threads)
 
 
-def _train(config: TrainConfig, data: ToyData, model: nn.Module) -> ToyRun:
+def _train(config: ToyConfig, data: ToyData, model: nn.Module) -> ToyRun:
     x = torch.from_numpy(data.x_train)
     y = torch.from_numpy(data.y_train)
     x_val, y_val = torch.from_numpy(data.x_val), torch.from_numpy(data.y_val)

@@ -53,7 +53,7 @@ import seaborn as sns
 from gce_lab.book import setup
 from gce_lab.book.toy_plots import decision_grid, plot_decision_regions
 from gce_lab.noise import make_noise
-from gce_lab.pipeline.steps import pruning_epochs
+from gce_lab.schedules import pruning_epochs
 from gce_lab.toy import make_toy_data, toy_config, train_toy
 
 setup()
@@ -220,8 +220,8 @@ plt.show()
 # loss; only the loss changes, as in the paper. Truncated $\mathcal{L}_q$ follows the
 # paper's schedule scaled to the toy: plain $\mathcal{L}_q$ for the first third of training,
 # then a pruning step every twelfth (chapter 4 explains it). All settings are in one place,
-# the `TrainConfig` of the trainer that runs the image experiments (`gce_lab.toy.toy_config`
-# gives the toy's defaults); these are the ones the toy uses:
+# a `ToyConfig` in the names of the trainer that runs the image experiments
+# (`gce_lab.toy.toy_config` gives the toy's defaults); these are the ones the toy uses:
 
 # %%
 config = toy_config("truncated_lq")

@@ -68,7 +68,7 @@ from gce_lab.book import setup, show_source
 from gce_lab.book.toy_plots import decision_grid, plot_decision_regions
 from gce_lab.bounds import truncation_tightens
 from gce_lab.losses import TruncatedLqLoss, lq_of_probability
-from gce_lab.pipeline.steps import pruning_epochs
+from gce_lab.schedules import pruning_epochs
 from gce_lab.toy import make_mlp, make_toy_data, toy_config, train_toy
 
 setup()

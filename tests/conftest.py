@@ -7,7 +7,7 @@ import torch
 
 from gce_lab.noise import make_noise, train_val_split
 from gce_lab.pipeline.data import load_dataset
-from gce_lab.pipeline.train_config import TrainData
+from gce_lab.pipeline.train import TrainData
 
 
 @pytest.fixture(autouse=True)

@@ -1,5 +1,6 @@
-"""The layers of ARCHITECTURE.md hold: no import loops, and nothing imports a layer above it.
-(A module's size is a judgement, its single job the rule: there is no line cap, issue 28.)"""
+"""The layers of ARCHITECTURE.md hold: no import loops, nothing imports a layer above it, and the
+book trains nothing itself (no trainer, no jobs: it asks the pipeline's runner). (A module's size
+is a judgement, its single job the rule: there is no line cap, issue 28.)"""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "gce_lab"
 LAYERS = {"": 0, "pipeline": 1, "book": 2}  # the paper's mathematics and foundations, the pipeline, the book
-#: Top-level for the chapters' imports, but a small trainer: it stands on the pipeline's TrainConfig.
-BESIDE_THE_PIPELINE = {"gce_lab.toy", "gce_lab.__main__"}
+#: Top-level, but it starts the pipeline's command line.
+BESIDE_THE_PIPELINE = {"gce_lab.__main__"}
+#: The modules that train or send runs to jobs: the book reaches them only through the runner.
+TRAINING = {"gce_lab.pipeline.train", "gce_lab.pipeline.cluster"}
 
 
 def _module_name(path: Path, package: Path) -> str:
@@ -71,6 +74,12 @@ def _upward(graph: dict[str, set[str]]) -> list[tuple[str, str]]:
     return sorted((m, t) for m, targets in graph.items() for t in targets if _layer(t) > _layer(m))
 
 
+def _book_trains(graph: dict[str, set[str]]) -> list[tuple[str, str]]:
+    return sorted(
+        (m, t) for m, targets in graph.items() for t in targets if m.startswith("gce_lab.book") and t in TRAINING
+    )
+
+
 def test_no_import_loops():
     assert _cycle(_graph()) is None
 
@@ -79,13 +88,18 @@ def test_nothing_imports_a_layer_above_it():
     assert _upward(_graph()) == []
 
 
+def test_the_book_trains_nothing_itself():
+    assert _book_trains(_graph()) == []
+
+
 def test_the_checks_can_fail(tmp_path):
     package = tmp_path / "gce_lab"
     (package / "book").mkdir(parents=True)
     (package / "losses.py").write_text("from gce_lab.book import report\n")
-    (package / "book" / "report.py").write_text("import gce_lab.losses\n")
+    (package / "book" / "report.py").write_text("import gce_lab.losses\nfrom gce_lab.pipeline.train import train\n")
+    (package / "pipeline").mkdir()
+    (package / "pipeline" / "train.py").write_text("")
     graph = _graph(package)
     assert _cycle(graph) == ["gce_lab.book.report", "gce_lab.losses", "gce_lab.book.report"]
-    assert ("gce_lab.losses", "gce_lab.book.report") in [
-        (m, t) for m in graph for t in graph[m] if _layer(t) > _layer(m)
-    ]
+    assert ("gce_lab.losses", "gce_lab.book.report") in _upward(graph)
+    assert _book_trains(graph) == [("gce_lab.book.report", "gce_lab.pipeline.train")]

@@ -15,15 +15,14 @@ import numpy as np
 import pytest
 import torch
 
-from gce_lab import losses, noise, transition, validation
+from gce_lab import losses, methods, noise, transition, validation
 from gce_lab.datasets import dataset_info
 from gce_lab.pipeline import cli, data, data_files, profiles, runner
 from gce_lab.pipeline.experiments import parse_noise
 from gce_lab.pipeline.models import make_model, tiny_net
 from gce_lab.pipeline.planning import Selection, plan
 from gce_lab.pipeline.runner import Where
-from gce_lab.pipeline.train import train
-from gce_lab.pipeline.train_config import TrainConfig
+from gce_lab.pipeline.train import TrainConfig, train
 
 # ----------------------------------------------------------------------------- the catalogue
 _CONFIG_FIELDS = {
@@ -73,8 +72,8 @@ LOSS_CASES = [
     ),
     ("T wrong size", lambda: losses.forward_corrected_loss(_LOGITS, _TARGET, np.eye(4)), "T"),
     ("T NaN", lambda: losses.forward_corrected_loss(_LOGITS, _TARGET, np.full((3, 3), np.nan)), "T"),
-    ("unknown method", lambda: losses.make_loss("focal"), "method must be one of"),
-    ("truncated without num_samples", lambda: losses.make_loss("truncated_lq"), "num_samples"),
+    ("unknown method", lambda: methods.make_loss("focal"), "method must be one of"),
+    ("truncated without num_samples", lambda: methods.make_loss("truncated_lq"), "num_samples"),
     ("k out of range", lambda: losses.TruncatedLqLoss(k=1.5, num_samples=4), "k must be"),
     ("index missing", lambda: losses.TruncatedLqLoss(num_samples=4)(_LOGITS, _TARGET), "index"),
     (
@@ -453,8 +452,17 @@ def test_trainer_crops_after_padding_by_4(monkeypatch, noisy_synthetic_cifar10):
 
 def test_paper_profile_optimiser_constants():
     s = profiles.run_settings("paper", "table1", "cifar10")
-    assert s["sgd"] == {"lr": 0.01, "momentum": 0.9, "weight_decay": 1e-4, "lr_decay": 0.1}
-    assert s["adam"] == {"lr": 1e-3}
+    sgd = {name: s[name] for name in ("optimizer", "lr", "momentum", "weight_decay", "lr_decay", "milestones")}
+    assert sgd == {
+        "optimizer": "sgd",
+        "lr": 0.01,
+        "momentum": 0.9,
+        "weight_decay": 1e-4,
+        "lr_decay": 0.1,
+        "milestones": (40, 80),
+    }
+    adam = profiles.run_settings("paper", "fig1c", "cifar10")
+    assert (adam["optimizer"], adam["lr"], adam["milestones"]) == ("adam", 1e-3, ())
     table1 = plan(Selection("table1", "paper", datasets=["cifar10"], methods=["cce"], noises=["uniform0.2"])).runs[0]
     assert (table1.config.optimizer, table1.config.lr, table1.config.momentum) == ("sgd", 0.01, 0.9)
     assert plan(Selection("fig1c", "paper")).runs[0].config.lr == 1e-3

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from gce_lab.losses import make_loss
+from gce_lab.methods import make_loss
 from gce_lab.noise import make_noise
 from gce_lab.pipeline.augment import per_pixel_mean
 from gce_lab.pipeline.bench import lab_run, run_benchmark, timing
@@ -20,9 +20,7 @@ from gce_lab.pipeline.bench.output import device_slug
 from gce_lab.pipeline.bench.timing import count_step_flops
 from gce_lab.pipeline.cli import main
 from gce_lab.pipeline.models import make_model, tiny_net
-from gce_lab.pipeline.steps import make_optimizer, train_epoch
-from gce_lab.pipeline.train import train
-from gce_lab.pipeline.train_config import TrainConfig, TrainData
+from gce_lab.pipeline.train import TrainConfig, TrainData, make_optimizer, train, train_epoch
 
 
 @pytest.fixture(scope="module")

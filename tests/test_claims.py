@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from gce_lab.book.claims import CLAIMS, claims_table, column_verdicts, verdict
-from gce_lab.pipeline.results import compare_with_paper, reported_results
+from gce_lab.book.comparison import compare_with_paper, reported_results
 
 
 @pytest.mark.parametrize(

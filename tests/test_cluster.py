@@ -21,7 +21,7 @@ def dirs(tmp_path):
 
 
 def _submit(runs, dirs, parallelism=3):
-    return submit_runs(runs, Where(**dirs), kind="local", options=SlurmOptions(parallelism=parallelism), device="cpu")
+    return submit_runs(runs, Where(**dirs), kind="local", options=SlurmOptions(parallelism=parallelism))
 
 
 def test_jobs_at_once_into_one_folder_and_forward_t_hat_after_its_cce(dirs):
@@ -32,6 +32,7 @@ def test_jobs_at_once_into_one_folder_and_forward_t_hat_after_its_cce(dirs):
             datasets=["cifar10"],
             methods=["cce", "mae", "lq", "forward_t_hat"],
             noises=["uniform0.2", "uniform0.4"],
+            device="cpu",
         )
     )
     jobs = _submit(runs, dirs)
@@ -49,11 +50,11 @@ def test_jobs_at_once_into_one_folder_and_forward_t_hat_after_its_cce(dirs):
 
 
 def test_a_job_killed_mid_run_resumes_when_the_sweep_is_submitted_again(dirs):
-    runs = plan(Selection("fig1c", "smoke", epochs=40))
+    runs = plan(Selection("fig1c", "smoke", epochs=40, device="cpu"))
     label = runs.label
     executor = submitit.LocalExecutor(folder=dirs["root"] / "jobs")
     victim = runs.runs[0]
-    job = executor.submit(RunJob(), Plan(runs.selection, (victim,)), Where(**dirs), {"device": "cpu"})
+    job = executor.submit(RunJob(), Plan(runs.selection, (victim,)), Where(**dirs))
     ckpt = checkpoint_path(victim.spec, dirs["checkpoints"])
     deadline = time.time() + 120
     while not ckpt.is_file() and time.time() < deadline:

@@ -96,7 +96,14 @@ def test_profiles_hold_the_paper_protocol():
     assert (table2["model"], table2["epochs"], table2["prune_start"]) == ("wang_cnn", 100, 10)
     for name in ("lab", "paper"):
         s = run_settings(name, "table1", "cifar10")
-        assert (s["batch_size"], s["val_fraction"], s["q"], s["k"], s["sgd"]["lr"]) == (128, 0.1, 0.7, 0.5, 0.01)
+        assert (s["batch_size"], s["val_fraction"], s["q"], s["k"], s["optimizer"], s["lr"]) == (
+            128,
+            0.1,
+            0.7,
+            0.5,
+            "sgd",
+            0.01,
+        )
     assert run_settings("paper", "table1", "cifar10")["seeds"] == (0, 1, 2, 3, 4)
     assert run_settings("lab", "table1", "cifar10")["seeds"] == (0,)
     smoke = run_settings("smoke", "table1", "cifar10")

@@ -21,7 +21,8 @@ import torch
 
 from gce_lab import noise
 from gce_lab.datasets import dataset_info
-from gce_lab.pipeline import checkpoints, cli, cluster, data_files, run_data, runner
+from gce_lab.pipeline import cli, cluster, data_files, run_data, runner
+from gce_lab.pipeline import train as trainer
 from gce_lab.pipeline.bench import lab_run, run_benchmark
 from gce_lab.pipeline.models import make_model, tiny_net
 from gce_lab.pipeline.planning import Selection, plan
@@ -37,8 +38,7 @@ from gce_lab.pipeline.results import (
     write_run,
 )
 from gce_lab.pipeline.runner import Where
-from gce_lab.pipeline.train import TrainingDiverged, train
-from gce_lab.pipeline.train_config import TrainConfig
+from gce_lab.pipeline.train import TrainConfig, TrainingDiverged, train
 
 
 # ----------------------------------------------------------------------------- a store to damage
@@ -341,7 +341,7 @@ def test_a_full_disk_while_checkpointing_names_the_file(noisy_synthetic_cifar10,
     def full(*args, **kwargs):
         raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 64 vs 0")
 
-    monkeypatch.setattr(checkpoints.torch, "save", full)
+    monkeypatch.setattr(trainer.torch, "save", full)
     path = tmp_path / "run.pt"
     with pytest.raises(OSError, match=f"checkpoint {path} could not be written .*disk full"):
         train(tiny_net(10, 3), noisy_synthetic_cifar10(40, 16), TrainConfig("cce", epochs=1), checkpoint_path=path)
@@ -490,7 +490,7 @@ def test_a_snapshot_smaller_than_the_profile_subset_is_named(tmp_path, monkeypat
     path = _fashion_snapshot(tmp_path)
     monkeypatch.setenv("GCE_LAB_DATA", str(tmp_path))
     planned = plan(Selection("table1", "cpu", datasets=["fashion_mnist"], methods=["cce"], noises=["uniform0.4"]))
-    with pytest.raises(ValueError, match=f"12500 images of fashion_mnist.*snapshot {path}\\) holds only 20"):
+    with pytest.raises(ValueError, match=f"25000 images of fashion_mnist.*snapshot {path}\\) holds only 20"):
         run_data.build_run_data(planned.runs[0])
 
 
@@ -555,7 +555,7 @@ NUMPY_CONFIG_CASES = [
 def test_numpy_numbers_in_a_config_become_python_numbers(field, value):
     config = TrainConfig(**{"method": "cce", "epochs": 1, field: value})
     assert type(getattr(config, field)) in (int, float)
-    assert checkpoints.fingerprint  # the settings are hashed as JSON: this must not fail
+    assert trainer.fingerprint  # the settings are hashed as JSON: this must not fail
     import json
 
     json.dumps(dataclasses.asdict(config))

@@ -15,7 +15,8 @@ import torch.nn.functional as F
 
 import gce_lab
 from gce_lab import ForwardCorrectedGCELoss, GCELoss, gce_loss
-from gce_lab.losses import LqLoss, forward_corrected_loss, lq_loss, make_loss
+from gce_lab.losses import LqLoss, forward_corrected_loss, lq_loss
+from gce_lab.methods import make_loss
 
 C = 5
 SHAPES = {"(C)": (C,), "(N, C)": (7, C), "(N, C, d1, d2)": (3, C, 4, 2)}

@@ -24,10 +24,9 @@ from gce_lab.losses import (
     lq_loss,
     lq_of_probability,
     mae_loss,
-    make_loss,
     truncated_lq_loss,
 )
-from gce_lab.methods import METHODS
+from gce_lab.methods import PAPER_METHODS, make_loss
 
 N, C = 16, 5
 REDUCTIONS = ("mean", "sum", "none")
@@ -356,8 +355,8 @@ def test_make_loss_builds_each_method():
         "forward_t": ForwardCorrectedLoss,
         "forward_t_hat": ForwardCorrectedLoss,
     }
-    assert set(METHODS) == set(expected)
-    for method in METHODS:
+    assert set(PAPER_METHODS) == set(expected)
+    for method in PAPER_METHODS:
         loss = make_loss(method, q=0.3, k=0.4, T=T, num_samples=10, reduction="sum")
         assert type(loss) is expected[method]
         assert loss.reduction == "sum"
@@ -625,7 +624,7 @@ def test_truncated_functional_weights_are_validated(batch):
 
 
 # --------------------------------------------------------------------------- unchecked fast path
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", PAPER_METHODS)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_unchecked_modules_give_identical_values_and_gradients(batch, method, reduction, monkeypatch):
     """check_inputs=False (the trainer's loop) skips the value checks, never changes a number."""

@@ -12,8 +12,9 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from gce_lab.book import plots  # noqa: E402
+from gce_lab.book.comparison import reported_results
 from gce_lab.book.plots import PEAK  # noqa: E402
-from gce_lab.pipeline.results import RUN_COLUMNS, reported_results  # noqa: E402
+from gce_lab.pipeline.results import RUN_COLUMNS  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

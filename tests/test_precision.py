@@ -16,15 +16,12 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 from gce_lab import lq_arithmetic
-from gce_lab.losses import make_loss
-from gce_lab.methods import METHOD_INFO, METHODS
+from gce_lab.methods import METHOD_INFO, PAPER_METHODS, make_loss
 from gce_lab.noise import make_noise
-from gce_lab.pipeline.augment import per_pixel_mean
+from gce_lab.pipeline.augment import per_pixel_mean, prepare_batch
 from gce_lab.pipeline.device import training_policy
 from gce_lab.pipeline.models import tiny_net
-from gce_lab.pipeline.steps import autocast, grad_scaler, prepare_batch
-from gce_lab.pipeline.train import TrainingInterrupted, train
-from gce_lab.pipeline.train_config import TrainConfig
+from gce_lab.pipeline.train import TrainConfig, TrainingInterrupted, autocast, grad_scaler, train
 
 FP16 = training_policy(torch.device("cpu"), "fp16")
 T_UNIFORM = torch.as_tensor(make_noise("uniform", 0.4, "cifar10").transition_matrix(), dtype=torch.float32)
@@ -44,7 +41,7 @@ def _t(method: str):
     return T_UNIFORM if METHOD_INFO[method].needs_T else None
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", PAPER_METHODS)
 def test_float16_gradients_through_the_scaler_are_finite_for_every_loss(method, data):
     torch.manual_seed(0)
     model = tiny_net(10, 3)
@@ -64,7 +61,7 @@ def test_float16_gradients_through_the_scaler_are_finite_for_every_loss(method, 
     assert any(g.abs().sum() > 0 for g in grads)
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", PAPER_METHODS)
 def test_a_float16_run_trains_with_finite_losses(method, data):
     torch.manual_seed(0)
     result = train(tiny_net(10, 3), data, _config(method, precision="fp16"), T=_t(method))
@@ -109,12 +106,12 @@ class Float64Guard(TorchFunctionMode):
 #: float64 work that is done on the CPU by construction, never on the training device.
 HOST_SIDE = {
     "gce_lab.pipeline.augment:per_pixel_mean",
-    "gce_lab.pipeline.checkpoints:fingerprint",
+    "gce_lab.pipeline.train:fingerprint",
     "gce_lab.validation:check_transition_matrix",  # checks a copy of T moved to the host first
 }
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", PAPER_METHODS)
 def test_a_training_run_creates_no_float64_tensor_on_the_device(method, data, tmp_path, monkeypatch):
     """The CPU trains as a device without float64 (Apple MPS) would: the loss arithmetic takes its
     float32 path, and nothing else may make a float64 tensor outside the host-side steps."""

@@ -7,8 +7,10 @@ import pandas as pd
 import pytest
 
 from gce_lab.book import protocol, report
+from gce_lab.book.comparison import reported_results
+from gce_lab.pipeline import runner
 from gce_lab.pipeline.planning import Selection, plan
-from gce_lab.pipeline.results import RUN_COLUMNS, reported_results, write_run
+from gce_lab.pipeline.results import RUN_COLUMNS, write_run
 
 
 def _run_row(
@@ -93,7 +95,7 @@ def test_cached_without_results_runs_smoke_and_says_so(tmp_path, monkeypatch):
                 q=run.q if run.method == "lq" else np.nan,
             )
 
-    monkeypatch.setattr(report, "run_experiment", fake_run)
+    monkeypatch.setattr(runner, "run_experiment", fake_run)  # the runner trains, cell by cell
     results = report.chapter_results("fig1c", root=tmp_path)
     assert calls == [("fig1c", "smoke", ("cifar10",), ("uniform0.4",))]
     assert results.label == "smoke" and len(results.runs) == 2
@@ -110,7 +112,7 @@ def test_a_data_set_that_cannot_run_is_a_note_not_an_error(tmp_path, monkeypatch
         for run in planned.specs:
             _write(root, experiment, profile, dataset=run.dataset, method=run.method, noise=run.noise_kind, eta=run.eta)
 
-    monkeypatch.setattr(report, "run_experiment", fake_run)
+    monkeypatch.setattr(runner, "run_experiment", fake_run)  # the runner trains, cell by cell
     results = report.chapter_results("fig1ab", "lab", root=tmp_path)
     assert set(results.runs["dataset"]) == {"cifar10"}
     assert results.notes == [
@@ -283,7 +285,7 @@ def test_notes_name_the_noise_settings_that_could_not_run(tmp_path, monkeypatch)
                 q=q,
             )
 
-    monkeypatch.setattr(report, "run_experiment", fake_run)
+    monkeypatch.setattr(runner, "run_experiment", fake_run)  # the runner trains, cell by cell
     results = report.chapter_results("table2", "lab", root=tmp_path, progress=False)
     assert set(results.runs["noise"]) == {"closed_set"}
     assert results.notes == ["CIFAR-10 (open_set0.4): not run here: open-set noise needs CIFAR-100 images"]

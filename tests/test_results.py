@@ -9,17 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from gce_lab.book.comparison import compare_with_paper, pairwise_order_agreement, per_column_ranking, reported_results
 from gce_lab.pipeline.results import (
     EPOCH_COLUMNS,
     RUN_COLUMNS,
     ResultsFileError,
-    compare_with_paper,
     finished_run_ids,
     load_results,
     load_t_hat,
-    pairwise_order_agreement,
-    per_column_ranking,
-    reported_results,
     results_root,
     save_t_hat,
     write_run,

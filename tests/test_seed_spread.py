@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from gce_lab.book.comparison import reported_results
 from gce_lab.book.seed_spread import multi_seed_columns, seed_order_findings, seed_spread_table
-from gce_lab.pipeline.results import reported_results
 
 
 def _runs(accuracies: dict[int, dict[str, float]], noise: str = "uniform", eta: float = 0.4) -> pd.DataFrame:

@@ -9,9 +9,8 @@ import pytest
 import torch
 
 from gce_lab.book.toy_plots import decision_grid, plot_decision_regions
-from gce_lab.pipeline.steps import pruning_epochs
-from gce_lab.pipeline.train_config import TrainConfig
-from gce_lab.toy import TOY_METHODS, PruneStep, make_mlp, make_spirals, make_toy_data, toy_config, train_toy
+from gce_lab.schedules import pruning_epochs
+from gce_lab.toy import TOY_METHODS, PruneStep, ToyConfig, make_mlp, make_spirals, make_toy_data, toy_config, train_toy
 
 
 @pytest.fixture(scope="module")
@@ -112,11 +111,11 @@ def test_history_follows_the_trainers_conventions(noisy_data, truncated_run):
         np.testing.assert_allclose(correct, correct.round(), atol=1e-3)
 
 
-def test_the_toy_config_is_the_trainers(truncated_run):
+def test_the_toy_config_has_the_toys_defaults(truncated_run):
     config = truncated_run.config
-    assert isinstance(config, TrainConfig) and config.method == truncated_run.method == "truncated_lq"
+    assert isinstance(config, ToyConfig) and config.method == truncated_run.method == "truncated_lq"
     assert (config.epochs, config.optimizer, config.lr, config.batch_size) == (240, "adam", 5e-3, 128)
-    assert (config.q, config.k, config.augment, config.seed) == (0.7, 0.5, False, 0)
+    assert (config.q, config.k, config.seed) == (0.7, 0.5, 0)
     assert toy_config("lq", q=0.3).q == 0.3
     # the pruning schedule is set for truncated L_q only, as the trainer's runs do
     assert toy_config("lq").prune_start is None and toy_config("truncated_lq", epochs=60).prune_every == 5

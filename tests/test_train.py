@@ -12,9 +12,8 @@ import torch
 from gce_lab.noise import make_noise
 from gce_lab.pipeline.augment import per_pixel_mean
 from gce_lab.pipeline.models import tiny_net
-from gce_lab.pipeline.steps import learning_rate, predict_logits, pruning_epochs
-from gce_lab.pipeline.train import TrainingInterrupted, train
-from gce_lab.pipeline.train_config import TrainConfig, TrainData
+from gce_lab.pipeline.train import TrainConfig, TrainData, TrainingInterrupted, predict_logits, train
+from gce_lab.schedules import learning_rate, pruning_epochs
 
 
 @pytest.fixture(scope="module")

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from gce_lab.book.comparison import compare_with_paper
 from gce_lab.methods import METHOD_INFO, METHOD_LABELS
-from gce_lab.pipeline.results import compare_with_paper
 from gce_lab.validation import check_choice
 
 __all__ = ["Claim", "Order", "CLAIMS", "column_verdicts", "verdict", "claims_table"]

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from gce_lab.book.comparison import compare_with_paper
 from gce_lab.book.plots import PEAK, fig1ab_summary, fig1c_summary, fig2_summary
 from gce_lab.book.report import NOISE_LABELS, results_label
 from gce_lab.datasets import DATASET_LABELS
 from gce_lab.methods import METHOD_LABELS
-from gce_lab.pipeline.results import compare_with_paper
 
 __all__ = ["Findings", "fig1ab_findings", "fig1c_findings", "fig2_findings", "difference_findings"]
 

@@ -17,15 +17,14 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from gce_lab.book.comparison import TABLE_METRIC, compare_with_paper
 from gce_lab.book.report import NOISE_LABELS, results_label
 from gce_lab.datasets import DATASET_LABELS
-from gce_lab.methods import METHOD_LABELS
-from gce_lab.pipeline.results import TABLE_METRIC, compare_with_paper
+from gce_lab.methods import METHOD_INFO, METHOD_LABELS
 from gce_lab.validation import check_choice
 
 __all__ = [
     "RUN_KEYS",
-    "METHOD_COLORS",
     "epochs_with_runs",
     "mean_curves",
     "accuracy_at_epoch",
@@ -41,8 +40,6 @@ __all__ = [
 
 #: Run columns attached to every epoch row by :func:`epochs_with_runs`.
 RUN_KEYS: tuple[str, ...] = ("dataset", "method", "q", "noise", "eta", "seed")
-#: The paper's colours in Fig. 1: CCE orange, MAE blue (a, b), L_q blue (c).
-METHOD_COLORS = {"cce": "tab:orange", "mae": "tab:blue", "lq": "tab:blue"}
 _DATASET_ORDER = tuple(DATASET_LABELS)
 _LOSS_COLUMNS = {"val_loss": "validation loss", "val_cce": "validation CCE"}
 
@@ -232,7 +229,7 @@ def plot_fig1ab(runs: pd.DataFrame, epochs: pd.DataFrame) -> Figure:
         for method in _ordered(curves["method"], tuple(METHOD_LABELS)):
             curve = curves[(curves["dataset"] == dataset) & (curves["method"] == method)]
             if len(curve):
-                _band(ax, curve, color=METHOD_COLORS.get(method), label=METHOD_LABELS[method])
+                _band(ax, curve, color=METHOD_INFO[method].colour, label=METHOD_LABELS[method])
         ax.set(title=f"({letter}) {DATASET_LABELS[dataset]}, clean labels", xlabel="epoch", ylabel="test accuracy (%)")
         ax.legend()
     fig.suptitle(f"Fig. 1a/b re-run, {label} profile: CCE vs MAE")
@@ -254,7 +251,7 @@ def plot_fig1c(runs: pd.DataFrame, epochs: pd.DataFrame) -> Figure:
             ("mean_softmax_noisy", "--", "wrong labels"),
         ):
             curve = mean_curves(runs[runs["method"] == method], epochs, column, ["method"])
-            _band(ax, curve, color=METHOD_COLORS.get(method), linestyle=style, label=f"{name}, {which}")
+            _band(ax, curve, color=METHOD_INFO[method].colour, linestyle=style, label=f"{name}, {which}")
     where = ", ".join(f"{noise} noise η = {eta:g}" for noise, eta in settings)
     ax.set(
         title=f"Fig. 1c re-run, {label} profile: {_datasets_named(runs)}, {where}",

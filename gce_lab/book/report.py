@@ -8,13 +8,13 @@ A chapter calls :func:`chapter_results` with its ``PROFILE`` parameter:
   (seconds on a CPU) into a temporary folder, so that reading never writes into
   ``results/``, and says so.
 * ``"smoke"``, ``"cpu"``, ``"lab"`` or ``"paper"`` trains the runs of that profile that are not finished
-  yet (:func:`gce_lab.pipeline.runner.run_experiment`) and reads them. A data set or noise setting that
+  yet (:func:`gce_lab.pipeline.runner.train_missing`) and reads them. A data set or noise setting that
   cannot run here (CIFAR-100 without internet) is skipped with a note, not faked.
 
 :func:`notice` says in words which profile made the numbers, what that profile is, and
 which planned runs are missing. :func:`comparison_table` and :func:`agreement_table` put
 our Table 1 / Table 2 numbers beside the paper's, with differences, per-column ranks and
-pairwise agreement of the method orderings (from :mod:`gce_lab.pipeline.results`). Every column
+pairwise agreement of the method orderings (from :mod:`gce_lab.book.comparison`). Every column
 header of these tables names the profile of our numbers.
 """
 
@@ -25,23 +25,17 @@ import tempfile
 import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 import pandas as pd
 
+from gce_lab.book.comparison import TABLE_METRIC, compare_with_paper, pairwise_order_agreement, per_column_ranking
 from gce_lab.datasets import DATASET_LABELS
 from gce_lab.methods import METHOD_LABELS
 from gce_lab.pipeline.experiments import check_experiment
 from gce_lab.pipeline.planning import Selection, plan
 from gce_lab.pipeline.profiles import PROFILE_NAMES, base_profile
-from gce_lab.pipeline.results import (
-    TABLE_METRIC,
-    compare_with_paper,
-    load_results,
-    pairwise_order_agreement,
-    per_column_ranking,
-)
-from gce_lab.pipeline.runner import Where, run_experiment
+from gce_lab.pipeline.results import load_results
+from gce_lab.pipeline.runner import Where, train_missing
 from gce_lab.validation import check_choice
 
 __all__ = [
@@ -128,26 +122,6 @@ class ChapterResults:
         return base_profile(self.label)[0]
 
 
-def _run_cells(experiment: str, profile: str, root, how: dict[str, Any], progress: bool) -> list[str]:
-    """Train what is missing, one (data set, noise) cell at a time, with ``how`` (the keywords
-    device, precision, compile, download of :func:`run_experiment`); notes for cells that cannot run."""
-    spec = check_experiment(experiment)
-    failed: dict[tuple[str, str], list[str]] = {}  # (data set, reason) -> noise settings
-    for dataset in spec.datasets:
-        for noise in spec.noises:
-            try:
-                selection = Selection(experiment, profile, datasets=[dataset], noises=[noise])
-                run_experiment(plan(selection), Where(root), progress=progress, **how)
-            except FileNotFoundError as err:
-                reason = " ".join(str(err).split())  # the whole message (it says how to get the data), one line
-                failed.setdefault((dataset, reason), []).append(noise)
-    notes = []
-    for (dataset, reason), noises in failed.items():
-        which = "all noise settings" if len(noises) == len(spec.noises) else ", ".join(noises)
-        notes.append(f"{DATASET_LABELS[dataset]} ({which}): not run here: {reason}")
-    return notes
-
-
 def chapter_results(
     experiment: str,
     profile: str = "cached",
@@ -169,7 +143,7 @@ def chapter_results(
     ``device``, ``precision`` (``auto``, ``bf16``, ``fp16``, ``fp32``; None: the profile's),
     ``compile`` (None: the profile's, where the device can) and ``download`` (let torchvision fetch
     missing data sets; None: only on Colab) say how to train, as
-    :func:`gce_lab.pipeline.runner.run_experiment` takes them; the runs record what was used.
+    :func:`gce_lab.pipeline.runner.train_missing` takes them; the runs record what was used.
 
     Raises:
         ValueError: an unknown experiment or profile.
@@ -191,8 +165,8 @@ def chapter_results(
             label, root = "smoke", tempfile.mkdtemp(prefix=f"gce_lab_{experiment}_smoke_")
     if label != "cached":
         show = label in ("cpu", "lab", "paper") if progress is None else progress
-        how = {"device": device, "precision": precision, "compile": compile, "download": download}
-        notes += _run_cells(experiment, label, root, how, show)
+        how = {"device": device, "precision": precision, "compile": compile}
+        notes += train_missing(experiment, label, Where(root), how=how, download=download, progress=show)
         try:
             runs, epochs = load_results(experiment, label, root)
         except FileNotFoundError as err:
@@ -356,7 +330,7 @@ def comparison_table(runs: pd.DataFrame, table: str, dataset: str | None = None)
     """Our numbers beside the paper's for ``table`` (``table1`` or ``table2``), ready to show.
 
     One row per (data set, noise, η, method), in the paper's order; accuracies in percent
-    (the metric of :data:`gce_lab.pipeline.results.TABLE_METRIC`), as text with two decimals. Column
+    (the metric of :data:`gce_lab.book.comparison.TABLE_METRIC`), as text with two decimals. Column
     groups: ``ours (<profile> profile)`` with the accuracy (mean ± std over seeds, std only
     with more than one seed), the number of runs and the rank; ``paper`` with its mean ± std
     and rank; ``ours (<profile>) − paper``. Ranks are taken within each column of the paper's

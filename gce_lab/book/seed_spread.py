@@ -13,11 +13,11 @@ import itertools
 
 import pandas as pd
 
+from gce_lab.book.comparison import TABLE_METRIC, compare_with_paper, pairs_in_same_order, table_runs
 from gce_lab.book.findings import Findings
 from gce_lab.book.report import NOISE_LABELS, format_mean_std, results_label
 from gce_lab.datasets import DATASET_LABELS
 from gce_lab.methods import METHOD_LABELS
-from gce_lab.pipeline.results import TABLE_METRIC, compare_with_paper, pairs_in_same_order, table_runs
 from gce_lab.validation import check_choice
 
 __all__ = ["multi_seed_columns", "seed_spread_table", "seed_order_findings"]

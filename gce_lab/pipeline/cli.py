@@ -13,28 +13,13 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
 
-from gce_lab.datasets import DATASETS
-from gce_lab.methods import METHODS
-from gce_lab.pipeline.bench import (
-    CASES,
-    DEFAULT_CPU_MODELS,
-    DEFAULT_MODELS,
-    LAB_EXPERIMENTS,
-    SIZES,
-    lab_run,
-    run_benchmark,
-)
-from gce_lab.pipeline.cluster import EXECUTORS, SlurmOptions, job_states, submit_runs
-from gce_lab.pipeline.device import PRECISION_CHOICES
-from gce_lab.pipeline.experiments import EXPERIMENT_NAMES, EXPERIMENTS, RUN_NOISE_KINDS
-from gce_lab.pipeline.planning import Plan, Selection, plan
-from gce_lab.pipeline.profiles import PROFILE_NAMES, PROFILES
-from gce_lab.pipeline.provenance import command_line
-from gce_lab.pipeline.results import results_dir
-from gce_lab.pipeline.runner import Where, experiment_status, run_experiment
-from gce_lab.validation import check_choice
+if TYPE_CHECKING:  # the pipeline's modules are imported by the command that needs them (a fast --help)
+    from gce_lab.pipeline.cluster import SlurmOptions
+    from gce_lab.pipeline.planning import Plan
+    from gce_lab.pipeline.runner import Where
 
 __all__ = ["main", "build_parser", "EXAMPLES"]
 
@@ -72,6 +57,11 @@ def _seeds(values: Sequence[str] | None) -> list[int] | None:
 
 
 def _add_selection(parser: argparse.ArgumentParser) -> None:
+    from gce_lab.datasets import DATASET_INFO
+    from gce_lab.methods import METHOD_INFO
+    from gce_lab.pipeline.experiments import EXPERIMENT_NAMES, RUN_NOISE_KINDS
+    from gce_lab.pipeline.profiles import PROFILE_NAMES
+
     parser.add_argument("experiment", help=f"one of: {', '.join(EXPERIMENT_NAMES)}")
     parser.add_argument("--profile", default="smoke", help=f"one of: {', '.join(PROFILE_NAMES)} (default: smoke)")
     parser.add_argument(
@@ -79,14 +69,14 @@ def _add_selection(parser: argparse.ArgumentParser) -> None:
         action="extend",
         nargs="+",
         metavar="NAME",
-        help=f"data sets among {', '.join(DATASETS)} (default: the experiment's)",
+        help=f"data sets among {', '.join(DATASET_INFO)} (default: the experiment's)",
     )
     parser.add_argument(
         "--methods",
         action="extend",
         nargs="+",
         metavar="METHOD",
-        help=f"losses among {', '.join(METHODS)} (default: the experiment's)",
+        help=f"losses among {', '.join(METHOD_INFO)} (default: the experiment's)",
     )
     parser.add_argument(
         "--noise",
@@ -102,8 +92,134 @@ def _add_selection(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoints-dir", help="checkpoint root (default: $GCE_LAB_CHECKPOINTS or checkpoints/)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``python -m gce_lab``."""
+def _add_run(parser: argparse.ArgumentParser) -> None:
+    from gce_lab.pipeline.device import PRECISION_CHOICES
+
+    _add_selection(parser)
+    parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cuda, mps or cpu")
+    parser.add_argument(
+        "--precision",
+        help=f"one of: {', '.join(PRECISION_CHOICES)} (default: the profile's, auto: bf16 where the GPU has it "
+        "natively, else fp16 with gradient scaling on CUDA, fp32 on MPS and the CPU)",
+    )
+    parser.add_argument(
+        "--compile",
+        action=argparse.BooleanOptionalAction,
+        help="torch.compile the model (default: the profile's, where the device can; --compile where it cannot "
+        "is an error)",
+    )
+    parser.add_argument(
+        "--download",
+        action="store_true",
+        default=None,
+        help="let torchvision download missing data sets (checked by MD5; the default on Colab)",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument(
+        "--executor",
+        default="inline",
+        help="inline (this process, the default), local (one process "
+        "per run through submitit) or slurm (a job array through submitit)",
+    )
+    parser.add_argument(
+        "--slurm-config",
+        help="TOML file with partition, gpus_per_node, cpus_per_task, mem_gb, "
+        "timeout_min, parallelism (the options below override it)",
+    )
+    parser.add_argument("--partition", help="Slurm partition")
+    parser.add_argument("--gpus", type=int, help="GPUs per job (default 1)")
+    parser.add_argument("--cpus", type=int, help="CPUs per job (default 8)")
+    parser.add_argument("--mem-gb", type=int, help="memory per job in GB (default 32)")
+    parser.add_argument(
+        "--time-min",
+        type=int,
+        help="time limit per job in minutes (default 240); a job that reaches "
+        "it is requeued and resumes from its checkpoint",
+    )
+    parser.add_argument("--parallelism", type=int, help="jobs running at once (default 2)")
+    parser.add_argument(
+        "--jobs-dir",
+        help="submitit's folder for job files and logs (default: <results>/jobs; on a cluster a path the nodes share)",
+    )
+
+
+def _add_status(parser: argparse.ArgumentParser) -> None:
+    _add_selection(parser)
+    parser.add_argument("--runs", action="store_true", help="list every run, not only the summary")
+
+
+def _add_human_stats(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataset", default="cifar10", help="cifar10 or cifar100 (default: cifar10)")
+    parser.add_argument("--results-dir", help="results root (default: $GCE_LAB_RESULTS or results/)")
+    parser.add_argument(
+        "--download",
+        action="store_true",
+        help="fetch a missing label file from the CIFAR-N repository (SHA-256 checked)",
+    )
+
+
+def _add_bench(parser: argparse.ArgumentParser) -> None:
+    from gce_lab.pipeline.bench.cases import CASES, DEFAULT_CPU_MODELS, DEFAULT_MODELS, LAB_EXPERIMENTS, SIZES
+
+    parser.add_argument(
+        "--size", default="full", help=f"one of: {', '.join(SIZES)} (default: full; tiny: seconds on a CPU)"
+    )
+    parser.add_argument(
+        "--models",
+        action="extend",
+        nargs="+",
+        metavar="MODEL",
+        help=f"networks among {', '.join(CASES)} (default: {' '.join(DEFAULT_MODELS)}; on a CPU: "
+        f"{' '.join(DEFAULT_CPU_MODELS)})",
+    )
+    parser.add_argument(
+        "--out",
+        help="results file, or a folder for the default name (default: results/bench/<device>[-tiny][-lab-run].json)",
+    )
+    parser.add_argument("--steps", type=int, help="timed steps per window")
+    parser.add_argument("--warmup", type=int, help="untimed steps first (the first one compiles)")
+    parser.add_argument("--repeats", type=int, help="timed windows (the median is reported)")
+    parser.add_argument("--batch-size", type=int, help="training batch size")
+    parser.add_argument(
+        "--workers", type=int, help="baseline DataLoader workers (default: min(8, cores/2) with a GPU, 0 on a CPU)"
+    )
+    parser.add_argument("--probe-factor", type=int, help="K of the fast_eager_batchxK variant (0: none)")
+    parser.add_argument("--full-epoch", action="store_true", help="also time one real epoch of each path")
+    parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cuda, mps or cpu")
+    parser.add_argument("--no-compile", action="store_true", help="do not torch.compile the fast path")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the images, weights and batches")
+    parser.add_argument(
+        "--lab-run",
+        action="extend",
+        nargs="*",
+        metavar="EXPERIMENT",
+        help="instead: the lab profile's time to accuracy on clean CIFAR-10, for "
+        f"{' / '.join(LAB_EXPERIMENTS)} (default: table1)",
+    )
+
+
+#: The commands: their one-line help and the function that declares their arguments.
+_COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | None, dict[str, str]]] = {
+    "run": ("train the runs of an experiment that are not finished yet", _add_run, {}),
+    "status": ("show which runs of an experiment are done", _add_status, {}),
+    "list": ("list the experiments and profiles", None, {}),
+    "human-stats": (
+        "compute chapter 11's statistics of the human label sets from the CIFAR-N label files",
+        _add_human_stats,
+        {
+            "description": "Count, from the CIFAR-N label files, what chapter 11 shows of human label noise, and "
+            "write it to results/human_label_stats/<dataset>/ with provenance (the book then needs no label file)."
+        },
+    ),
+    "bench": ("time the fast training path against a plain PyTorch loop", _add_bench, {}),
+}
+
+
+def build_parser(commands: Iterable[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser of ``python -m gce_lab``: every command's arguments, or only those of
+    ``commands`` (the others are listed with their help), so that parsing one command imports
+    only the modules it needs and ``--help`` none of the pipeline's."""
+    wanted = set(_COMMANDS) if commands is None else set(commands)
     parser = argparse.ArgumentParser(
         prog="python -m gce_lab",
         description="Train, track and time the experiments of gce-lab (Zhang & Sabuncu, NeurIPS 2018).",
@@ -113,107 +229,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--debug", action="store_true", help="show the full traceback of an error (by default: one line, exit status 2)"
     )
-    commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="train the runs of an experiment that are not finished yet")
-    _add_selection(run)
-    run.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cuda, mps or cpu")
-    run.add_argument(
-        "--precision",
-        help=f"one of: {', '.join(PRECISION_CHOICES)} (default: the profile's, auto: bf16 where the GPU has it "
-        "natively, else fp16 with gradient scaling on CUDA, fp32 on MPS and the CPU)",
-    )
-    run.add_argument(
-        "--compile",
-        action=argparse.BooleanOptionalAction,
-        help="torch.compile the model (default: the profile's, where the device can; --compile where it cannot "
-        "is an error)",
-    )
-    run.add_argument(
-        "--download",
-        action="store_true",
-        default=None,
-        help="let torchvision download missing data sets (checked by MD5; the default on Colab)",
-    )
-    run.add_argument("--no-progress", action="store_true", help="no progress bars")
-    run.add_argument(
-        "--executor",
-        default="inline",
-        help="inline (this process, the default), local (one process "
-        "per run through submitit) or slurm (a job array through submitit)",
-    )
-    run.add_argument(
-        "--slurm-config",
-        help="TOML file with partition, gpus_per_node, cpus_per_task, mem_gb, "
-        "timeout_min, parallelism (the options below override it)",
-    )
-    run.add_argument("--partition", help="Slurm partition")
-    run.add_argument("--gpus", type=int, help="GPUs per job (default 1)")
-    run.add_argument("--cpus", type=int, help="CPUs per job (default 8)")
-    run.add_argument("--mem-gb", type=int, help="memory per job in GB (default 32)")
-    run.add_argument(
-        "--time-min",
-        type=int,
-        help="time limit per job in minutes (default 240); a job that reaches "
-        "it is requeued and resumes from its checkpoint",
-    )
-    run.add_argument("--parallelism", type=int, help="jobs running at once (default 2)")
-    run.add_argument(
-        "--jobs-dir",
-        help="submitit's folder for job files and logs (default: <results>/jobs; on a cluster a path the nodes share)",
-    )
-    status = commands.add_parser("status", help="show which runs of an experiment are done")
-    _add_selection(status)
-    status.add_argument("--runs", action="store_true", help="list every run, not only the summary")
-    commands.add_parser("list", help="list the experiments and profiles")
-    stats = commands.add_parser(
-        "human-stats",
-        help="compute chapter 11's statistics of the human label sets from the CIFAR-N label files",
-        description="Count, from the CIFAR-N label files, what chapter 11 shows of human label noise, and write it "
-        "to results/human_label_stats/<dataset>/ with provenance (the book then needs no label file).",
-    )
-    stats.add_argument("--dataset", default="cifar10", help="cifar10 or cifar100 (default: cifar10)")
-    stats.add_argument("--results-dir", help="results root (default: $GCE_LAB_RESULTS or results/)")
-    stats.add_argument(
-        "--download",
-        action="store_true",
-        help="fetch a missing label file from the CIFAR-N repository (SHA-256 checked)",
-    )
-    bench = commands.add_parser("bench", help="time the fast training path against a plain PyTorch loop")
-    bench.add_argument(
-        "--size", default="full", help=f"one of: {', '.join(SIZES)} (default: full; tiny: seconds on a CPU)"
-    )
-    bench.add_argument(
-        "--models",
-        action="extend",
-        nargs="+",
-        metavar="MODEL",
-        help=f"networks among {', '.join(CASES)} (default: {' '.join(DEFAULT_MODELS)}; on a CPU: "
-        f"{' '.join(DEFAULT_CPU_MODELS)})",
-    )
-    bench.add_argument(
-        "--out",
-        help="results file, or a folder for the default name (default: results/bench/<device>[-tiny][-lab-run].json)",
-    )
-    bench.add_argument("--steps", type=int, help="timed steps per window")
-    bench.add_argument("--warmup", type=int, help="untimed steps first (the first one compiles)")
-    bench.add_argument("--repeats", type=int, help="timed windows (the median is reported)")
-    bench.add_argument("--batch-size", type=int, help="training batch size")
-    bench.add_argument(
-        "--workers", type=int, help="baseline DataLoader workers (default: min(8, cores/2) with a GPU, 0 on a CPU)"
-    )
-    bench.add_argument("--probe-factor", type=int, help="K of the fast_eager_batchxK variant (0: none)")
-    bench.add_argument("--full-epoch", action="store_true", help="also time one real epoch of each path")
-    bench.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cuda, mps or cpu")
-    bench.add_argument("--no-compile", action="store_true", help="do not torch.compile the fast path")
-    bench.add_argument("--seed", type=int, default=0, help="seed of the images, weights and batches")
-    bench.add_argument(
-        "--lab-run",
-        action="extend",
-        nargs="*",
-        metavar="EXPERIMENT",
-        help="instead: the lab profile's time to accuracy on clean CIFAR-10, for "
-        f"{' / '.join(LAB_EXPERIMENTS)} (default: table1)",
-    )
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for name, (summary, declare, extra) in _COMMANDS.items():
+        sub = subparsers.add_parser(name, help=summary, **extra)
+        if declare is not None and name in wanted:
+            declare(sub)
     return parser
 
 
@@ -250,6 +270,9 @@ def _check_flags(args: argparse.Namespace) -> None:
         if value is not None and not value.strip():
             raise ValueError(f"{_flag(name)} must be a path, got {value!r} (leave the flag out for the default)")
     if args.command == "run":
+        from gce_lab.pipeline.runner import EXECUTORS
+        from gce_lab.validation import check_choice
+
         check_choice("executor", args.executor, EXECUTORS)
         wrong = [_flag(n) for n, kinds in _EXECUTOR_FLAGS.items() if _given(args, n) and args.executor not in kinds]
         if wrong:
@@ -265,6 +288,9 @@ def _check_flags(args: argparse.Namespace) -> None:
 
 
 def _plan(args: argparse.Namespace) -> Plan:
+    from gce_lab.pipeline.planning import Selection, plan
+
+    how = {"device": args.device, "precision": args.precision, "compile": args.compile} if args.command == "run" else {}
     selection = Selection(
         args.experiment,
         args.profile,
@@ -273,15 +299,20 @@ def _plan(args: argparse.Namespace) -> Plan:
         noises=_split(args.noise),
         seeds=_seeds(args.seeds),
         epochs=args.epochs,
+        **how,
     )
     return plan(selection)
 
 
 def _where(args: argparse.Namespace) -> Where:
+    from gce_lab.pipeline.runner import Where
+
     return Where(args.results_dir, args.checkpoints_dir)
 
 
 def _slurm_options(args: argparse.Namespace) -> SlurmOptions:
+    from gce_lab.pipeline.cluster import SlurmOptions
+
     overrides = {
         "partition": args.partition,
         "gpus_per_node": args.gpus,
@@ -296,6 +327,9 @@ def _slurm_options(args: argparse.Namespace) -> SlurmOptions:
 
 
 def _submit(args: argparse.Namespace) -> int:
+    from gce_lab.pipeline.cluster import submit_runs
+    from gce_lab.pipeline.results import results_dir
+
     options = _slurm_options(args)
     planned = _plan(args)
     label = planned.label
@@ -304,9 +338,6 @@ def _submit(args: argparse.Namespace) -> int:
         _where(args),
         kind=args.executor,
         options=options,
-        device=args.device,
-        precision=args.precision,
-        compile=args.compile,
         download=args.download,
         folder=args.jobs_dir,
         wait=args.executor == "local",
@@ -322,6 +353,10 @@ def _submit(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from gce_lab.pipeline.provenance import command_line
+    from gce_lab.pipeline.results import results_dir
+    from gce_lab.pipeline.runner import run_experiment
+
     if args.executor != "inline":
         return _submit(args)
     started = time.perf_counter()
@@ -329,9 +364,6 @@ def _run(args: argparse.Namespace) -> int:
     runs = run_experiment(
         planned,
         _where(args),
-        device=args.device,
-        precision=args.precision,
-        compile=args.compile,
         download=args.download,
         progress=not args.no_progress,
         command=command_line(),
@@ -346,6 +378,9 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
+    from gce_lab.pipeline.cluster import job_states
+    from gce_lab.pipeline.runner import experiment_status
+
     planned = _plan(args)
     table = experiment_status(planned, _where(args))
     label = planned.label
@@ -368,6 +403,9 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _list() -> int:
+    from gce_lab.pipeline.experiments import EXPERIMENTS
+    from gce_lab.pipeline.profiles import PROFILES
+
     print("experiments:")
     for name, spec in EXPERIMENTS.items():
         print(f"  {name:7s} {spec.title}")
@@ -388,6 +426,10 @@ def _human_stats(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    from gce_lab.pipeline.bench.throughput import run_benchmark
+    from gce_lab.pipeline.bench.time_to_accuracy import lab_run
+    from gce_lab.pipeline.provenance import command_line
+
     if args.lab_run is not None:
         report = lab_run(
             args.size,
@@ -431,7 +473,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status: 2 with a one-line message for a user's mistake (bad
     arguments, missing or damaged data or results files, an unwritable folder), with the
     traceback too under ``--debug``."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser([word for word in argv if word in _COMMANDS][:1]).parse_args(argv)
     try:
         _check_flags(args)
         if args.command == "run":

@@ -45,12 +45,11 @@ from gce_lab.pipeline.results import (
     write_csv_atomically,
     writers_lock,
 )
-from gce_lab.pipeline.runner import Where, run_experiment, runs_to_train
+from gce_lab.pipeline.runner import EXECUTORS, Where, run_experiment, runs_to_train
 from gce_lab.validation import check_choice, check_int
 
-__all__ = ["EXECUTORS", "SlurmOptions", "RunJob", "submit_runs", "job_states"]
+__all__ = ["SlurmOptions", "RunJob", "submit_runs", "job_states"]
 
-EXECUTORS = ("inline", "local", "slurm")
 _JOB_COLUMNS = ["run_id", "job_id", "executor", "folder", "submitted_at"]
 
 
@@ -91,10 +90,10 @@ class RunJob(submitit.helpers.Checkpointable):
     """One run as a submitit job; requeued as it is on pre-emption or time-out (the run resumes
     from its epoch checkpoint, so nothing is lost)."""
 
-    def __call__(self, plan: Plan, where: Where, how: dict[str, Any]) -> str:
-        """Train the one run of ``plan`` (skipped if already finished) with ``how``, the keywords
-        ``device``, ``precision``, ``compile`` and ``download`` of :func:`run_experiment`; its run id."""
-        run_experiment(plan, where, **how)
+    def __call__(self, plan: Plan, where: Where, download: bool | None = None) -> str:
+        """Train the one run of ``plan`` (skipped if already finished; ``download`` as
+        :func:`run_experiment` takes it); its run id."""
+        run_experiment(plan, where, download=download)
         return plan.runs[0].run_id
 
 
@@ -152,17 +151,15 @@ def submit_runs(
     *,
     kind: str,
     options: SlurmOptions,
-    device: str = "auto",
-    precision: str | None = None,
-    compile: bool | None = None,
     download: bool | None = None,
     folder: str | None = None,
     wait: bool = True,
 ) -> list[submitit.Job]:
     """Submit the unfinished runs of ``plan`` as jobs, one run each (see the module docstring); the
     jobs are returned, and with ``wait`` (always for the local executor) their end is awaited and
-    the first failure raised. ``device``, ``precision``, ``compile`` and ``download`` are passed
-    to :func:`gce_lab.pipeline.runner.run_experiment` in each job."""
+    the first failure raised. ``download`` is passed to
+    :func:`gce_lab.pipeline.runner.run_experiment` in each job; how the runs train (device,
+    precision, compile) is the plan's."""
     check_choice("executor", kind, EXECUTORS[1:])
     experiment, label = plan.selection.experiment, plan.label
     todo = runs_to_train(plan, where)  # every file the jobs write is checked first
@@ -180,7 +177,6 @@ def submit_runs(
     second = [r for r in todo if METHOD_INFO[r.spec.method].estimates_T]
     executor = _executor(kind, logs, options)
     job = RunJob()
-    how = {"device": device, "precision": precision, "compile": compile, "download": download}
     submitted: list[tuple[PlannedRun, submitit.Job]] = []
 
     def submit(batch: list[PlannedRun], after: list[submitit.Job] | None = None) -> list[submitit.Job]:
@@ -190,12 +186,12 @@ def submit_runs(
         if kind == "slurm":
             if after:
                 executor.update_parameters(dependency="afterok:" + ":".join(str(j.job_id) for j in after))
-            jobs = executor.map_array(job, plans, [where] * len(plans), [how] * len(plans))
+            jobs = executor.map_array(job, plans, [where] * len(plans), [download] * len(plans))
         else:  # the local executor knows no array parallelism: throttle here
             jobs = []
             for one in plans:
                 _wait(jobs, options.parallelism)
-                jobs.append(executor.submit(job, one, where, how))
+                jobs.append(executor.submit(job, one, where, download))
         submitted.extend(zip(batch, jobs))
         return jobs
 

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gce_lab.datasets import DATASET_INFO, DATASETS, dataset_info
+from gce_lab.datasets import DATASET_INFO, dataset_info
 from gce_lab.pipeline.data_files import read_snapshot, root_and_reason, to_nchw
 from gce_lab.validation import check_bool, check_choice, check_labels
 
@@ -54,7 +54,7 @@ class ImageDataset:
     """A labelled image data set held in memory (CPU tensors).
 
     Attributes:
-        name: one of :data:`DATASETS`.
+        name: a data set of :data:`gce_lab.datasets.DATASET_INFO`.
         x_train, x_test: ``uint8`` tensors ``(N, C, H, W)``.
         y_train, y_test: ``int64`` tensors ``(N,)`` with values in ``[0, num_classes)``.
         classes: class names, index = label.
@@ -271,7 +271,7 @@ def load_dataset(
         FileNotFoundError: the data are not there; the message says where it looked and how to
             get them.
     """
-    check_choice("name", name, DATASETS)
+    check_choice("name", name, DATASET_INFO)
     kind, stem = _parse_source(name, source)
     check_bool("download", download)
     if download and kind in ("snapshot", "synthetic"):

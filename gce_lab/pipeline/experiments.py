@@ -18,7 +18,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from gce_lab.methods import METHOD_INFO, METHODS
+from gce_lab.methods import METHOD_INFO, PAPER_METHODS
 from gce_lab.noise import NOISE_KINDS
 from gce_lab.pipeline.human_noise import HUMAN_LABEL_SETS, is_human
 from gce_lab.validation import check_choice
@@ -67,7 +67,7 @@ class ExperimentSpec:
         name: ``fig1ab``, ``fig1c``, ``fig2``, ``table1``, ``table2`` or ``human``.
         title: what it shows, with the paper's reference.
         datasets: data sets, in the paper's order.
-        methods: losses (:data:`gce_lab.methods.METHODS`).
+        methods: losses (names in :data:`gce_lab.methods.METHOD_INFO`), listed explicitly.
         noises: noise settings (``<kind><eta>``).
         optimizer: ``"sgd"`` (Sec. 4.2 schedule) or ``"adam"`` (defaults, Sec. 4.1).
         augment: random crops and flips (Sec. 4.2); Table 2 trains without (Sec. 4.3).
@@ -134,7 +134,7 @@ EXPERIMENTS: dict[str, ExperimentSpec] = {
         "table1",
         "Table 1: test accuracy at the best-validation epoch, closed-set noise",
         ("fashion_mnist", "cifar10", "cifar100"),
-        METHODS,
+        PAPER_METHODS,
         _TABLE1_NOISES,
         "sgd",
         reference_noises=("none0",),
@@ -155,7 +155,7 @@ EXPERIMENTS: dict[str, ExperimentSpec] = {
         "Beyond the paper: Table 1's losses under real human label noise (CIFAR-10N, CIFAR-100N; "
         "Wei et al. 2022), test accuracy at the best-validation epoch",
         ("cifar10", "cifar100"),
-        METHODS,
+        PAPER_METHODS,
         ("human_aggregate", "human_random1", "human_worst", "human_noisy100"),
         "sgd",
     ),
@@ -165,7 +165,7 @@ EXPERIMENT_NAMES: tuple[str, ...] = tuple(EXPERIMENTS)
 
 def check_experiment(name: str) -> ExperimentSpec:
     """The spec of experiment ``name``; ValueError listing the experiments otherwise."""
-    return EXPERIMENTS[check_choice("experiment", name, EXPERIMENT_NAMES)]
+    return EXPERIMENTS[check_choice("experiment", name, EXPERIMENTS)]
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ A :class:`Selection` says which runs (an experiment under a profile, optionally 
 :func:`plan` crosses the experiment's spec (:mod:`gce_lab.pipeline.experiments`: what to
 train) with the profile (:mod:`gce_lab.pipeline.profiles`: how long and how big) into one
 :class:`PlannedRun` per training run: its identity (:class:`RunSpec`), its
-:class:`~gce_lab.pipeline.train_config.TrainConfig`, its network and how its data are built.
+:class:`~gce_lab.pipeline.train.TrainConfig`, its network and how its data are built.
 Nothing downstream reads a profile again: the runner, the status table and the cluster jobs
 take the plan; the benchmark and the book's protocol table resolve single runs with
 :func:`planned_run`.
@@ -16,17 +16,18 @@ Order: every CCE run comes first within its (data set, noise, seed) cell, so tha
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
 
 from gce_lab.methods import METHOD_INFO
+from gce_lab.pipeline.device import DEVICE_CHOICES, PRECISION_CHOICES
 from gce_lab.pipeline.experiments import RunSpec, check_experiment, noise_id, parse_noise
 from gce_lab.pipeline.human_noise import HUMAN_LABEL_SETS, is_human
 from gce_lab.pipeline.profiles import base_profile, check_profile, profile_label, run_settings
-from gce_lab.pipeline.train_config import TrainConfig
-from gce_lab.validation import check_int
+from gce_lab.pipeline.train import TrainConfig
+from gce_lab.validation import check_bool, check_choice, check_int
 
 __all__ = ["Selection", "DataSettings", "PlannedRun", "Plan", "plan", "planned_run"]
 
@@ -43,7 +44,11 @@ def _names(name: str, values: Iterable[str] | None) -> tuple[str, ...] | None:
 class Selection:
     """Which runs: ``experiment`` under ``profile``, filtered by data sets, methods, noise
     settings (``"uniform0.4"``) and seeds (None: all of the experiment's, the profile's seeds);
-    ``epochs`` overrides the profile's epoch count (results filed under ``<profile>_epochs<N>``)."""
+    ``epochs`` overrides the profile's epoch count (results filed under ``<profile>_epochs<N>``).
+    ``device``, ``precision`` and ``compile`` (None: the profile's) say how the runs train, not
+    what: they are the caller's switches, written into each run's
+    :class:`~gce_lab.pipeline.train.TrainConfig` here, and checked against the device before
+    anything trains (:func:`gce_lab.pipeline.runner.run_experiment`)."""
 
     experiment: str
     profile: str = "smoke"
@@ -52,6 +57,9 @@ class Selection:
     noises: Sequence[str] | None = None
     seeds: Sequence[int] | None = None
     epochs: int | None = None
+    device: str = "auto"
+    precision: str | None = None
+    compile: bool | None = None
 
     def __post_init__(self) -> None:
         check_experiment(self.experiment)
@@ -69,11 +77,21 @@ class Selection:
             if len(set(seeds)) != len(seeds):
                 raise ValueError(f"seeds must be distinct, got {list(seeds)}")
             object.__setattr__(self, "seeds", seeds)
+        check_choice("device", self.device, DEVICE_CHOICES)
+        if self.precision is not None:
+            check_choice("precision", self.precision, PRECISION_CHOICES)
+        if self.compile is not None:
+            check_bool("compile", self.compile)
 
     @property
     def label(self) -> str:
         """The results label: the profile, or ``<profile>_epochs<N>``."""
         return profile_label(self.profile, self.epochs)
+
+    def how(self) -> dict[str, Any]:
+        """The trainer settings the caller sets: ``device``, and ``precision`` and ``compile`` unless None."""
+        switches = {"precision": self.precision, "compile": self.compile}
+        return {"device": self.device, **{name: value for name, value in switches.items() if value is not None}}
 
     def filters(self) -> dict[str, list]:
         """The filters that are set, for messages."""
@@ -151,31 +169,8 @@ def _selected(name: str, values: Sequence, wanted: Sequence | None, allowed_note
     return [v for v in values if v in wanted]
 
 
-def _train_config(run: RunSpec, settings: dict[str, Any]) -> TrainConfig:
-    """The trainer's settings of one run: the profile's, the experiment's optimiser and
-    augmentation unless the profile sets them, the pruning schedule for the pruning method."""
-    spec = check_experiment(run.experiment)
-    optimizer = settings["optimizer"] or spec.optimizer
-    prunes = METHOD_INFO[run.method].prunes
-    return TrainConfig(
-        method=run.method,
-        epochs=settings["epochs"],
-        optimizer=optimizer,
-        **settings[optimizer],
-        milestones=tuple(settings["milestones"]) if optimizer == "sgd" else (),
-        batch_size=settings["batch_size"],
-        eval_batch_size=settings["eval_batch_size"],
-        q=run.q,
-        k=run.k,
-        prune_start=settings["prune_start"] if prunes else None,
-        prune_every=settings["prune_every"] if prunes else None,
-        augment=spec.augment if settings["augment"] is None else settings["augment"],
-        test_every_epoch=settings["test_every_epoch"],
-        seed=run.seed,
-        compile=settings["compile"],
-        channels_last=settings["channels_last"],
-        precision=settings["precision"],
-    )
+#: The fields of TrainConfig that a profile sets (method, q, k and seed are the run's own).
+_PROFILE_TRAINER_SETTINGS = tuple(f.name for f in fields(TrainConfig) if f.name not in ("method", "q", "k", "seed"))
 
 
 def _planned(spec: RunSpec, settings: dict[str, Any]) -> PlannedRun:
@@ -186,7 +181,12 @@ def _planned(spec: RunSpec, settings: dict[str, Any]) -> PlannedRun:
         train_subset=settings["train_subset"],
         val_fraction=settings["val_fraction"],
     )
-    config = _train_config(spec, settings)
+    # The profile's trainer settings by their own names; the run's identity gives the rest, and
+    # only the pruning method has a pruning schedule.
+    trainer = {name: settings[name] for name in _PROFILE_TRAINER_SETTINGS if name in settings}
+    if not METHOD_INFO[spec.method].prunes:
+        trainer.update(prune_start=None, prune_every=None)
+    config = TrainConfig(method=spec.method, q=spec.q, k=spec.k, seed=spec.seed, **trainer)
     return PlannedRun(spec, config, settings["model"], data, settings["cpu_threads"])
 
 
@@ -204,13 +204,18 @@ def plan(selection: Selection) -> Plan:
         noises = [noise_id(*parse_noise(n)) for n in noises]
     datasets = _selected("dataset", spec.datasets, selection.datasets, note)
     methods = _selected("method", spec.methods, selection.methods, note)
-    noises = _selected("noise", spec.noises + spec.reference_noises, noises, note) if noises is not None else list(spec.noises)
+    noises = (
+        _selected("noise", spec.noises + spec.reference_noises, noises, note)
+        if noises is not None
+        else list(spec.noises)
+    )
     if any(METHOD_INFO[m].estimates_T for m in methods) and "cce" not in methods:
         methods.insert(0, "cce")
     methods.sort(key=lambda m: m != "cce")  # CCE first: forward_t_hat depends on it
     runs: list[PlannedRun] = []
     for dataset in datasets:
         settings = run_settings(selection.profile, selection.experiment, dataset, epochs=selection.epochs)
+        settings |= selection.how()  # the caller's device, precision and compile switches
         seeds = selection.seeds if selection.seeds is not None else tuple(settings["seeds"])
         q_values = spec.q_values if spec.q_values is not None else (settings["q"],)
         for noise in noises:

@@ -97,7 +97,8 @@ __all__ = [
     "PAPER_ASSUMPTIONS",
 ]
 
-# Each optimiser's settings, in the trainer's names (TrainConfig); the experiment picks the optimiser.
+# Every setting is named as the trainer names it (the fields of TrainConfig) or as the plan does
+# (model, data, seeds). Each optimiser's settings are a section; the experiment picks the optimiser.
 # Adam's section holds its lr alone: TrainConfig's momentum, weight decay and decay factor (the
 # paper's SGD values) are not used by Adam, but they are part of a run's checkpoint fingerprint.
 OPTIMIZER_SECTIONS = ("sgd", "adam")
@@ -254,9 +255,14 @@ def base_profile(label: str) -> tuple[str, int | None]:
 
 
 def run_settings(profile: str, experiment: str, dataset: str, *, epochs: int | None = None) -> dict[str, Any]:
-    """All settings of one run: the profile's default, then its ``experiment`` section, then
-    ``experiment/dataset``; ``epochs`` overrides the epoch count (and is recorded by the label).
-    :func:`gce_lab.pipeline.planning.plan` reads them, once per data set."""
+    """All settings of one run, in the trainer's names (the fields of
+    :class:`~gce_lab.pipeline.train.TrainConfig`) and the plan's (model, data, seeds, threads).
+
+    The profile's default, then its ``experiment`` section, then ``experiment/dataset``; the
+    optimiser is the experiment's unless the profile names one, and its section is spread into
+    ``lr``, ``momentum``, ... (Adam has no learning-rate drops: ``milestones`` is empty); augmentation
+    is the experiment's unless the profile sets it. ``epochs`` overrides the epoch count (and is
+    recorded by the label). :func:`gce_lab.pipeline.planning.plan` reads them, once per data set."""
     check_profile(profile)
     spec = check_experiment(experiment)
     check_choice("dataset", dataset, spec.datasets)
@@ -269,4 +275,11 @@ def run_settings(profile: str, experiment: str, dataset: str, *, epochs: int | N
     if epochs is not None:
         profile_label(profile, epochs)  # validates
         settings["epochs"] = epochs
+    settings["optimizer"] = settings["optimizer"] or spec.optimizer
+    settings.update(settings[settings["optimizer"]])
+    for name in OPTIMIZER_SECTIONS:
+        del settings[name]
+    settings["milestones"] = tuple(settings["milestones"]) if settings["optimizer"] == "sgd" else ()
+    if settings["augment"] is None:
+        settings["augment"] = spec.augment
     return settings

@@ -18,7 +18,7 @@ from gce_lab.pipeline.data import ImageDataset, load_dataset
 from gce_lab.pipeline.data_files import resolve_data_root
 from gce_lab.pipeline.human_noise import HumanLabels, is_human, load_human_labels
 from gce_lab.pipeline.planning import DataSettings, PlannedRun
-from gce_lab.pipeline.train_config import TrainData
+from gce_lab.pipeline.train import TrainData
 from gce_lab.seeds import derived_seed
 
 __all__ = ["build_run_data"]

@@ -26,15 +26,16 @@ import pandas as pd
 import torch
 from tqdm import tqdm  # the text bar: notebooks without ipywidgets get no warning
 
-from gce_lab.datasets import dataset_info
+from gce_lab.datasets import DATASET_LABELS, dataset_info
 from gce_lab.methods import METHOD_INFO
 from gce_lab.pipeline.data_files import cache_dir
 from gce_lab.pipeline.device import pick_device, training_policy
 from gce_lab.pipeline.experiments import RunSpec, check_experiment
 from gce_lab.pipeline.models import make_model
-from gce_lab.pipeline.planning import Plan, PlannedRun
+from gce_lab.pipeline.planning import Plan, PlannedRun, Selection, plan
 from gce_lab.pipeline.provenance import REPO_ROOT, command_line, git_commit, in_checkout, on_colab, provenance
 from gce_lab.pipeline.results import (
+    RunRow,
     check_store,
     check_writable,
     failed_runs,
@@ -47,23 +48,27 @@ from gce_lab.pipeline.results import (
     write_run,
 )
 from gce_lab.pipeline.run_data import build_run_data
-from gce_lab.pipeline.train import TrainingDiverged, TrainResult, train
-from gce_lab.pipeline.train_config import TrainData
+from gce_lab.pipeline.train import TrainData, TrainingDiverged, TrainResult, train
 from gce_lab.seeds import derived_seed
 from gce_lab.transition import estimate_transition
 from gce_lab.validation import check_bool
 
 __all__ = [
     "CHECKPOINTS_ENV",
+    "EXECUTORS",
     "Where",
     "checkpoint_root",
     "checkpoint_path",
     "runs_to_train",
     "run_experiment",
+    "train_missing",
     "experiment_status",
 ]
 
 CHECKPOINTS_ENV = "GCE_LAB_CHECKPOINTS"
+#: Where the runs of a sweep execute: in this process (:func:`run_experiment`), or as submitit
+#: jobs on this machine or a Slurm cluster (:func:`gce_lab.pipeline.cluster.submit_runs`).
+EXECUTORS = ("inline", "local", "slurm")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,45 +127,48 @@ def _run_row(
     t_hat_error: float,
     command: str,
 ) -> dict[str, Any]:
+    """The run's row of ``runs.csv`` (:class:`~gce_lab.pipeline.results.RunRow`), as a dict."""
     run, config, method = planned.spec, planned.config, METHOD_INFO[planned.spec.method]
-    return {
-        "experiment": run.experiment,
-        "run_id": run.run_id,
-        "dataset": run.dataset,
-        "data_source": meta["data_source"],
-        "model": planned.model,
-        "method": run.method,
-        "q": run.q if method.uses_q else float("nan"),
-        "k": run.k if method.uses_k else float("nan"),
-        "noise": run.noise_kind,
-        "eta": run.eta,
-        "realised_noise_rate": round(meta["realised_noise_rate"], 6),
-        "epochs": config.epochs,
-        "best_epoch": result.best_epoch,
-        "best_val_acc": result.best_val_acc,
-        "test_acc_best_val": result.test_acc_best_val,
-        "test_acc_last": result.test_acc_last,
-        "t_hat_error": t_hat_error,
-        "n_pruned_final": result.n_pruned_final,
-        "pruning_precision": result.pruning_precision,
-        "pruning_recall": result.pruning_recall,
-        "optimizer": config.optimizer,
-        "lr": config.lr,
-        "milestones": ";".join(map(str, config.milestones)),
-        "batch_size": config.batch_size,
-        "prune_start": config.prune_start,
-        "prune_every": config.prune_every,
-        "augment": config.augment,
-        "n_train": data.x_train.shape[0],
-        "n_val": data.x_val.shape[0],
-        "n_test": data.x_test.shape[0],
-        "amp_dtype": "none" if result.amp_dtype is None else str(result.amp_dtype).replace("torch.", ""),
-        "compiled": result.compiled,
-        "channels_last": config.channels_last,
-        **provenance(
-            result.device, profile=run.profile, seed=run.seed, wall_time_s=result.wall_time_s, command=command
-        ),
-    }
+    return dataclasses.asdict(
+        RunRow(
+            experiment=run.experiment,
+            run_id=run.run_id,
+            dataset=run.dataset,
+            data_source=meta["data_source"],
+            model=planned.model,
+            method=run.method,
+            q=run.q if method.uses_q else float("nan"),
+            k=run.k if method.uses_k else float("nan"),
+            noise=run.noise_kind,
+            eta=run.eta,
+            realised_noise_rate=round(meta["realised_noise_rate"], 6),
+            epochs=config.epochs,
+            best_epoch=result.best_epoch,
+            best_val_acc=result.best_val_acc,
+            test_acc_best_val=result.test_acc_best_val,
+            test_acc_last=result.test_acc_last,
+            t_hat_error=t_hat_error,
+            n_pruned_final=result.n_pruned_final,
+            pruning_precision=result.pruning_precision,
+            pruning_recall=result.pruning_recall,
+            optimizer=config.optimizer,
+            lr=config.lr,
+            milestones=";".join(map(str, config.milestones)),
+            batch_size=config.batch_size,
+            prune_start=config.prune_start,
+            prune_every=config.prune_every,
+            augment=config.augment,
+            n_train=data.x_train.shape[0],
+            n_val=data.x_val.shape[0],
+            n_test=data.x_test.shape[0],
+            amp_dtype="none" if result.amp_dtype is None else str(result.amp_dtype).replace("torch.", ""),
+            compiled=result.compiled,
+            channels_last=config.channels_last,
+            **provenance(
+                result.device, profile=run.profile, seed=run.seed, wall_time_s=result.wall_time_s, command=command
+            ),
+        )
+    )
 
 
 @contextlib.contextmanager
@@ -245,28 +253,22 @@ def _checkpoint_history(path) -> tuple[str, int]:
     return "partial", len(history)
 
 
-def _how(todo: list[PlannedRun], device: str, precision: str | None, compile: bool | None) -> list[PlannedRun]:
-    """The runs with the caller's device, precision and compile switches (None: the profile's),
-    checked against the device before anything trains: a forced setting it cannot do is refused."""
-    dev = pick_device(device)  # an unknown or absent device is refused before anything starts
-    how: dict[str, Any] = {"device": device}
-    if precision is not None:
-        how["precision"] = precision
-    if compile is not None:
-        how["compile"] = compile
-    runs = [dataclasses.replace(p, config=dataclasses.replace(p.config, **how)) for p in todo]
-    for planned in runs:
-        training_policy(dev, planned.config.precision, planned.config.compile, require_compile=compile is True)
-    return runs
+def _check_how(plan: Plan, todo: list[PlannedRun]) -> None:
+    """Check the device, precision and compile switch of the runs to train against the device
+    before anything trains: a setting it cannot do is refused, as is ``compile`` forced
+    (``Selection.compile=True``) where compiling cannot work."""
+    pick_device(plan.selection.device)  # an unknown or absent device is refused even with nothing to train
+    for planned in todo:
+        config = planned.config
+        training_policy(
+            pick_device(config.device), config.precision, config.compile, require_compile=plan.selection.compile is True
+        )
 
 
 def run_experiment(
     plan: Plan,
     where: Where = Where(),
     *,
-    device: str = "auto",
-    precision: str | None = None,
-    compile: bool | None = None,
     download: bool | None = None,
     progress: bool = False,
     command: str | None = None,
@@ -274,16 +276,17 @@ def run_experiment(
     """Train the runs of ``plan`` that are not finished yet; return their ``runs.csv`` rows.
 
     Finished runs (in ``runs.csv``) are skipped; a run with a checkpoint resumes. Results go to
-    ``<where.root>/<experiment>/<label>/``. ``device``, ``precision`` (``auto``, ``bf16``,
-    ``fp16``, ``fp32``) and ``compile`` (None: the profile's choice) say how to train, not what:
-    they leave the numbers of a CPU run in float32 unchanged. ``compile=True`` forces compiling: a
-    device where it cannot work is refused (``ValueError``), as is a precision it does not have.
+    ``<where.root>/<experiment>/<label>/``. How the runs train (device, precision, compile) is
+    the plan's (:class:`~gce_lab.pipeline.planning.Selection`); it leaves the numbers of a CPU
+    run in float32 unchanged. A device that cannot do a run's precision, or compile where the
+    selection forces compiling, is refused (``ValueError``) before anything trains.
     ``download`` lets torchvision download missing data sets (it checks their MD5 sums); None:
     only on Colab (:func:`gce_lab.pipeline.provenance.on_colab`).
     """
     experiment, label = plan.selection.experiment, plan.label
     download = on_colab() if download is None else check_bool("download", download)
-    todo = _how(runs_to_train(plan, where), device, precision, compile)
+    todo = runs_to_train(plan, where)
+    _check_how(plan, todo)
     command = command if command is not None else command_line()
     git_commit()  # read (and cache) the commit now: the code that runs, not what is checked in later
     for planned in tqdm(todo, desc=f"{experiment}/{label}", disable=not progress, dynamic_ncols=True):
@@ -291,6 +294,39 @@ def run_experiment(
             _train_and_record(planned, where, progress=progress, command=command, download=download)
     finished = load_results(experiment, label, where.root)[0]
     return finished[finished["run_id"].isin([r.run_id for r in plan.runs])].reset_index(drop=True)
+
+
+def train_missing(
+    experiment: str,
+    profile: str,
+    where: Where = Where(),
+    *,
+    how: dict[str, Any] | None = None,
+    download: bool | None = None,
+    progress: bool = False,
+) -> list[str]:
+    """Train the runs of ``experiment`` under ``profile`` that are not finished yet, one (data set,
+    noise) cell at a time, so that a cell that cannot run here (CIFAR-100 without internet) is
+    skipped, not faked; returns a note for each such cell.
+
+    ``how`` holds the :class:`~gce_lab.pipeline.planning.Selection`'s ``device``, ``precision``
+    and ``compile``; ``download`` and ``progress`` are :func:`run_experiment`'s.
+    """
+    spec = check_experiment(experiment)
+    failed: dict[tuple[str, str], list[str]] = {}  # (data set, reason) -> noise settings
+    for dataset in spec.datasets:
+        for noise in spec.noises:
+            try:
+                selection = Selection(experiment, profile, datasets=[dataset], noises=[noise], **(how or {}))
+                run_experiment(plan(selection), where, download=download, progress=progress)
+            except FileNotFoundError as err:
+                reason = " ".join(str(err).split())  # the whole message (it says how to get the data), one line
+                failed.setdefault((dataset, reason), []).append(noise)
+    notes = []
+    for (dataset, reason), noises in failed.items():
+        which = "all noise settings" if len(noises) == len(spec.noises) else ", ".join(noises)
+        notes.append(f"{DATASET_LABELS[dataset]} ({which}): not run here: {reason}")
+    return notes
 
 
 _STATUS_COLUMNS = ["run_id", "dataset", "method", "q", "noise", "seed", "state", "epochs_done", "epochs_total"]

@@ -1,4 +1,9 @@
-"""The trainer: any loss of :mod:`gce_lab.losses`, ACS pruning for truncated L_q, checkpoints.
+"""The trainer, in one file to read top to bottom: its settings (:class:`TrainConfig`) and data
+(:class:`TrainData`), the steps (one batch, one epoch, batched prediction, the model and optimiser
+set-up, a stopwatch), checkpoints, evaluation, and the epoch loop (:func:`train`) with ACS pruning
+for truncated L_q. It trains any loss of :data:`gce_lab.methods.METHOD_INFO`; the schedules are the
+paper's (:mod:`gce_lab.schedules`). :mod:`gce_lab.pipeline.bench` times its steps against a plain
+PyTorch loop.
 
 One code path serves the CPU (tests, smoke runs) and the GPU fast path:
 
@@ -17,10 +22,6 @@ One code path serves the CPU (tests, smoke runs) and the GPU fast path:
   loss modules are built with ``check_inputs=False`` so they do not re-check them on the host
   for every batch. A pruning step reads its pruned count once more. Each epoch records its
   training time (batches only, no evaluation), measured with CUDA events on a GPU.
-
-The loop's building blocks (one batch, one epoch, prediction, schedules) are in
-:mod:`gce_lab.pipeline.steps`, the settings and splits in :mod:`gce_lab.pipeline.train_config`,
-checkpoints in :mod:`gce_lab.pipeline.checkpoints`.
 
 Protocol (Zhang & Sabuncu 2018, Sec. 4): SGD with momentum or Adam, batch 128, the learning
 rate multiplied by ``lr_decay`` after each milestone epoch; each epoch records the training
@@ -47,13 +48,17 @@ augmentations as an uninterrupted one, and on the CPU reproduces it exactly.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import hashlib
+import inspect
+import json
 import math
 import os
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -62,27 +67,483 @@ import torch
 from torch import Tensor, nn
 from tqdm import tqdm  # the text bar: notebooks without ipywidgets get no warning
 
-from gce_lab.losses import make_loss
-from gce_lab.methods import METHOD_INFO
+from gce_lab.files import atomic_path
+from gce_lab.methods import METHOD_INFO, make_loss
 from gce_lab.pipeline.augment import per_pixel_mean, prepare_batch
-from gce_lab.pipeline.checkpoints import CHECKPOINT_FORMAT, fingerprint, load_checkpoint, save_checkpoint
-from gce_lab.pipeline.device import pick_device, training_policy
-from gce_lab.pipeline.steps import (
-    Stopwatch,
-    autocast,
-    batch_bounds,
-    grad_scaler,
-    learning_rate,
-    make_optimizer,
-    predict_logits,
-    prepare_model,
-    pruning_epochs,
-    train_epoch,
-)
-from gce_lab.pipeline.train_config import TrainConfig, TrainData
+from gce_lab.pipeline.device import DEVICE_CHOICES, PRECISION_CHOICES, TrainingPolicy, pick_device, training_policy
+from gce_lab.schedules import check_pruning_schedule, learning_rate, pruning_epochs
 from gce_lab.seeds import derived_seed
+from gce_lab.validation import check_bool, check_choice, check_in_range, check_int, check_labels
 
-__all__ = ["TrainResult", "TrainingInterrupted", "TrainingDiverged", "train"]
+__all__ = [
+    "OPTIMIZERS",
+    "TrainConfig",
+    "TrainData",
+    "autocast",
+    "batch_bounds",
+    "predict_logits",
+    "make_optimizer",
+    "grad_scaler",
+    "prepare_model",
+    "train_step",
+    "train_epoch",
+    "Stopwatch",
+    "CHECKPOINT_FORMAT",
+    "fingerprint",
+    "save_checkpoint",
+    "load_checkpoint",
+    "EpochRecord",
+    "TrainResult",
+    "TrainingInterrupted",
+    "TrainingDiverged",
+    "train",
+]
+
+
+# --------------------------------------------------------------------------- settings and data
+# Both check themselves when built: a bad setting is refused with its name and allowed range
+# before anything trains.
+OPTIMIZERS = ("sgd", "adam")
+
+
+#: The numeric fields of :class:`TrainConfig` and the Python type each is stored as.
+_NUMBER_FIELDS = {
+    **dict.fromkeys(("epochs", "batch_size", "eval_batch_size", "prune_start", "prune_every", "seed"), int),
+    **dict.fromkeys(("lr", "momentum", "weight_decay", "lr_decay", "q", "k"), float),
+}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything the trainer needs to know besides the model and the data.
+
+    Attributes:
+        method: loss, a name in :data:`gce_lab.methods.METHOD_INFO`.
+        epochs: number of training epochs (>= 1).
+        optimizer: ``"sgd"`` (momentum, weight decay) or ``"adam"`` (``lr`` only, other defaults).
+        lr, momentum, weight_decay: optimiser settings (momentum/weight decay: SGD only).
+        milestones: epochs after which the learning rate is multiplied by ``lr_decay``.
+        batch_size, eval_batch_size: training / evaluation batch sizes.
+        q, k: L_q parameter (``lq``, ``truncated_lq``) and truncation threshold (``truncated_lq``).
+        prune_start, prune_every: ACS schedule for ``truncated_lq`` (None: never prune).
+        augment: random crops (padding 4) and horizontal flips of training batches.
+        test_every_epoch: evaluate the test set after every epoch (the curves of Fig. 1a and 2);
+            when False, only after the last epoch and, with the best-validation model, once at
+            the end: all that Tables 1 and 2 report (the other epochs record NaN).
+        seed: seeds every epoch's permutation and augmentation (the model is seeded by its builder).
+        compile: ``torch.compile`` the model where it can work (a CUDA GPU with Triton and compute
+            capability >= 7.0); elsewhere the run is eager and says why
+            (:func:`gce_lab.pipeline.device.training_policy`).
+        channels_last: ``torch.channels_last`` layout for model and inputs.
+        precision: ``"auto"`` (the device's best: bfloat16 autocast where the GPU has it natively,
+            else float16 autocast with gradient scaling on CUDA, float32 on MPS and the CPU),
+            ``"bf16"``, ``"fp16"`` (with gradient scaling) or ``"fp32"``.
+        device: ``"auto"`` (CUDA, then MPS, then CPU), ``"cuda"``, ``"mps"``, ``"cpu"``.
+    """
+
+    method: str
+    epochs: int
+    optimizer: str = "sgd"
+    lr: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    milestones: tuple[int, ...] = ()
+    lr_decay: float = 0.1
+    batch_size: int = 128
+    eval_batch_size: int = 1024
+    q: float = 0.7
+    k: float = 0.5
+    prune_start: int | None = None
+    prune_every: int | None = None
+    augment: bool = True
+    test_every_epoch: bool = True
+    seed: int = 0
+    compile: bool = False
+    channels_last: bool = False
+    precision: str = "auto"
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        check_choice("method", self.method, METHOD_INFO)
+        check_int("epochs", self.epochs, 1)
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        check_in_range("lr", self.lr, 0.0, math.inf, low_open=True)
+        check_in_range("momentum", self.momentum, 0.0, 1.0, high_open=True)
+        check_in_range("weight_decay", self.weight_decay, 0.0, math.inf)
+        check_in_range("lr_decay", self.lr_decay, 0.0, 1.0, low_open=True)
+        object.__setattr__(self, "milestones", tuple(check_int("milestones", m, 1) for m in self.milestones))
+        check_int("batch_size", self.batch_size, 1)
+        check_int("eval_batch_size", self.eval_batch_size, 1)
+        check_in_range("q", self.q, 0.0, 1.0)
+        check_in_range("k", self.k, 0.0, 1.0)
+        check_pruning_schedule(self.prune_start, self.prune_every)
+        for name in ("augment", "test_every_epoch"):
+            check_bool(name, getattr(self, name))
+        check_int("seed", self.seed, 0)
+        check_bool("compile", self.compile)
+        check_choice("precision", self.precision, PRECISION_CHOICES)
+        check_choice("device", self.device, DEVICE_CHOICES)
+        for name, kind in _NUMBER_FIELDS.items():  # numpy scalars pass the checks: store Python numbers,
+            if type(getattr(self, name)) not in (int, float, type(None)):  # or they cannot be written as JSON
+                object.__setattr__(self, name, kind(getattr(self, name)))
+
+
+@dataclass
+class TrainData:
+    """A noisy training split, a noisy validation split and the clean test set.
+
+    Attributes:
+        x_train, x_val, x_test: ``uint8`` images ``(N, C, H, W)``.
+        y_train, y_val: the given (noisy) labels, ``int64``.
+        y_test: the true labels, ``int64``.
+        is_noisy: ``(N_train,)`` bool, True where the training sample's label is wrong
+            (or, for open-set noise, its image is foreign).
+        num_classes: c.
+    """
+
+    x_train: Tensor
+    y_train: Tensor
+    is_noisy: Tensor
+    x_val: Tensor
+    y_val: Tensor
+    x_test: Tensor
+    y_test: Tensor
+    num_classes: int
+
+    def __post_init__(self) -> None:
+        check_int("num_classes", self.num_classes, 2)
+        for split in ("train", "val", "test"):
+            x, y = getattr(self, f"x_{split}"), getattr(self, f"y_{split}")
+            if not isinstance(x, Tensor) or x.dtype != torch.uint8 or x.ndim != 4 or x.shape[0] == 0:
+                raise ValueError(f"x_{split} must be a non-empty uint8 tensor (N, C, H, W)")
+            if not isinstance(y, Tensor) or y.shape != (x.shape[0],):
+                raise ValueError(f"y_{split} must be a label tensor of shape ({x.shape[0]},)")
+            check_labels(f"y_{split}", y, self.num_classes)
+            if x.shape[1:] != self.x_train.shape[1:]:
+                raise ValueError(f"x_{split} must have the image shape of x_train {tuple(self.x_train.shape[1:])}")
+        if (
+            not isinstance(self.is_noisy, Tensor)
+            or self.is_noisy.dtype != torch.bool
+            or self.is_noisy.shape != self.y_train.shape
+        ):
+            raise ValueError(f"is_noisy must be a bool tensor of shape ({self.y_train.shape[0]},)")
+
+    def to(self, device: torch.device) -> TrainData:
+        """A copy with every tensor on ``device`` (labels as int64)."""
+        moved = {name: getattr(self, name).to(device) for name in ("x_train", "is_noisy", "x_val", "x_test")}
+        labels = {name: getattr(self, name).to(device, torch.int64) for name in ("y_train", "y_val", "y_test")}
+        return TrainData(**moved, **labels, num_classes=self.num_classes)
+
+
+# --------------------------------------------------------------------------- steps
+# One batch, one epoch, batched prediction, the model and optimiser set-up and a stopwatch: the
+# blocks of the epoch loop below, timed by the benchmark. Nothing here synchronises the host with
+# the device.
+def autocast(device: torch.device, amp_dtype: torch.dtype | None) -> contextlib.AbstractContextManager:
+    """``torch.autocast`` to ``amp_dtype`` on ``device``'s type, or nothing when ``amp_dtype`` is None."""
+    if amp_dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=amp_dtype)
+
+
+def batch_bounds(n: int, batch_size: int) -> list[tuple[int, int]]:
+    """(start, end) of each batch; a last batch of one sample joins the previous one (batch norm
+    cannot train on a single sample)."""
+    bounds = [(start, min(start + batch_size, n)) for start in range(0, n, batch_size)]
+    if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
+        bounds[-2:] = [(bounds[-2][0], n)]
+    return bounds
+
+
+@torch.no_grad()
+def predict_logits(
+    model: nn.Module,
+    x_uint8: Tensor,
+    mean: Tensor,
+    *,
+    batch_size: int = 1024,
+    amp_dtype: torch.dtype | None = None,
+    channels_last: bool = False,
+) -> Tensor:
+    """Float32 logits ``(N, c)`` of ``model`` (set to eval mode) on uint8 images, in large batches."""
+    model.eval()
+    device = x_uint8.device
+    outputs = []
+    for start, end in batch_bounds(x_uint8.shape[0], batch_size):
+        inputs = prepare_batch(x_uint8[start:end], mean, train=False, channels_last=channels_last)
+        with autocast(device, amp_dtype):
+            outputs.append(model(inputs).float())
+    return torch.cat(outputs)
+
+
+def make_optimizer(model: nn.Module, config: TrainConfig, device: torch.device | None = None) -> torch.optim.Optimizer:
+    """The run's optimiser: SGD with momentum and weight decay, or Adam with its defaults but ``lr``.
+
+    On CUDA it is the fused implementation (one kernel for all parameters) where this torch has one.
+    """
+    cls = torch.optim.Adam if config.optimizer == "adam" else torch.optim.SGD
+    kwargs: dict[str, Any] = {"lr": config.lr}
+    if config.optimizer == "sgd":
+        kwargs.update(momentum=config.momentum, weight_decay=config.weight_decay)
+    if device is not None and torch.device(device).type == "cuda" and "fused" in inspect.signature(cls).parameters:
+        kwargs["fused"] = True
+    return cls(model.parameters(), **kwargs)
+
+
+def grad_scaler(policy: TrainingPolicy) -> torch.amp.GradScaler | None:
+    """A ``torch.amp.GradScaler`` for float16 autocast (its gradients underflow unscaled, above all
+    MAE's and L_q's, which f_y^q scales down); None for bfloat16 and float32."""
+    return torch.amp.GradScaler(policy.device.type) if policy.grad_scaling else None
+
+
+def prepare_model(model: nn.Module, config: TrainConfig, policy: TrainingPolicy) -> tuple[nn.Module, nn.Module, bool]:
+    """Move ``model`` to the policy's device in the configured memory format; compile it when the
+    policy says so (:func:`gce_lab.pipeline.device.training_policy`).
+
+    Returns ``(model, step_model, compiled)``: ``step_model`` is ``torch.compile(model)`` (static
+    shapes) when ``compiled``, else ``model`` itself; both share the same parameters.
+    """
+    memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
+    model = model.to(device=policy.device, memory_format=memory_format)
+    return model, (torch.compile(model, dynamic=False) if policy.compile else model), policy.compile
+
+
+def train_step(
+    model: nn.Module,
+    loss_fn: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    x_uint8: Tensor,
+    target: Tensor,
+    index: Tensor,
+    noisy: Tensor,
+    mean: Tensor,
+    config: TrainConfig,
+    amp_dtype: torch.dtype | None,
+    scaler: torch.amp.GradScaler | None = None,
+) -> Tensor:
+    """One optimiser step on a batch of uint8 images already on the device; no host sync.
+
+    Args:
+        model: the network in training mode (compiled or not).
+        loss_fn: a loss module of :mod:`gce_lab.losses` (``forward(logits, target, index)``).
+        x_uint8, target, index, noisy: the batch's images, given labels, sample ids and
+            mislabelled flags (float 0/1).
+        mean: per-pixel mean image (:func:`gce_lab.pipeline.augment.per_pixel_mean`).
+        config: ``augment`` and ``channels_last`` are used.
+        amp_dtype: autocast dtype or None.
+        scaler: gradient scaler of float16 autocast (:func:`grad_scaler`), or None.
+
+    The loss is computed in float32 from the (autocast) logits.
+
+    Returns:
+        Device tensor ``[loss * batch size, sum of f_y over correctly labelled samples, sum of
+        f_y over mislabelled ones]`` (``f_y``: softmax output of the given label).
+    """
+    inputs = prepare_batch(x_uint8, mean, train=config.augment, channels_last=config.channels_last)
+    with autocast(inputs.device, amp_dtype):
+        logits = model(inputs)
+    loss = loss_fn(logits.float(), target, index)
+    optimizer.zero_grad(set_to_none=True)
+    if scaler is None:
+        loss.backward()
+        optimizer.step()
+    else:  # a step whose scaled gradients overflowed is skipped, and the scale lowered
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+    with torch.no_grad():
+        p_label = torch.softmax(logits.float(), dim=1).gather(1, target[:, None]).squeeze(1)
+        return torch.stack(
+            [loss.detach().float() * target.shape[0], (p_label * (1 - noisy)).sum(), (p_label * noisy).sum()]
+        )
+
+
+def train_epoch(
+    model: nn.Module,
+    step_model: nn.Module,
+    loss_fn: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    x_train: Tensor,
+    y_train: Tensor,
+    noisy: Tensor,
+    order: Tensor,
+    mean: Tensor,
+    config: TrainConfig,
+    amp_dtype: torch.dtype | None,
+    scaler: torch.amp.GradScaler | None = None,
+) -> Tensor:
+    """One pass over the training set in the order ``order`` (a permutation of sample ids), in
+    batches of ``config.batch_size``; no host sync.
+
+    Full batches run through ``step_model`` (the compiled model, if any), a shorter last batch
+    through ``model`` (same weights, eager), so a compiled graph only ever sees one shape.
+    Returns the sum of :func:`train_step`'s outputs over the batches.
+    """
+    model.train()
+    sums = torch.zeros(3, device=x_train.device)
+    for start, end in batch_bounds(order.shape[0], config.batch_size):
+        index = order[start:end]
+        net = step_model if end - start == config.batch_size else model
+        batch = (x_train[index], y_train[index], index, noisy[index])
+        sums += train_step(net, loss_fn, optimizer, *batch, mean, config, amp_dtype, scaler)
+    return sums
+
+
+class Stopwatch:
+    """Times a stretch of device work without a host sync: CUDA events on a GPU (read after the
+    epoch's one sync), the host clock elsewhere (after a sync on MPS)."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.events = (
+            (torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True))
+            if device.type == "cuda"
+            else None
+        )
+        self.begin = self.end = 0.0
+
+    def _mark(self) -> float:
+        if self.device.type == "mps":
+            torch.mps.synchronize()
+        return time.perf_counter()
+
+    def start(self) -> None:
+        if self.events is not None:
+            self.events[0].record()
+        else:
+            self.begin = self._mark()
+
+    def stop(self) -> None:
+        if self.events is not None:
+            self.events[1].record()
+        else:
+            self.end = self._mark()
+
+    def seconds(self) -> float:
+        """Elapsed seconds; on CUDA call it only after a synchronisation that follows :meth:`stop`."""
+        if self.events is not None:
+            return self.events[0].elapsed_time(self.events[1]) / 1000.0
+        return self.end - self.begin
+
+
+# --------------------------------------------------------------------------- checkpoints
+# Written atomically every epoch; read back only when they belong to the same configuration and
+# data (a fingerprint), otherwise ignored with a warning.
+CHECKPOINT_FORMAT = 1
+_CHECKPOINT_KEYS = (
+    "model",
+    "best_model",
+    "optimizer",
+    "loss",
+    "history",
+    "best_epoch",
+    "best_val_acc",
+    "test_at_best",
+    "wall_time_s",
+)
+# Config fields that do not change the numbers of a CPU run (so a resume may differ in them).
+_NOT_FINGERPRINTED = ("eval_batch_size", "compile", "channels_last", "precision", "device")
+
+
+def fingerprint(config: TrainConfig, data: TrainData, T: Tensor | None) -> str:
+    """Digest of everything that fixes a run's numbers (a checkpoint from elsewhere is ignored)."""
+    digest = hashlib.sha256()
+    settings = {k: v for k, v in asdict(config).items() if k not in _NOT_FINGERPRINTED}
+    digest.update(json.dumps(settings, sort_keys=True).encode())
+    for tensor in (data.y_train, data.is_noisy, data.y_val, data.y_test):
+        digest.update(tensor.detach().cpu().numpy().tobytes())
+    digest.update(str([tuple(getattr(data, f"x_{s}").shape) for s in ("train", "val", "test")]).encode())
+    if T is not None:
+        digest.update(T.detach().cpu().double().numpy().tobytes())
+    return digest.hexdigest()[:20]
+
+
+def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    """Write ``state`` to ``path`` atomically (a cut write leaves the previous checkpoint); a write
+    that fails (a full disk) raises ``OSError`` naming the file."""
+    try:
+        with atomic_path(path) as tmp:
+            torch.save(state, tmp)
+    except (OSError, RuntimeError) as err:  # torch reports a full disk as "[enforce fail ...] unexpected pos"
+        raise OSError(
+            f"checkpoint {path} could not be written ({str(err).splitlines()[0] if str(err) else type(err).__name__}); "
+            "is the disk full? Free space and run the same command again: the run resumes from its last checkpoint"
+        ) from err
+
+
+def _shapes(weights: Any) -> dict[str, tuple[int, ...]] | None:
+    """Parameter name -> shape of a state dict (None when it is not one)."""
+    if not isinstance(weights, dict) or not all(isinstance(v, torch.Tensor) for v in weights.values()):
+        return None
+    return {name: tuple(value.shape) for name, value in weights.items()}
+
+
+def load_checkpoint(
+    path: Path | None, expected: str, device: torch.device, model: nn.Module | None = None
+) -> dict[str, Any] | None:
+    """The state saved at ``path`` if it has the fingerprint ``expected``, every key and (when
+    ``model`` is given) weights of ``model``'s names and shapes; else None (a missing, unreadable,
+    foreign or damaged file, or one of another network, is ignored with a warning: the run starts over)."""
+    if path is None or not path.is_file():
+        return None
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except Exception as err:  # a corrupt file is no reason to fail: start over
+        warnings.warn(f"ignoring unreadable checkpoint {path}: {err}", stacklevel=3)
+        return None
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT or state.get("fingerprint") != expected:
+        warnings.warn(f"ignoring checkpoint {path}: it belongs to a different configuration or data", stacklevel=3)
+        return None
+    missing = [key for key in _CHECKPOINT_KEYS if key not in state]
+    if missing:
+        warnings.warn(f"ignoring damaged checkpoint {path}: it lacks {missing}; the run starts over", stacklevel=3)
+        return None
+    if model is not None:
+        wanted = _shapes(model.state_dict())
+        if any(_shapes(state[key]) != wanted for key in ("model", "best_model")):
+            warnings.warn(
+                f"ignoring checkpoint {path}: its weights belong to another network; the run starts over", stacklevel=3
+            )
+            return None
+    return state
+
+
+# --------------------------------------------------------------------------- evaluation and the epoch loop
+@dataclass(frozen=True)
+class EpochRecord:
+    """What the trainer records of one epoch (a row of ``epochs.csv`` after the run's identity).
+
+    Accuracies are in percent; NaN where a value is undefined (the pruning columns of a method
+    that does not prune, the test accuracy of an epoch that was not tested).
+
+    Attributes:
+        epoch: 1-based epoch; lr: its learning rate.
+        train_loss: mean training loss over the epoch's batches.
+        val_loss, val_cce: the run's own loss (plain L_q for truncated L_q) and CCE on the noisy
+            validation split; val_acc: accuracy on it.
+        test_acc: accuracy on the clean test set.
+        mean_softmax_clean, mean_softmax_noisy: mean softmax output of the given label over correctly
+            and wrongly labelled training samples (Fig. 1c).
+        prune_step: a pruning step ran before this epoch; n_pruned, prune_precision,
+            prune_recall: the pruned set after the epoch.
+        train_time_s: the training batches alone; epoch_time_s: everything.
+    """
+
+    epoch: int
+    lr: float
+    train_loss: float
+    val_loss: float
+    val_cce: float
+    val_acc: float
+    test_acc: float
+    mean_softmax_clean: float
+    mean_softmax_noisy: float
+    prune_step: bool
+    n_pruned: float
+    prune_precision: float
+    prune_recall: float
+    train_time_s: float
+    epoch_time_s: float
 
 
 @dataclass
@@ -90,10 +551,7 @@ class TrainResult:
     """What a training run produced.
 
     Attributes:
-        history: one dict per epoch (keys: epoch, lr, train_loss, val_loss, val_cce, val_acc,
-            test_acc, mean_softmax_clean, mean_softmax_noisy, prune_step, n_pruned,
-            prune_precision, prune_recall, train_time_s (the training batches alone),
-            epoch_time_s (everything); accuracies in percent).
+        history: one dict per epoch, the fields of :class:`EpochRecord`.
         best_epoch, best_val_acc, test_acc_best_val: the best-validation epoch and its accuracies.
         test_acc_last: test accuracy of the last epoch.
         n_pruned_final, pruning_precision, pruning_recall: the pruned set at the end (NaN
@@ -375,23 +833,25 @@ def train(
                 raise TrainingDiverged(epoch, loss_sum / n_train, lr)
 
             n_val, n_test = data.x_val.shape[0], data.x_test.shape[0]
-            record = {
-                "epoch": epoch,
-                "lr": lr,
-                "train_loss": loss_sum / n_train,
-                "val_loss": val_own / n_val,
-                "val_cce": val_cce / n_val,
-                "val_acc": 100.0 * val_correct / n_val,
-                "test_acc": 100.0 * test_right / n_test,
-                "mean_softmax_clean": soft_clean / n_clean if n_clean else math.nan,
-                "mean_softmax_noisy": soft_noisy / n_noisy if n_noisy else math.nan,
-                "prune_step": pruned_now,
-                "n_pruned": n_pruned,
-                "prune_precision": precision,
-                "prune_recall": recall,
-                "train_time_s": stopwatch.seconds(),
-                "epoch_time_s": time.perf_counter() - epoch_start,
-            }
+            record = asdict(
+                EpochRecord(
+                    epoch=epoch,
+                    lr=lr,
+                    train_loss=loss_sum / n_train,
+                    val_loss=val_own / n_val,
+                    val_cce=val_cce / n_val,
+                    val_acc=100.0 * val_correct / n_val,
+                    test_acc=100.0 * test_right / n_test,
+                    mean_softmax_clean=soft_clean / n_clean if n_clean else math.nan,
+                    mean_softmax_noisy=soft_noisy / n_noisy if n_noisy else math.nan,
+                    prune_step=pruned_now,
+                    n_pruned=n_pruned,
+                    prune_precision=precision,
+                    prune_recall=recall,
+                    train_time_s=stopwatch.seconds(),
+                    epoch_time_s=time.perf_counter() - epoch_start,
+                )
+            )
             history.append(record)
             if record["val_acc"] > best_val_acc:
                 best_epoch, best_val_acc, test_at_best = epoch, record["val_acc"], record["test_acc"]

@@ -9,12 +9,12 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from gce_lab.losses import make_loss
+from gce_lab.methods import make_loss
 from gce_lab.pipeline.augment import per_pixel_mean
 from gce_lab.pipeline.bench.cases import fast_config
 from gce_lab.pipeline.bench.plain_loop import plain_loader, plain_optimizer, plain_step
 from gce_lab.pipeline.device import training_policy
-from gce_lab.pipeline.steps import grad_scaler, make_optimizer, prepare_model, train_step
+from gce_lab.pipeline.train import grad_scaler, make_optimizer, prepare_model, train_step
 
 __all__ = ["compare_paths"]
 
@@ -24,7 +24,7 @@ def compare_paths(
 ) -> dict[str, Any]:
     """Train copies of ``model`` for ``steps`` steps on the same batches (in order, no augmentation),
     once on the plain path (DataLoader, float32, contiguous, eager) and once on the fast path
-    (:func:`gce_lab.pipeline.steps.train_step`, channels_last, autocast as on the device, eager), and
+    (:func:`gce_lab.pipeline.train.train_step`, channels_last, autocast as on the device, eager), and
     compare the losses of each step. On a CPU both are float32 and agree to rounding."""
     n = steps * batch_size
     if x_uint8.shape[0] < n:

@@ -21,7 +21,7 @@ from torch import Tensor
 
 from gce_lab.datasets import DATASET_INFO
 from gce_lab.pipeline.profiles import PROFILES
-from gce_lab.pipeline.train_config import TrainConfig
+from gce_lab.pipeline.train import TrainConfig
 from gce_lab.validation import check_choice, check_int
 
 __all__ = [

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gce_lab.pipeline.train_config import TrainConfig
+from gce_lab.pipeline.train import TrainConfig
 
 __all__ = ["default_workers", "plain_transform", "plain_loader", "plain_step", "plain_optimizer", "endless"]
 

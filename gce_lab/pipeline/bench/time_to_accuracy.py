@@ -25,8 +25,7 @@ from gce_lab.pipeline.models import make_model
 from gce_lab.pipeline.planning import PlannedRun, Selection, plan, planned_run
 from gce_lab.pipeline.provenance import git_commit
 from gce_lab.pipeline.run_data import build_run_data
-from gce_lab.pipeline.train import train
-from gce_lab.pipeline.train_config import TrainData
+from gce_lab.pipeline.train import TrainData, train
 from gce_lab.validation import check_choice
 
 __all__ = ["lab_run"]

@@ -2,7 +2,7 @@
 alone, host synchronisations per step, the floating-point operations of one step, and the fp32
 matrix-multiply rate that the achieved rates are read against.
 
-Device time is the trainer's :class:`~gce_lab.pipeline.steps.Stopwatch` (CUDA events on a
+Device time is the trainer's :class:`~gce_lab.pipeline.train.Stopwatch` (CUDA events on a
 GPU, the host clock elsewhere); the first step, which compiles and autotunes, is wall time.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from gce_lab.pipeline.steps import Stopwatch
+from gce_lab.pipeline.train import Stopwatch
 
 __all__ = ["timed", "measure_steps", "host_syncs_per_step", "count_step_flops", "matmul_gflops"]
 
@@ -30,7 +30,7 @@ def _sync(device: torch.device) -> None:
 
 def timed(fn: Callable[[], int], steps: int, device: torch.device) -> tuple[float, int]:
     """(seconds, images) of ``steps`` calls of ``fn`` (each returns its batch's image count),
-    on a :class:`~gce_lab.pipeline.steps.Stopwatch`."""
+    on a :class:`~gce_lab.pipeline.train.Stopwatch`."""
     watch = Stopwatch(device)
     watch.start()
     images = sum(fn() for _ in range(steps))

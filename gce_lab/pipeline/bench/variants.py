@@ -1,7 +1,7 @@
 """One variant of a network timed: the plain loop, or the trainer's fast path.
 
-* ``fast`` -- the trainer's own step (:func:`gce_lab.pipeline.steps.train_step`, set up by
-  :func:`gce_lab.pipeline.steps.prepare_model` and :func:`gce_lab.pipeline.steps.make_optimizer`):
+* ``fast`` -- the trainer's own step (:func:`gce_lab.pipeline.train.train_step`, set up by
+  :func:`gce_lab.pipeline.train.prepare_model` and :func:`gce_lab.pipeline.train.make_optimizer`):
   the images on the device as uint8, batched crop/flip/normalisation there, the device's autocast
   (:func:`gce_lab.pipeline.device.training_policy`: bfloat16, or float16 with gradient scaling, on
   CUDA), ``channels_last``, ``torch.compile`` where it can work (unless switched off), fused SGD, metrics
@@ -12,8 +12,8 @@
 
 Each is timed by :func:`gce_lab.pipeline.bench.timing.measure_steps` and summed up by the same
 :func:`summary`; ``full_epoch`` also times one real epoch (the fast path's whole epoch is
-:func:`gce_lab.pipeline.steps.train_epoch`, and its evaluation
-:func:`gce_lab.pipeline.steps.predict_logits`).
+:func:`gce_lab.pipeline.train.train_epoch`, and its evaluation
+:func:`gce_lab.pipeline.train.predict_logits`).
 """
 
 from __future__ import annotations
@@ -28,13 +28,13 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from gce_lab.losses import make_loss
+from gce_lab.methods import make_loss
 from gce_lab.pipeline.augment import per_pixel_mean
 from gce_lab.pipeline.bench.cases import BenchCase, fast_config
 from gce_lab.pipeline.bench.plain_loop import endless, plain_loader, plain_optimizer, plain_step
 from gce_lab.pipeline.bench.timing import count_step_flops, measure_steps, timed
 from gce_lab.pipeline.device import training_policy
-from gce_lab.pipeline.steps import (
+from gce_lab.pipeline.train import (
     grad_scaler,
     make_optimizer,
     predict_logits,
