@@ -151,6 +151,11 @@ difference_findings(runs, "table1")
 # methods that both sides report, the pair *agrees* when our numbers order the two
 # methods the same way as the paper's (a tie agrees only with a tie). With six methods a
 # column has 15 pairs. Chance level is about 50 %.
+#
+# Many gaps are smaller than the noise of either side, and a disagreement there says
+# nothing. So the last two columns count only the pairs whose gap exceeds two standard
+# errors on both sides: ours from the spread of our seeds (the rule is in the section on
+# the claims below), the paper's from the standard deviations of its five runs.
 
 # %%
 agreement_table(runs, "table1")
@@ -181,13 +186,27 @@ seed_order_findings(runs, "table1")
 # ## The paper's claims, tested
 #
 # Sec. 4.3 reads the table in sentences. Each one is tested here on our numbers and on the
-# paper's own, per data set: a claim about one column (a noise type and rate) either
-# passes or fails there, and the paper's words decide how many columns must pass ("in
-# general" or "at most noise levels": more than half; "for all datasets at all noise
-# levels": all). *Cannot say* means that results are missing and could still change the
-# verdict. Nothing here is typed in: `gce_lab/book/claims.py` holds the tests, and the verdicts
-# follow the numbers. Where the paper's own numbers do not bear out its sentence, the last
-# column says so too.
+# paper's own, per data set, as the orders of pairs of methods it claims within a column
+# (e.g. "$\mathcal{L}_q$ beats CCE at uniform 0.4"). One seed of a column orders two close
+# methods by chance, so each pair gets one of three verdicts:
+#
+# * **holds** when the mean over seeds of the paired difference exceeds two standard errors,
+#   **does not hold** when it is below minus two, **within noise** between;
+# * the standard error is the spread of a one-seed difference over the square root of the
+#   number of seeds. The spread is pooled per data set over every column and pair with two or
+#   more seeds, so a column with one seed is judged with the spread of the data set's
+#   multi-seed columns, and the last column of the table says so. A data set without them
+#   gets *cannot say*;
+# * on the paper's side the standard error comes from its reported standard deviations over
+#   five runs.
+#
+# A column holds when every pair it orders holds, and the paper's words decide how many
+# columns must hold ("in general" or "at most noise levels": more than half; "for all
+# datasets at all noise levels": all). *Cannot say* means that results are missing and could
+# still change the verdict. Nothing here is typed in: `gce_lab/book/claims.py` holds the
+# claims, `gce_lab/book/noise_verdicts.py` the rule (tested on cases whose answer is known),
+# and the verdicts follow the numbers. Where the paper's own numbers do not bear out its
+# sentence beyond their noise, the paper's column says so too.
 
 # %%
 claims_table(runs, "table1")

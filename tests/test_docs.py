@@ -40,6 +40,6 @@ def test_the_intro_names_every_part_of_the_book():
     intro = (REPO / "book" / "intro.md").read_text()
     toc = (REPO / "book" / "_toc.yml").read_text()
     chapters = sorted(int(n) for n in re.findall(r"notebooks/(\d\d)_", toc))
-    assert chapters == list(range(1, 12))
-    assert "Chapters 1–5" in intro and "Chapters 6–10" in intro and "Chapter 11" in intro
+    assert chapters == list(range(1, 13))
+    assert "Chapters 1–5" in intro and "Chapters 6–10" in intro and "Chapter 11" in intro and "Chapter 12" in intro
     assert "CDN" not in intro and "GPU training runs" not in intro

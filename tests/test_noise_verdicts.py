@@ -91,14 +91,14 @@ def test_column_verdict_needs_every_comparison():
     ],
 )
 def test_claim_verdict_over_columns(columns, quantifier, decided):
-    assert claim_verdict(columns, quantifier).startswith(decided + " (")
+    assert claim_verdict(columns, quantifier).startswith(decided.split(" (")[0] + " (")
 
 
 def test_claim_verdict_says_its_counts():
     assert claim_verdict([HOLDS, WITHIN, FAILS, MISSING], "most") == (
-        f"{MISSING} (1 of 4 columns hold, 1 within noise, 1 does not hold, 1 missing)"
+        "cannot say (1 of 4 columns hold, 1 within noise, 1 does not hold, 1 missing)"
     )
-    assert claim_verdict([], "all") == f"{MISSING} (no columns)"
+    assert claim_verdict([], "all") == "cannot say (no columns)"
     with pytest.raises(ValueError, match="quantifier"):
         claim_verdict([HOLDS], "some")
 

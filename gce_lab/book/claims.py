@@ -4,30 +4,33 @@ Sec. 4.3 of Zhang & Sabuncu (2018) reads Tables 1 and 2 in sentences ("for unifo
 proposed loss functions outperformed the baselines significantly", "MAE performed poorly for
 all datasets at all noise levels", ...). Here every such sentence is a :class:`Claim`: a test
 of one column of the table (a data set, a noise type and a rate η) and how many of the
-columns it must pass (``"all"`` or ``"most"``, i.e. more than half). :func:`claims_table`
+columns it must hold in (``"all"`` or ``"most"``, i.e. more than half). :func:`claims_table`
 applies each claim, per data set, to our numbers and to the paper's own, and says *holds*,
-*does not hold* or *cannot say* (results missing), with the count of columns behind the
-verdict. Nothing is typed in: change the results and the verdicts follow.
+*does not hold*, *within noise* or *cannot say* (results missing), with the count of columns
+behind the verdict. Each pair of methods a claim orders is judged against its noise (the
+rule is in :mod:`gce_lab.book.noise_verdicts`, the pairs in :mod:`gce_lab.book.method_pairs`).
+Nothing is typed in: change the results and the verdicts follow.
 
 A verdict is given as soon as the missing columns could not change it: under ``"all"`` one
-failing column is enough to refute; under ``"most"``, more than half the columns passing
+failing column is enough to refute; under ``"most"``, more than half the columns holding
 confirms and half or more failing refutes.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import pandas as pd
 
-from gce_lab.book.comparison import compare_with_paper
+from gce_lab.book.comparison import table_runs
+from gce_lab.book.method_pairs import NO_SPREAD, method_pairs, seed_accuracies, table_noise
+from gce_lab.book.noise_verdicts import MISSING, SeedNoise, claim_verdict, column_verdict
 from gce_lab.methods import METHOD_INFO, METHOD_LABELS
 from gce_lab.validation import check_choice
 
-__all__ = ["Claim", "Order", "CLAIMS", "column_verdicts", "verdict", "claims_table"]
-
-Means = Mapping[str, float]  # method -> mean accuracy of one column of a table
+__all__ = ["Claim", "Order", "CLAIMS", "column_verdicts", "seed_basis", "claims_table"]
 
 
 @dataclass(frozen=True)
@@ -40,10 +43,8 @@ class Claim:
         statement: the claim in words, with the paper's section.
         noises: noise types of the columns it speaks of.
         methods: the methods the test needs (a column lacking one of them cannot be tested).
-        test: the order it claims (:class:`Order`): called on a column's means (every method
-            present -> accuracy), True when they agree with the claim; its pairs are what the
-            noise-aware verdicts of :mod:`gce_lab.book.reproduced` compare.
-        quantifier: ``"all"`` columns must pass, or ``"most"`` (more than half).
+        test: the order it claims (:class:`Order`): the pairs of methods a column must order.
+        quantifier: ``"all"`` columns must hold, or ``"most"`` (more than half).
         datasets: the data sets it speaks of (None: every data set of the table).
     """
 
@@ -71,9 +72,6 @@ class Order:
         winners = self.winners if self.winners is not None else [m for m in present if m not in self.losers]
         losers = self.losers if self.losers is not None else [m for m in present if m not in winners]
         return [(w, x) for w in winners for x in losers]
-
-    def __call__(self, means: Means) -> bool:
-        return all(means[w] > means[x] for w, x in self.pairs(means))
 
 
 def _beats(winners: tuple[str, ...], losers: tuple[str, ...]) -> Order:
@@ -187,55 +185,65 @@ CLAIMS: tuple[Claim, ...] = (
 )
 
 
-def column_verdicts(claim: Claim, comparison: pd.DataFrame, dataset: str, side: str) -> list[bool | None]:
-    """The claim's test on each of its columns of ``dataset`` in a :func:`compare_with_paper`
-    frame, on ``side`` (``"ours"`` or ``"paper"``): True, False, or None where a method it needs
-    has no number."""
+def column_verdicts(claim: Claim, pairs: pd.DataFrame, dataset: str, side: str) -> list[str]:
+    """The claim on each of its columns of ``dataset``, on ``side`` (``"ours"`` or ``"paper"``), from
+    a :func:`gce_lab.book.method_pairs.method_pairs` frame: every pair the claim orders gets its
+    noise-aware verdict, and the column gets :func:`gce_lab.book.noise_verdicts.column_verdict`
+    (*cannot say* where a method it needs has no number)."""
     check_choice("side", side, ("ours", "paper"))
-    rows = comparison[(comparison["dataset"] == dataset) & comparison["noise"].isin(claim.noises)]
-    outcomes: list[bool | None] = []
-    for _, column in rows.groupby(["noise", "eta"], sort=False):
-        means = column.set_index("method")[f"{side}_mean"].dropna()
-        present = all(m in means.index for m in claim.methods)
-        outcomes.append(bool(claim.test(means.to_dict())) if present else None)
+    part = pairs[(pairs["dataset"] == dataset) & pairs["noise"].isin(claim.noises)]
+    outcomes = []
+    for _, column in part.groupby(["noise", "eta"], sort=False):
+        present = list(dict.fromkeys(column.loc[column[f"{side}_gap"].notna(), "a"]))
+        if not all(m in present for m in claim.methods):
+            outcomes.append(MISSING)
+            continue
+        verdicts = column.set_index(["a", "b"])[f"{side}_verdict"]
+        outcomes.append(column_verdict(verdicts[pair] for pair in claim.test.pairs(present)))
     return outcomes
 
 
-def verdict(outcomes: list[bool | None], quantifier: str) -> str:
-    """``holds``, ``does not hold`` or ``cannot say``, with the columns behind it, e.g.
-    ``"holds (4 of 4 columns)"`` or ``"cannot say (3 of 4 pass, 1 missing)"``."""
-    check_choice("quantifier", quantifier, ("all", "most"))
-    n = len(outcomes)
-    passed, failed = outcomes.count(True), outcomes.count(False)
-    missing = n - passed - failed
-    if n == 0:
-        return "cannot say (no columns)"
-    if quantifier == "all":
-        decided = "does not hold" if failed else ("holds" if not missing else None)
-    else:
-        decided = "holds" if passed > n / 2 else ("does not hold" if failed >= n / 2 else None)
-    counts = f"{passed} of {n} columns pass" + (f", {missing} missing" if missing else "")
-    return f"{decided or 'cannot say'} ({counts})"
+def seed_basis(runs: pd.DataFrame, table: str, dataset: str, noise: SeedNoise, borrowed_from: str | None = None) -> str:
+    """How our side of ``dataset`` was judged: the seeds per column and the spread used, e.g.
+    ``"1 to 3 seeds a column; one-seed spread 1.93 points, pooled over 8 multi-seed columns"``."""
+    ours = seed_accuracies(runs, table)
+    counts = ours[ours["dataset"] == dataset].groupby(["noise", "eta", "method"])["seed"].nunique()
+    if counts.empty:
+        return "no runs"
+    low, high = int(counts.min()), int(counts.max())
+    seeds = f"{low} seed{'s' if high > 1 else ''} a column" if low == high else f"{low} to {high} seeds a column"
+    if math.isnan(noise.sd):
+        return f"{seeds}; no column has two seeds, so no spread is measured"
+    where = f" of {borrowed_from}" if borrowed_from else ""
+    return f"{seeds}; one-seed spread {noise.sd:.2f} points, pooled over {noise.columns} multi-seed columns{where}"
 
 
-def claims_table(runs: pd.DataFrame, table: str) -> pd.DataFrame:
-    """Each claim about ``table`` per data set: the statement, its verdict on our numbers (under a
-    header naming their profile) and on the paper's own numbers."""
+def claims_table(
+    runs: pd.DataFrame, table: str, borrowed: Mapping[str, SeedNoise] | None = None, borrowed_from: str = "Table 1"
+) -> pd.DataFrame:
+    """Each claim about ``table`` per data set: the statement, its noise-aware verdict on our
+    numbers (under a header naming their profile) and on the paper's own, and how our side was
+    judged. A data set without multi-seed columns in ``runs`` uses the spread ``borrowed[dataset]``
+    (e.g. Table 1's for Table 2), and says it is ``borrowed_from`` there."""
     check_choice("table", table, ("table1", "table2"))
-    comparison = compare_with_paper(runs, table)
-    profiles = sorted(set(comparison["profile"].dropna()))
+    own = table_noise(runs, table)
+    noise = table_noise(runs, table, borrowed)
+    pairs = method_pairs(runs, table, noise)
+    profiles = sorted(set(table_runs(runs, table)["profile"].dropna()))
     ours_header = f"ours ({'+'.join(profiles) or 'no runs'} profile)"
     rows = []
     for claim in (c for c in CLAIMS if c.table == table):
-        for dataset in claim.datasets or tuple(dict.fromkeys(comparison["dataset"])):
+        for dataset in claim.datasets or tuple(dict.fromkeys(pairs["dataset"])):
             need = "all columns" if claim.quantifier == "all" else "more than half the columns"
+            source = None if dataset in own or dataset not in noise else borrowed_from
             rows.append(
                 {
                     "claim": claim.statement,
                     "data set": dataset,
-                    "must pass": need,
-                    ours_header: verdict(column_verdicts(claim, comparison, dataset, "ours"), claim.quantifier),
-                    "paper": verdict(column_verdicts(claim, comparison, dataset, "paper"), claim.quantifier),
+                    "must hold in": need,
+                    ours_header: claim_verdict(column_verdicts(claim, pairs, dataset, "ours"), claim.quantifier),
+                    "paper": claim_verdict(column_verdicts(claim, pairs, dataset, "paper"), claim.quantifier),
+                    "our seeds": seed_basis(runs, table, dataset, noise.get(dataset, NO_SPREAD), source),
                 }
             )
     return pd.DataFrame(rows).set_index(["claim", "data set"])

@@ -1,6 +1,6 @@
 """The comparison of our results with the paper's numbers: its Tables 1 and 2 as reported
-(``gce_lab/data/reported_results.csv``), our mean ± std beside them, per-column ranks and how
-many pairs of methods we order as the paper does.
+(``gce_lab/data/reported_results.csv``), our mean ± std beside them and per-column ranks (how
+many pairs of methods we order as the paper does is :mod:`gce_lab.book.method_pairs`).
 
 It reads the results store's tables (:func:`gce_lab.pipeline.results.load_results`); the book's
 chapters and tables (:mod:`gce_lab.book.report`, :mod:`gce_lab.book.plots`, ...) build on it.
@@ -26,7 +26,6 @@ __all__ = [
     "compare_with_paper",
     "per_column_ranking",
     "pairs_in_same_order",
-    "pairwise_order_agreement",
 ]
 
 #: The accuracy each table of the paper reports (Table 1 caption; Table 2 caption).
@@ -136,26 +135,3 @@ def pairs_in_same_order(a: np.ndarray, b: np.ndarray) -> tuple[int, int]:
     pairs = list(itertools.combinations(range(len(a)), 2))
     agree = sum(np.sign(a[i] - a[j]) == np.sign(b[i] - b[j]) for i, j in pairs)
     return int(agree), len(pairs)
-
-
-def pairwise_order_agreement(comparison: pd.DataFrame) -> pd.DataFrame:
-    """Per (dataset, noise, eta) column: how many pairs of methods we order as the paper does.
-
-    Only methods with both our and the paper's value count; pairs agree as in :func:`pairs_in_same_order`.
-    Columns: dataset, noise, eta, n_methods, n_pairs, n_agree, agreement (fraction; NaN without pairs).
-    """
-    both = comparison.dropna(subset=["ours_mean", "paper_mean"])
-    rows = []
-    for key, group in both.groupby(_COLUMN_KEYS, sort=False):
-        agree, pairs = pairs_in_same_order(group["ours_mean"].to_numpy(), group["paper_mean"].to_numpy())
-        rows.append(
-            {
-                **dict(zip(_COLUMN_KEYS, key)),
-                "n_methods": len(group),
-                "n_pairs": pairs,
-                "n_agree": agree,
-                "agreement": agree / pairs if pairs else np.nan,
-            }
-        )
-    columns = [*_COLUMN_KEYS, "n_methods", "n_pairs", "n_agree", "agreement"]
-    return _sort(pd.DataFrame(rows, columns=columns))

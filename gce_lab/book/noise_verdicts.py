@@ -121,11 +121,12 @@ def column_verdict(outcomes: Iterable[str]) -> str:
 def claim_verdict(columns: Sequence[str], quantifier: str) -> str:
     """A claim over its columns (each a :func:`column_verdict`), for ``quantifier`` ``"all"``
     (every column must hold) or ``"most"`` (more than half), with the counts behind it, e.g.
-    ``"within noise (2 of 4 columns hold, 1 within noise, 1 does not hold)"``."""
+    ``"within noise (2 of 4 columns hold, 1 within noise, 1 does not hold)"`` or
+    ``"cannot say (1 of 4 columns hold, 3 missing)"``."""
     check_choice("quantifier", quantifier, ("all", "most"))
     n = len(columns)
     if n == 0:
-        return f"{MISSING} (no columns)"
+        return "cannot say (no columns)"
     count = {v: list(columns).count(v) for v in (HOLDS, WITHIN, FAILS, MISSING)}
     held, failed, missing = count[HOLDS], count[FAILS], count[MISSING]
     if quantifier == "all":
@@ -138,7 +139,7 @@ def claim_verdict(columns: Sequence[str], quantifier: str) -> str:
         decided = MISSING if missing and (held + missing > n / 2 or failed + missing >= n / 2) else WITHIN
     parts = [f"{count[HOLDS]} of {n} columns hold"]
     parts += [f"{count[v]} {v if v != MISSING else 'missing'}" for v in (WITHIN, FAILS, MISSING) if count[v]]
-    return f"{decided} ({', '.join(parts)})"
+    return f"{decided.split(' (')[0]} ({', '.join(parts)})"
 
 
 def paired_difference(ours: Mapping[int, float], theirs: Mapping[int, float]) -> tuple[float, int]:

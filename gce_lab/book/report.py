@@ -23,12 +23,14 @@ from __future__ import annotations
 import os
 import tempfile
 import textwrap
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
 
-from gce_lab.book.comparison import TABLE_METRIC, compare_with_paper, pairwise_order_agreement, per_column_ranking
+from gce_lab.book.comparison import TABLE_METRIC, compare_with_paper, per_column_ranking
+from gce_lab.book.method_pairs import method_pairs, order_counts, table_noise
+from gce_lab.book.noise_verdicts import SeedNoise
 from gce_lab.datasets import DATASET_LABELS
 from gce_lab.methods import METHOD_LABELS
 from gce_lab.pipeline.experiments import check_experiment
@@ -172,6 +174,15 @@ def chapter_results(
         except FileNotFoundError as err:
             raise FileNotFoundError(" ".join([str(err), *notes])) from err
     return ChapterResults(experiment, profile, results_label(runs), runs, epochs, notes)
+
+
+def stored_runs(experiment: str, label: str, root: str | os.PathLike[str] | None = None) -> pd.DataFrame | None:
+    """The finished runs of ``experiment`` stored under ``label``, training none; None if there are none
+    (e.g. Table 1's runs, whose spread Table 2's verdicts borrow)."""
+    try:
+        return load_results(experiment, label, root)[0]
+    except FileNotFoundError:
+        return None
 
 
 def missing_runs(experiment: str, label: str, runs: pd.DataFrame) -> pd.DataFrame:
@@ -380,35 +391,41 @@ def comparison_table(runs: pd.DataFrame, table: str, dataset: str | None = None)
     return frame
 
 
-def agreement_table(runs: pd.DataFrame, table: str) -> pd.DataFrame:
-    """How often our results order two methods as the paper does, per column and overall.
+def agreement_table(runs: pd.DataFrame, table: str, borrowed: Mapping[str, SeedNoise] | None = None) -> pd.DataFrame:
+    """How often our results order two methods as the paper does, per column and overall, raw and
+    counting only the pairs whose gap exceeds two standard errors on both sides.
 
-    Rows: every (data set, noise, η) column of ``table`` that has at least two methods with
-    both numbers, then one "all" row per data set and a final overall row. Columns, under a
-    header naming the profile: methods, pairs, pairs in the paper's order ("same order") and
-    their share in percent (one decimal).
+    Rows: every (data set, noise, η) column of ``table`` with a pair of methods that both sides
+    report, then one "all" row per data set and a final overall row. Columns, under a header
+    naming the profile: pairs, pairs in the paper's order ("same order") and their share in
+    percent; pairs beyond the noise on both sides and, of those, in the paper's order. Our noise
+    is the spread of :func:`gce_lab.book.method_pairs.table_noise` (``borrowed`` for a data set
+    without multi-seed columns); the paper's, its standard deviations (none for Table 2).
     """
     check_choice("table", table, tuple(TABLE_METRIC))
     label = results_label(runs)
-    per_column = pairwise_order_agreement(compare_with_paper(runs, table))
-    per_column = per_column[per_column["n_pairs"] > 0]
-    rows = []
-    for _, row in per_column.iterrows():
-        rows.append(
-            (
-                DATASET_LABELS[row["dataset"]],
-                NOISE_LABELS[row["noise"]],
-                f"{row['eta']:g}",
-                int(row["n_methods"]),
-                int(row["n_pairs"]),
-                int(row["n_agree"]),
-            )
-        )
-    for dataset, group in per_column.groupby("dataset", sort=False):
-        rows.append((DATASET_LABELS[dataset], "all", "", "", int(group["n_pairs"].sum()), int(group["n_agree"].sum())))
-    if per_column["dataset"].nunique() > 1:
-        rows.append(("all", "all", "", "", int(per_column["n_pairs"].sum()), int(per_column["n_agree"].sum())))
-    frame = pd.DataFrame(rows, columns=["data set", "noise", "η", "methods", "pairs", "same order"])
-    frame["same order (%)"] = [f"{100 * a / p:.1f}" if p else "—" for a, p in zip(frame["same order"], frame["pairs"])]
-    frame = frame.set_index(["data set", "noise", "η"])
+    pairs = method_pairs(runs, table, table_noise(runs, table, borrowed))
+    per_column = order_counts(pairs, ["dataset", "noise", "eta"])
+    totals = [per_column.groupby("dataset", sort=False).sum().assign(noise="all", eta="")]
+    if per_column.index.get_level_values("dataset").nunique() > 1:
+        totals.append(per_column.sum().to_frame("all").T.rename_axis("dataset").assign(noise="all", eta=""))
+    frame = pd.concat([per_column.reset_index(), *(t.reset_index() for t in totals)], ignore_index=True)
+    frame = frame.assign(
+        dataset=frame["dataset"].map(lambda d: DATASET_LABELS.get(d, d)),
+        noise=frame["noise"].map(lambda n: NOISE_LABELS.get(n, n)),
+        eta=[f"{eta:g}" if eta != "" else "" for eta in frame["eta"]],
+        share=[f"{100 * a / p:.1f}" if p else "—" for a, p in zip(frame["same_order"], frame["pairs"])],
+    )
+    frame = frame.rename(
+        columns={
+            "dataset": "data set",
+            "eta": "η",
+            "same_order": "same order",
+            "share": "same order (%)",
+            "beyond_noise": "beyond noise on both sides",
+            "beyond_noise_same_order": "of those, same order",
+        }
+    )
+    columns = ["pairs", "same order", "same order (%)", "beyond noise on both sides", "of those, same order"]
+    frame = frame.set_index(["data set", "noise", "η"])[columns]
     return pd.concat({f"ours ({label} profile) vs paper": frame}, axis=1)

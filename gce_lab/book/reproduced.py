@@ -24,30 +24,22 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-from gce_lab.book.claims import CLAIMS, Claim
-from gce_lab.book.comparison import TABLE_METRIC, compare_with_paper, table_runs
-from gce_lab.book.noise_verdicts import (
-    FAILS,
-    HOLDS,
-    MISSING,
-    PAPER_RUNS,
-    SeedNoise,
-    claim_verdict,
-    column_verdict,
-    gap_verdict,
-    paired_difference,
-    seed_noise,
-)
+from gce_lab.book.claims import CLAIMS, Claim, claims_table
+from gce_lab.book.comparison import compare_with_paper, table_runs
+from gce_lab.book.findings import Findings
+from gce_lab.book.method_pairs import NO_SPREAD, method_pairs, order_counts, table_noise
+from gce_lab.book.noise_verdicts import FAILS, HOLDS, MISSING, WITHIN, gap_verdict
 from gce_lab.datasets import DATASET_LABELS
 from gce_lab.methods import METHOD_LABELS
 
 __all__ = [
     "CHAPTERS",
-    "claim_column_verdicts",
     "table_claims",
     "figure_claims",
     "reproduced_table",
+    "reproduced_findings",
     "order_agreement",
+    "largest_disagreements",
     "second_sources",
     "protocol_dependence",
 ]
@@ -56,47 +48,6 @@ __all__ = [
 CHAPTERS = {"fig1ab": "6", "fig1c": "7", "fig2": "8", "table1": "9", "table2": "10"}
 
 Results = Mapping[str, tuple[pd.DataFrame, pd.DataFrame]]  # experiment -> (runs, epochs)
-
-
-def _seed_accuracies(runs: pd.DataFrame, table: str) -> pd.DataFrame:
-    ours = table_runs(runs, table)
-    return ours.assign(seed=ours["seed"].astype(int), acc=ours[TABLE_METRIC[table]].astype(float))
-
-
-def claim_column_verdicts(
-    claim: Claim, runs: pd.DataFrame, dataset: str, side: str, noise: Mapping[str, SeedNoise] | None = None
-) -> list[str]:
-    """The claim's verdict on each of its columns of ``dataset``, on ``side`` (``"ours"``: the mean
-    paired difference over seeds against the pooled one-seed spread ``noise[dataset]``;
-    ``"paper"``: the difference of the paper's means against its five runs' standard deviations)."""
-    comparison = compare_with_paper(runs, claim.table)
-    rows = comparison[(comparison["dataset"] == dataset) & comparison["noise"].isin(claim.noises)]
-    ours = _seed_accuracies(runs, claim.table)
-    noise = seed_noise(ours, "acc") if noise is None else noise
-    spread = noise.get(dataset, SeedNoise(math.nan, 0, 0)).sd
-    verdicts = []
-    for (kind, eta), column in rows.groupby(["noise", "eta"], sort=False):
-        if side == "paper":
-            means = column.set_index("method")[["paper_mean", "paper_std"]].dropna(subset=["paper_mean"])
-            present = list(means.index)
-        else:
-            cell = ours[(ours["dataset"] == dataset) & (ours["noise"] == kind) & (ours["eta"] == eta)]
-            accuracies = {m: dict(zip(g["seed"], g["acc"])) for m, g in cell.groupby("method", sort=False)}
-            present = list(accuracies)
-        if not all(m in present for m in claim.methods):
-            verdicts.append(MISSING)
-            continue
-        outcomes = []
-        for a, b in claim.test.pairs(present):
-            if side == "paper":
-                difference = means.loc[a, "paper_mean"] - means.loc[b, "paper_mean"]
-                se = math.sqrt((means.loc[a, "paper_std"] ** 2 + means.loc[b, "paper_std"] ** 2) / PAPER_RUNS)
-            else:
-                difference, n = paired_difference(accuracies[a], accuracies[b])
-                se = spread / math.sqrt(n) if n else math.nan
-            outcomes.append(gap_verdict(float(difference), float(se)))
-        verdicts.append(column_verdict(outcomes))
-    return verdicts
 
 
 def _mean_first_prune(runs: pd.DataFrame, epochs: pd.DataFrame, noises: tuple[str, ...]) -> tuple[float, float]:
@@ -135,30 +86,28 @@ def _reason(claim: Claim, runs: pd.DataFrame, epochs: pd.DataFrame, dataset: str
 
 
 def table_claims(results: Results) -> pd.DataFrame:
-    """One row per claim of :data:`gce_lab.book.claims.CLAIMS` and data set."""
-    rows = []
+    """One row per claim of :data:`gce_lab.book.claims.CLAIMS` and data set (chapters 9 and 10's
+    :func:`gce_lab.book.claims.claims_table`), with its chapter and, where our verdict differs
+    from the paper's, a measured reason. Table 2 borrows the spread of Table 1's multi-seed
+    columns of the same data set where it has none of its own."""
+    borrowed = table_noise(results["table1"][0], "table1") if "table1" in results else None
+    by_statement = {c.statement: c for c in CLAIMS}
+    frames = []
     for table in ("table1", "table2"):
         if table not in results:
             continue
         runs, epochs = results[table]
-        noise = seed_noise(_seed_accuracies(runs, table), "acc")
-        datasets = tuple(dict.fromkeys(compare_with_paper(runs, table)["dataset"]))
-        for claim in (c for c in CLAIMS if c.table == table):
-            for dataset in claim.datasets or datasets:
-                ours = claim_verdict(claim_column_verdicts(claim, runs, dataset, "ours", noise), claim.quantifier)
-                paper = claim_verdict(claim_column_verdicts(claim, runs, dataset, "paper", noise), claim.quantifier)
-                differs = ours.split(" (")[0] != paper.split(" (")[0] and not ours.startswith(MISSING)
-                rows.append(
-                    {
-                        "claim": claim.statement,
-                        "data set": DATASET_LABELS.get(dataset, dataset),
-                        "chapter": CHAPTERS[table],
-                        "ours": ours,
-                        "paper": paper,
-                        "measured reason": _reason(claim, runs, epochs, dataset) if differs else "",
-                    }
-                )
-    return pd.DataFrame(rows)
+        claims = claims_table(runs, table, borrowed if table == "table2" else None).reset_index()
+        claims = claims.rename(columns={claims.columns[3]: "ours"})
+        reasons = []
+        columns = zip(claims["claim"], claims["data set"], claims["ours"], claims["paper"])
+        for statement, dataset, ours, paper in columns:
+            differs = ours.split(" (")[0] != paper.split(" (")[0] and not ours.startswith("cannot say")
+            reasons.append(_reason(by_statement[statement], runs, epochs, dataset) if differs else "")
+        claims = claims.assign(chapter=CHAPTERS[table], **{"measured reason": reasons})
+        claims["data set"] = claims["data set"].map(lambda d: DATASET_LABELS.get(d, d))
+        frames.append(claims[["claim", "data set", "chapter", "ours", "paper", "measured reason", "our seeds"]])
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 @dataclass(frozen=True)
@@ -258,12 +207,14 @@ _FIGURE_CLAIMS = (
 )
 
 
+_FIGURE_PAPER = "shown in the figure (no numbers to test)"
+
+
 def figure_claims(results: Results) -> pd.DataFrame:
     """One row per claim the paper makes about its figures: our verdict and the numbers behind it."""
     spread = math.nan
     if "table1" in results:
-        noise = seed_noise(_seed_accuracies(results["table1"][0], "table1"), "acc")
-        spread = noise.get("cifar10", SeedNoise(math.nan, 0, 0)).sd
+        spread = table_noise(results["table1"][0], "table1").get("cifar10", NO_SPREAD).sd
     rows = []
     for claim in _FIGURE_CLAIMS:
         verdict, numbers = MISSING, ""
@@ -276,8 +227,9 @@ def figure_claims(results: Results) -> pd.DataFrame:
                 "data set": "CIFAR-10",
                 "chapter": CHAPTERS[claim.experiment],
                 "ours": verdict + (f": {numbers}" if numbers else ""),
-                "paper": "shown in the figure (no numbers to test)",
+                "paper": _FIGURE_PAPER,
                 "measured reason": "",
+                "our seeds": "1 seed",
             }
         )
     return pd.DataFrame(rows)
@@ -293,39 +245,108 @@ def reproduced_table(results: Results) -> pd.DataFrame:
 def order_agreement(runs: pd.DataFrame, table: str) -> pd.DataFrame:
     """Per data set: the pairs of methods (within a column) that we order as the paper does, raw
     and counting only pairs whose gap exceeds two standard errors on both sides."""
-    comparison = compare_with_paper(runs, table).dropna(subset=["ours_mean", "paper_mean"])
-    ours = _seed_accuracies(runs, table)
-    noise = seed_noise(ours, "acc")
-    rows = []
-    for dataset, block in comparison.groupby("dataset", sort=False):
-        spread = noise.get(dataset, SeedNoise(math.nan, 0, 0)).sd
-        raw = beyond = agree_raw = agree_beyond = 0
-        for (kind, eta), column in block.groupby(["noise", "eta"], sort=False):
-            cell = ours[(ours["dataset"] == dataset) & (ours["noise"] == kind) & (ours["eta"] == eta)]
-            seeds = {m: dict(zip(g["seed"], g["acc"])) for m, g in cell.groupby("method")}
-            paper = column.set_index("method")
-            methods = [m for m in paper.index if m in seeds]
-            for i, a in enumerate(methods):
-                for b in methods[i + 1 :]:
-                    ours_gap, n = paired_difference(seeds[a], seeds[b])
-                    paper_gap = paper.loc[a, "paper_mean"] - paper.loc[b, "paper_mean"]
-                    same = np.sign(ours_gap) == np.sign(paper_gap)
-                    raw, agree_raw = raw + 1, agree_raw + bool(same)
-                    paper_se = math.sqrt((paper.loc[a, "paper_std"] ** 2 + paper.loc[b, "paper_std"] ** 2) / PAPER_RUNS)
-                    ours_se = spread / math.sqrt(n) if n else math.nan
-                    if abs(ours_gap) > 2 * ours_se and abs(paper_gap) > 2 * paper_se:
-                        beyond, agree_beyond = beyond + 1, agree_beyond + bool(same)
-        rows.append(
-            {
-                "data set": DATASET_LABELS.get(dataset, dataset),
-                "pairs": raw,
-                "ordered as the paper": agree_raw,
-                "pairs beyond noise on both sides": beyond,
-                "of those, ordered as the paper": agree_beyond,
-                "one-seed spread (points)": round(spread, 2) if not math.isnan(spread) else np.nan,
-            }
-        )
-    return pd.DataFrame(rows).set_index("data set")
+    noise = table_noise(runs, table)
+    counts = order_counts(method_pairs(runs, table, noise), ["dataset"]).reset_index()
+    spreads = [noise.get(d, NO_SPREAD).sd for d in counts["dataset"]]
+    return pd.DataFrame(
+        {
+            "data set": [DATASET_LABELS.get(d, d) for d in counts["dataset"]],
+            "pairs": counts["pairs"],
+            "ordered as the paper": counts["same_order"],
+            "pairs beyond noise on both sides": counts["beyond_noise"],
+            "of those, ordered as the paper": counts["beyond_noise_same_order"],
+            "one-seed spread (points)": [round(sd, 2) if not math.isnan(sd) else np.nan for sd in spreads],
+        }
+    ).set_index("data set")
+
+
+def _verdict_word(verdict: str) -> str:
+    return "cannot say" if verdict.startswith("cannot say") else verdict.split(" (")[0].split(":")[0]
+
+
+def reproduced_findings(table: pd.DataFrame, label: str) -> Findings:
+    """How many of the claims of :func:`reproduced_table` hold on our runs (of profile ``label``) and
+    on the paper's own numbers, and how many we judge differently from the paper where we can say."""
+    ours = table["ours"].map(_verdict_word)
+    tested = table[table["paper"] != _FIGURE_PAPER]
+    paper, ours_tested = tested["paper"].map(_verdict_word), tested["ours"].map(_verdict_word)
+
+    def counts(verdicts: pd.Series) -> str:
+        words = {HOLDS: "hold", FAILS: "do not hold", WITHIN: "within noise", "cannot say": "cannot say"}
+        present = [(words[w], int((verdicts == w).sum())) for w in words]
+        return ", ".join(f"{n} {word}" for word, n in present if n)
+
+    said = ours_tested != "cannot say"
+    differ = int((said & (ours_tested != paper)).sum())
+    sentences = [
+        f"On our runs, of the {len(table)} claims (per data set): {counts(ours)}.",
+        f"On the paper's own numbers, of the {len(tested)} claims about its tables: {counts(paper)}.",
+        f"Of the {int(said.sum())} table claims our runs can judge, {differ} get a different verdict from the paper's.",
+    ]
+    return Findings(label, tuple(sentences))
+
+
+def _pair_reason(runs: pd.DataFrame, epochs: pd.DataFrame, column: pd.Series) -> str:
+    """Measured on our runs of one column for the pair (a, b): their best-validation epochs, the
+    wrong-label softmax at the end and, for truncated L_q, its first pruning step's precision."""
+    part = runs[
+        (runs["dataset"] == column["dataset"])
+        & (runs["noise"] == column["noise"])
+        & np.isclose(runs["eta"].astype(float), column["eta"])
+        & runs["method"].isin([column["a"], column["b"]])
+    ]
+    if part.empty:
+        return ""
+    curves = epochs[epochs["run_id"].isin(part["run_id"])].sort_values("epoch")
+    wrong = curves.groupby("run_id")["mean_softmax_noisy"].last()
+    reasons = []
+    for method in (column["a"], column["b"]):
+        mine = part[part["method"] == method]
+        best = mine["best_epoch"].astype(float).mean()
+        text = f"{METHOD_LABELS[method]}: best epoch {best:.1f} of {mine['epochs'].max()}"
+        softmax = wrong.reindex(mine["run_id"]).astype(float).mean()
+        if not math.isnan(softmax):
+            text += f", wrong-label softmax {softmax:.2f}"
+        if method == "truncated_lq":
+            precision, _ = _mean_first_prune(mine, curves, (column["noise"],))
+            if not math.isnan(precision):
+                text += f", first prune precision {precision:.2f}"
+        reasons.append(text)
+    return "; ".join(reasons)
+
+
+def largest_disagreements(results: Results, n: int = 3) -> pd.DataFrame:
+    """The ``n`` pairs of methods (within a column of Table 1 or 2) that we and the paper order
+    oppositely, each side beyond its own noise, largest ``|our gap - the paper's gap|`` first,
+    with our gap, the paper's, and a measured reason (:func:`_pair_reason`)."""
+    borrowed = table_noise(results["table1"][0], "table1") if "table1" in results else None
+    frames = []
+    for table in ("table1", "table2"):
+        if table not in results:
+            continue
+        runs, epochs = results[table]
+        pairs = method_pairs(runs, table, table_noise(runs, table, borrowed if table == "table2" else None))
+        decided = pairs["ours_verdict"].isin([HOLDS, FAILS]) & pairs["paper_verdict"].isin([HOLDS, FAILS])
+        opposite = decided & pairs["paper_se"].notna() & (pairs["ours_verdict"] != pairs["paper_verdict"])
+        # each unordered pair once, named with our winner first
+        found = pairs[opposite & (pairs["ours_gap"] > 0)]
+        found = found.assign(table=table, distance=(found["ours_gap"] - found["paper_gap"]).abs())
+        found["measured reason"] = [_pair_reason(runs, epochs, row) for _, row in found.iterrows()]
+        frames.append(found)
+    if not frames or all(f.empty for f in frames):
+        return pd.DataFrame(columns=["table", "data set", "column", "pair", "ours", "paper", "measured reason"])
+    found = pd.concat(frames, ignore_index=True).sort_values("distance", ascending=False).head(n)
+    return pd.DataFrame(
+        {
+            "table": found["table"].map({"table1": "Table 1", "table2": "Table 2"}),
+            "data set": found["dataset"].map(lambda d: DATASET_LABELS.get(d, d)),
+            "column": [f"{k.replace('_', '-')} {e:g}" for k, e in zip(found["noise"], found["eta"])],
+            "pair": [f"{METHOD_LABELS[a]} vs {METHOD_LABELS[b]}" for a, b in zip(found["a"], found["b"])],
+            "ours": [f"{g:+.2f} ± {2 * se:.2f}" for g, se in zip(found["ours_gap"], found["ours_se"])],
+            "paper": [f"{g:+.2f} ± {2 * se:.2f}" for g, se in zip(found["paper_gap"], found["paper_se"])],
+            "measured reason": found["measured reason"],
+        }
+    ).reset_index(drop=True)
 
 
 def second_sources() -> pd.DataFrame:

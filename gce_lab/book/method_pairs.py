@@ -1,0 +1,109 @@
+"""Every pair of methods within a column of Table 1 or 2, on our runs and in the paper: the gap
+between the two and its standard error, and so whether the pair is ordered beyond the noise.
+
+* **Ours:** the gap is the mean over the seeds both methods ran of their paired difference. Its
+  standard error is the data set's pooled one-seed spread
+  (:func:`gce_lab.book.noise_verdicts.seed_noise`) over the square root of the number of seeds.
+* **The paper's:** the gap is the difference of its means. Its standard error is
+  ``sqrt((s_a^2 + s_b^2) / 5)`` from the standard deviations of its five runs. Table 2 reports no
+  standard deviations, so there the paper's side is decided by the sign (``paper_se`` is NaN).
+
+Each pair carries both verdicts of :func:`gce_lab.book.noise_verdicts.gap_verdict` (*holds*: the
+first method is ahead beyond two standard errors). The claims (:mod:`gce_lab.book.claims`), the
+agreement tables of chapters 9 and 10 (:func:`gce_lab.book.report.agreement_table`) and the
+closing chapter (:mod:`gce_lab.book.reproduced`) all read these pairs.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from gce_lab.book.comparison import TABLE_METRIC, compare_with_paper, table_runs
+from gce_lab.book.noise_verdicts import FAILS, HOLDS, PAPER_RUNS, SeedNoise, gap_verdict, paired_difference, seed_noise
+
+__all__ = ["NO_SPREAD", "seed_accuracies", "table_noise", "method_pairs", "order_counts"]
+
+NO_SPREAD = SeedNoise(math.nan, 0, 0)  #: the spread of a data set without multi-seed columns
+
+_COLUMN = ["dataset", "noise", "eta"]
+
+
+def seed_accuracies(runs: pd.DataFrame, table: str) -> pd.DataFrame:
+    """Our runs of ``table`` with ``seed`` as int and ``acc``, the accuracy the table reports."""
+    ours = table_runs(runs, table)
+    return ours.assign(seed=ours["seed"].astype(int), acc=ours[TABLE_METRIC[table]].astype(float))
+
+
+def table_noise(
+    runs: pd.DataFrame, table: str, borrowed: Mapping[str, SeedNoise] | None = None
+) -> dict[str, SeedNoise]:
+    """Per data set, the pooled spread of one-seed differences of ``table``'s accuracy; a data set
+    without multi-seed columns takes ``borrowed[dataset]`` where given (e.g. Table 1's for Table 2)."""
+    own = {dataset: spread for dataset, spread in seed_noise(seed_accuracies(runs, table), "acc").items() if spread.dof}
+    return {**(borrowed or {}), **own}
+
+
+def method_pairs(runs: pd.DataFrame, table: str, noise: Mapping[str, SeedNoise] | None = None) -> pd.DataFrame:
+    """Every ordered pair (a, b) of methods within each column of ``table`` that either side ran.
+
+    ``noise`` is the spread per data set (default: :func:`table_noise` of ``runs``). Columns:
+    dataset, noise, eta, a, b, ours_gap (a - b, NaN unless both ran a common seed), ours_seeds,
+    ours_se, ours_verdict, paper_gap, paper_se, paper_verdict.
+    """
+    comparison = compare_with_paper(runs, table)
+    ours = seed_accuracies(runs, table)
+    noise = table_noise(runs, table) if noise is None else noise
+    rows = []
+    for (dataset, kind, eta), column in comparison.groupby(_COLUMN, sort=False):
+        spread = noise.get(dataset, NO_SPREAD).sd
+        cell = ours[(ours["dataset"] == dataset) & (ours["noise"] == kind) & (ours["eta"] == eta)]
+        seeds = {m: dict(zip(g["seed"], g["acc"])) for m, g in cell.groupby("method", sort=False)}
+        paper = column.set_index("method")
+        for a, b in itertools.permutations(column["method"], 2):
+            ours_gap, n = paired_difference(seeds.get(a, {}), seeds.get(b, {}))
+            ours_se = spread / math.sqrt(n) if n else math.nan
+            paper_gap = float(paper.loc[a, "paper_mean"] - paper.loc[b, "paper_mean"])
+            paper_se = math.sqrt((paper.loc[a, "paper_std"] ** 2 + paper.loc[b, "paper_std"] ** 2) / PAPER_RUNS)
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "noise": kind,
+                    "eta": eta,
+                    "a": a,
+                    "b": b,
+                    "ours_gap": ours_gap,
+                    "ours_seeds": n,
+                    "ours_se": ours_se,
+                    "ours_verdict": gap_verdict(ours_gap, ours_se),
+                    "paper_gap": paper_gap,
+                    "paper_se": paper_se,
+                    "paper_verdict": gap_verdict(paper_gap, 0.0 if math.isnan(paper_se) else paper_se),
+                }
+            )
+    columns = [*_COLUMN, "a", "b", "ours_gap", "ours_seeds", "ours_se", "ours_verdict"]
+    return pd.DataFrame(rows, columns=[*columns, "paper_gap", "paper_se", "paper_verdict"])
+
+
+def order_counts(pairs: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    """Per group of ``by``: the unordered pairs of methods with a gap on both sides (``pairs``),
+    those we order as the paper does (``same_order``; a tie agrees only with a tie), the pairs
+    decided beyond the noise on both sides (``beyond_noise``; never where the paper gives no
+    standard deviations) and, of those, the ones in the
+    paper's order (``beyond_noise_same_order``)."""
+    both = pairs[(pairs["a"] < pairs["b"]) & pairs["ours_gap"].notna() & pairs["paper_gap"].notna()]
+    decided = both["ours_verdict"].isin([HOLDS, FAILS]) & both["paper_verdict"].isin([HOLDS, FAILS])
+    decided &= both["paper_se"].notna()
+    same = np.sign(both["ours_gap"]) == np.sign(both["paper_gap"])
+    counted = both.assign(same_order=same, beyond_noise=decided, beyond_noise_same_order=same & decided)
+    counts = counted.groupby(list(by), sort=False).agg(
+        pairs=("a", "size"),
+        same_order=("same_order", "sum"),
+        beyond_noise=("beyond_noise", "sum"),
+        beyond_noise_same_order=("beyond_noise_same_order", "sum"),
+    )
+    return counts.astype(int)
