@@ -187,14 +187,10 @@ else:
 # (precision), and which share of the clean samples it prunes.
 
 # %%
-from gce_lab.book.recipe_pilot import pilot_measurements, recipe_table, signs_findings, signs_table
-from gce_lab.pipeline.results import results_root
+from gce_lab.book.recipe_pilot import recipe_pilots, recipe_table, signs_findings, signs_table
 
-pilots = {
-    "recipe 1": pilot_measurements(results_root() / "cpu_pilot" / "recipe1"),
-    "recipe 2": pilot_measurements(results_root() / "cpu_v2"),
-}
-recipe_table(pilots).round(3)
+pilots = recipe_pilots()
+recipe_table(pilots)
 
 # %% [markdown]
 # The signs, each recipe's measurement, and whether it is met (seconds: the median wall time

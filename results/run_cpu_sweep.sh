@@ -11,7 +11,8 @@
 # a git worktree ($SWEEP_DIR, default ~/.cache/gce_lab/sweep-tree) of one fixed commit: $SWEEP_COMMIT,
 # by default the commit that froze recipe 2 and trained its pilot (RECIPE_COMMIT below). Results
 # go into this checkout's results/cpu_v2/ (GCE_LAB_RESULTS), a store of its own until a table's
-# runs are complete and replace the recipe-1 runs under results/<experiment>/cpu/; checkpoints go
+# runs are complete and replace the recipe-1 runs under results/<experiment>/cpu/ (store_of below
+# then sends that experiment's cells there); checkpoints go
 # to ~/.cache/gce_lab/checkpoints-v2, outside any work tree. An interrupted sweep (a session that
 # ended) resumes where it stopped: finished runs are skipped, a run cut mid-way continues from its
 # last epoch. Commit results/cpu_v2/ as runs land; their git_commit column names the sweep's commit.
@@ -57,6 +58,19 @@ for seed in 1 2; do  # Fashion-MNIST's extra seeds, uniform columns first
     for noise in "${TABLE1_COLUMNS[@]}"; do CELLS+=("table1 --dataset fashion_mnist --noise $noise --seeds $seed"); done
 done
 
+# Where an experiment's runs are stored: results/cpu_v2 until they replace the first recipe's runs
+# under results/<experiment>/cpu (a `git mv`, once the experiment's offline runs are all done; see
+# results/README.md), then there, so that a resumed sweep neither trains them again nor writes
+# beside the first recipe's runs.
+store_of() {
+    local published=$MAIN/results/$1/cpu/runs.csv
+    if [ -f "$published" ] && [ "$(tail -n +2 "$published" | grep -vc "$RECIPE_COMMIT")" = 0 ]; then
+        echo "$MAIN/results"
+    else
+        echo "$RESULTS"
+    fi
+}
+
 if [ "${1:-}" = "--status" ]; then
     if [ -f "$STATE/sweep.pid" ] && kill -0 "$(cat "$STATE/sweep.pid")" 2>/dev/null; then
         echo "running (pid $(cat "$STATE/sweep.pid")) at commit $(git -C "$SWEEP_DIR" rev-parse --short HEAD)"
@@ -65,7 +79,8 @@ if [ "${1:-}" = "--status" ]; then
     fi
     [ -e "$STATE/PAUSE" ] && echo "paused: $STATE/PAUSE exists"
     for e in fig1ab fig1c fig2 table1 table2 human; do
-        GCE_LAB_RESULTS=$RESULTS GCE_LAB_CHECKPOINTS=$STATE/checkpoints-v2 "$PYTHON" -m gce_lab status "$e" --profile cpu 2>/dev/null | head -1
+        GCE_LAB_RESULTS=$(store_of "$e") GCE_LAB_CHECKPOINTS=$STATE/checkpoints-v2 \
+            "$PYTHON" -m gce_lab status "$e" --profile cpu 2>/dev/null | head -1
     done
     tail -3 "$LOG" 2>/dev/null
     exit 0
@@ -92,7 +107,7 @@ fi
 
 # --foreground: the sweep itself
 export PYTHONPATH=$SWEEP_DIR PYTHONUNBUFFERED=1
-export GCE_LAB_RESULTS=$RESULTS GCE_LAB_CHECKPOINTS=$STATE/checkpoints-v2
+export GCE_LAB_CHECKPOINTS=$STATE/checkpoints-v2
 export GCE_LAB_DATA=${GCE_LAB_DATA:-$(cd "$MAIN/../shared/datasets" 2>/dev/null && pwd)}
 cd "$SWEEP_DIR" || exit 1
 echo "$(date -u +%FT%TZ) sweep at commit $(git rev-parse HEAD), python $PYTHON, data $GCE_LAB_DATA"
@@ -100,6 +115,7 @@ for cell in "${CELLS[@]}"; do
     while [ -e "$STATE/PAUSE" ]; do sleep 10; done
     echo "$(date -u +%FT%TZ) cell: $cell"
     # shellcheck disable=SC2086  # a cell is a list of words
-    "$PYTHON" -m gce_lab run $cell --profile cpu --no-progress || echo "$(date -u +%FT%TZ) cell failed: $cell"
+    GCE_LAB_RESULTS=$(store_of "${cell%% *}") "$PYTHON" -m gce_lab run $cell --profile cpu --no-progress ||
+        echo "$(date -u +%FT%TZ) cell failed: $cell"
 done
 echo "$(date -u +%FT%TZ) sweep done"

@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import math
+import shutil
 
 import pandas as pd
 import pytest
 
-from gce_lab.book.recipe_pilot import SIGNS, _measure, pilot_measurements, regime_signs
+from gce_lab.book.recipe_pilot import (
+    PILOT_CELLS,
+    RECIPES,
+    SIGNS,
+    _measure,
+    pilot_measurements,
+    recipe_pilots,
+    recipe_table,
+    regime_signs,
+)
 from gce_lab.pipeline.planning import Selection, plan
 from gce_lab.pipeline.provenance import REPO_ROOT
 from gce_lab.pipeline.runner import Where, run_experiment
+
+PILOTS = recipe_pilots(REPO_ROOT / "results")
 
 
 def _run(milestones: str = "3", n_train: int = 1000) -> pd.Series:
@@ -105,14 +117,14 @@ def test_pilot_measurements_read_a_results_root(tmp_path):
     pruning = pilot.set_index("method").loc["truncated_lq"]
     assert pruning["first_prune_epoch"] == 2  # the smoke profile prunes before epoch 2
     assert 0 <= pruning["clean_pruned"] <= 1
-    with pytest.raises(FileNotFoundError, match="no table1, fig1ab or fig1c results"):
+    with pytest.raises(FileNotFoundError, match="no pilot runs of table1, fig1ab or fig1c"):
         pilot_measurements(tmp_path / "empty")
 
 
 def test_chapter_6s_reading_of_the_committed_pilot():
     """What chapter 6 says about the two recipes, checked against the committed pilot runs."""
-    one = pilot_measurements(REPO_ROOT / "results" / "cpu_pilot" / "recipe1").query("seed == 0")
-    two = pilot_measurements(REPO_ROOT / "results" / "cpu_v2").query("seed == 0")
+    one = PILOTS["recipe 1"]
+    two = PILOTS["recipe 2"]
     signs_one, signs_two = (regime_signs(p).set_index("sign")["measured"] for p in (one, two))
     # neither recipe shows every sign
     assert not regime_signs(one)["met"].eq(True).all() and not regime_signs(two)["met"].eq(True).all()
@@ -137,16 +149,16 @@ def test_the_cpu_profiles_docstring_quotes_the_committed_pilot():
 
     text = " ".join(profiles.__doc__.split())
     for root, quoted in (
-        ("cpu_v2", {"clean CCE test accuracy (%)": "{:.2f} %", "CCE's wrong-label softmax at the end": "{:.3f}"}),
+        ("recipe 2", {"clean CCE test accuracy (%)": "{:.2f} %", "CCE's wrong-label softmax at the end": "{:.3f}"}),
         (
-            "cpu_pilot/recipe1",
+            "recipe 1",
             {"clean CCE test accuracy (%)": "({:.1f} %)", "CCE's wrong-label softmax at the end": "({:.2f})"},
         ),
     ):
-        signs = regime_signs(pilot_measurements(REPO_ROOT / "results" / root).query("seed == 0")).set_index("sign")
+        signs = regime_signs(PILOTS[root]).set_index("sign")
         for sign, form in quoted.items():
             assert form.format(signs.loc[sign, "measured"]) in text
-    two = regime_signs(pilot_measurements(REPO_ROOT / "results" / "cpu_v2").query("seed == 0")).set_index("sign")
+    two = regime_signs(PILOTS["recipe 2"]).set_index("sign")
     fall = two.loc["CCE's fall from best to last epoch (points)", "measured"]
     assert f"falls {fall:.2f} points" in text
     assert f"precision {two.loc['first pruning step: precision', 'measured']:.3f}" in text
@@ -159,9 +171,7 @@ def test_the_cpu_profiles_docstring_quotes_the_committed_pilot():
 def test_recipe_2s_figures_memorise_more_than_its_tables():
     """Chapter 6: with Adam (Fig. 1c) CCE's wrong-label softmax ends higher and its accuracy falls
     further than under the tables' SGD, on the same network and images."""
-    two = pilot_measurements(REPO_ROOT / "results" / "cpu_v2").query(
-        "seed == 0 and method == 'cce' and noise == 'uniform0.4'"
-    )
+    two = PILOTS["recipe 2"].query("method == 'cce' and noise == 'uniform0.4'")
     table, figure = (two[two["experiment"] == e].iloc[0] for e in ("table1", "fig1c"))
     assert (table["optimizer"], figure["optimizer"]) == ("sgd", "adam")
     assert figure["wrong_softmax_end"] > table["wrong_softmax_end"] and figure["fall"] > table["fall"]
@@ -171,7 +181,38 @@ def test_the_cpu_profiles_docstring_quotes_the_figures_pilot():
     from gce_lab.pipeline import profiles
 
     text = " ".join(profiles.__doc__.split())
-    fig1c = (
-        pilot_measurements(REPO_ROOT / "results" / "cpu_v2").query("experiment == 'fig1c' and method == 'cce'").iloc[0]
-    )
+    fig1c = PILOTS["recipe 2"].query("experiment == 'fig1c' and method == 'cce'").iloc[0]
     assert f"ends at {fig1c['wrong_softmax_end']:.3f} and its test accuracy falls {fig1c['fall']:.2f} points" in text
+
+
+def test_recipe_2s_pilot_is_the_same_before_and_after_its_runs_replace_the_first_recipes(tmp_path):
+    """The pilot reads only its cells, seed 0, from the recipe's commit, wherever they are stored:
+    in results/cpu_v2, or moved to results/<experiment>/cpu beside other recipes' tables."""
+    committed = REPO_ROOT / "results"
+    before, after = tmp_path / "before", tmp_path / "after"
+    for experiment in ("table1", "fig1ab", "fig1c"):
+        source = next(
+            p / experiment / "cpu" for p in (committed / "cpu_v2", committed) if (p / experiment / "cpu").is_dir()
+        )
+        shutil.copytree(source, before / "cpu_v2" / experiment / "cpu")
+        moved = after / "cpu_v2" / experiment / "cpu" if experiment == "table1" else after / experiment / "cpu"
+        shutil.copytree(source, moved)
+    # the first recipe's Table 1 beside them, as before its runs are replaced: not read
+    shutil.copytree(committed / "cpu_pilot" / "recipe1" / "table1" / "cpu", after / "table1" / "cpu")
+    folders, commit = RECIPES["recipe 2"]
+    pilots = [
+        pilot_measurements([root / f for f in folders], commit=commit).drop(columns="wall_time_s")
+        for root in (before, after)
+    ]
+    pd.testing.assert_frame_equal(
+        *(p.sort_values(["experiment", "method", "noise"], ignore_index=True) for p in pilots)
+    )
+    cells = set(zip(*(pilots[0][c] for c in ("experiment", "dataset", "method", "noise"))))
+    assert cells <= PILOT_CELLS and (pilots[0]["seed"] == 0).all()
+
+
+def test_the_recipe_table_leaves_cells_a_recipe_did_not_run_blank():
+    table = recipe_table(PILOTS)
+    clean_lq = table.xs(("CIFAR-10", "clean", "Lq", "table1"))  # recipe 1 has no Table 1 clean column
+    assert clean_lq[("test acc. (%)", "recipe 1")] == "" and isinstance(clean_lq[("test acc. (%)", "recipe 2")], float)
+    assert not table.isna().any().any()

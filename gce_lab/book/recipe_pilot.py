@@ -14,8 +14,8 @@ that is already confident on the clean samples when it prunes (Sec. 3.3, Algorit
   clean ones, and whether training goes on at η = 0.8 (not nearly everything pruned);
 * the seconds a run takes.
 
-:func:`pilot_measurements` reads these from a results root's ``table1``, ``fig1ab`` and ``fig1c``
-runs (the clean cell is Table 1's ``none0`` reference column, or Fig. 1a's CCE run for a recipe
+:func:`pilot_measurements` reads these from the ``table1``, ``fig1ab`` and ``fig1c`` runs of the
+pilot's cells (the clean cell is Table 1's ``none0`` reference column, or Fig. 1a's CCE run for a recipe
 that trains the tables and figures alike; Fig. 1c shows the figures' optimiser); :func:`regime_signs`
 holds the Table 1 runs against :data:`SIGNS`.
 """
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,11 +34,23 @@ from gce_lab.book.findings import Findings
 from gce_lab.book.report import NOISE_LABELS
 from gce_lab.datasets import DATASET_LABELS
 from gce_lab.methods import METHOD_LABELS
-from gce_lab.pipeline.results import load_results
+from gce_lab.pipeline.results import load_results, results_root
 
-__all__ = ["Sign", "SIGNS", "pilot_measurements", "regime_signs", "recipe_table", "signs_table", "signs_findings"]
+__all__ = [
+    "Sign",
+    "SIGNS",
+    "PILOT_CELLS",
+    "RECIPES",
+    "pilot_measurements",
+    "recipe_pilots",
+    "regime_signs",
+    "recipe_table",
+    "signs_table",
+    "signs_findings",
+]
 
 _EXPERIMENTS = ("table1", "fig1ab", "fig1c")
+_PILOT_NOISES = ("none0", "uniform0.4", "uniform0.8", "class_dependent0.4")
 
 
 @dataclass(frozen=True)
@@ -118,16 +131,46 @@ def _measure(run: pd.Series, epochs: pd.DataFrame) -> dict[str, float]:
     }
 
 
-def pilot_measurements(root: str | os.PathLike[str], profile: str = "cpu") -> pd.DataFrame:
-    """One row per run of ``root``'s ``table1``, ``fig1ab`` and ``fig1c`` results under ``profile``: its cell
-    (experiment, dataset, method, noise), optimiser and training-set size, and what
-    :data:`SIGNS` measure (accuracies in %, softmax means, shares of the training set, seconds)."""
+#: The pilot's cells (issue 24), seed 0: (experiment, data set, method, noise). The clean cell is
+#: Table 1's ``none0`` reference column, or Fig. 1a's CCE run for a recipe that trains both alike.
+PILOT_CELLS = frozenset(
+    {("table1", "cifar10", m, n) for m in ("cce", "lq", "truncated_lq") for n in _PILOT_NOISES}
+    | {("table1", "cifar10", "forward_t", "uniform0.4")}
+    | {("table1", "fashion_mnist", m, "uniform0.4") for m in ("cce", "lq")}
+    | {("fig1c", "cifar10", m, "uniform0.4") for m in ("cce", "lq")}
+    | {("fig1ab", "cifar10", "cce", "none0")}
+)
+
+#: Each recipe's pilot runs: the folders under the results root that hold them (an experiment is
+#: read from the first that has it: recipe 2's leave ``cpu_v2`` for ``results/<experiment>/cpu``
+#: once their table is complete) and the commit they must come from (None: any).
+RECIPES: dict[str, tuple[tuple[str, ...], str | None]] = {
+    "recipe 1": (("cpu_pilot/recipe1",), None),
+    "recipe 2": (("cpu_v2", "."), "f963269"),
+}
+
+
+def pilot_measurements(
+    roots: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], profile: str = "cpu", commit: str | None = None
+) -> pd.DataFrame:
+    """One row per pilot run (:data:`PILOT_CELLS`) of the ``table1``, ``fig1ab`` and ``fig1c`` results
+    under ``profile``, each experiment read from the first of ``roots`` that has it, keeping the runs
+    of ``commit`` (a prefix; None: every run): its cell (experiment, dataset, method, noise),
+    optimiser and training-set size, and what :data:`SIGNS` measure (accuracies in %, softmax
+    means, shares of the training set, seconds)."""
+    roots = [roots] if isinstance(roots, (str, os.PathLike)) else list(roots)
     rows = []
     for experiment in _EXPERIMENTS:
-        try:
-            runs, epochs = load_results(experiment, profile, root)
-        except FileNotFoundError:
+        for root in roots:
+            try:
+                runs, epochs = load_results(experiment, profile, root)
+            except FileNotFoundError:
+                continue
+            break
+        else:
             continue
+        if commit is not None:
+            runs = runs[runs["git_commit"].astype(str).str.startswith(commit)]
         for _, run in runs.iterrows():
             cell = {
                 "experiment": experiment,
@@ -138,10 +181,22 @@ def pilot_measurements(root: str | os.PathLike[str], profile: str = "cpu") -> pd
                 "optimizer": run["optimizer"],
                 "n_train": int(run["n_train"]),
             }
+            if cell["seed"] != 0 or (experiment, cell["dataset"], cell["method"], cell["noise"]) not in PILOT_CELLS:
+                continue
             rows.append({**cell, **_measure(run, epochs[epochs["run_id"] == run["run_id"]])})
     if not rows:
-        raise FileNotFoundError(f"no table1, fig1ab or fig1c results under {root} for profile {profile!r}")
+        raise FileNotFoundError(f"no pilot runs of table1, fig1ab or fig1c under {roots} for profile {profile!r}")
     return pd.DataFrame(rows)
+
+
+def recipe_pilots(root: str | os.PathLike[str] | None = None) -> dict[str, pd.DataFrame]:
+    """Every recipe of :data:`RECIPES`: its pilot's :func:`pilot_measurements`, from the results
+    root ``root`` (default: ``results/`` or ``$GCE_LAB_RESULTS``)."""
+    base = results_root(root)
+    return {
+        recipe: pilot_measurements([base / folder for folder in folders], commit=commit)
+        for recipe, (folders, commit) in RECIPES.items()
+    }
 
 
 def _value(pilot: pd.DataFrame, sign: Sign) -> float:
@@ -187,7 +242,8 @@ def _noise_label(noise: str) -> str:
 
 def recipe_table(pilots: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """The pilot cells of each recipe side by side (seed 0): rows are cells (data set, noise,
-    loss, experiment), columns (measurement, recipe); a cell a recipe did not run is blank."""
+    loss, experiment), columns (measurement, recipe), rounded to 3 decimals; a cell a recipe did
+    not run, or a measurement it has not (no pruning), is blank."""
     frames = []
     for recipe, pilot in pilots.items():
         part = pilot[pilot["seed"] == 0].assign(
@@ -198,7 +254,8 @@ def recipe_table(pilots: dict[str, pd.DataFrame]) -> pd.DataFrame:
         part = part.set_index(["dataset", "noise", "loss", "experiment"])[list(_SHOWN)].rename(columns=_SHOWN)
         frames.append(pd.concat({recipe: part}, axis=1))
     table = pd.concat(frames, axis=1).swaplevel(0, 1, axis=1)
-    return table[[(shown, recipe) for shown in _SHOWN.values() for recipe in pilots]]
+    table = table[[(shown, recipe) for shown in _SHOWN.values() for recipe in pilots]]
+    return table.round(3).astype(object).where(table.notna(), "")
 
 
 def signs_table(pilots: dict[str, pd.DataFrame]) -> pd.DataFrame:
