@@ -216,6 +216,19 @@ signs_findings(pilots)
 # the reason for each of the second recipe's settings.
 
 # %% [markdown]
+# ### What the committed `cpu` runs cost
+#
+# Every run records its wall time. Per recipe and experiment: where its runs are stored (the
+# second recipe's stay in `results/cpu_v2` until their experiment is complete), how many are
+# committed, their wall time in hours and the median seconds a run, on the 2-core machine that
+# trained them (some beside other work, so more than a quiet machine needs):
+
+# %%
+from gce_lab.book.cpu_cost import cpu_cost
+
+cpu_cost()
+
+# %% [markdown]
 # ## Exercises
 #
 # The solutions are hidden; open one after trying the exercise. Each solution's code checks its

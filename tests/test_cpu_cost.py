@@ -1,0 +1,43 @@
+"""What the committed cpu runs cost (gce_lab.book.cpu_cost), on a results root made of committed
+runs, and as the README and results/README.md quote it."""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+import pytest
+
+from gce_lab.book.cpu_cost import cpu_cost
+from gce_lab.pipeline.provenance import REPO_ROOT
+
+RESULTS = REPO_ROOT / "results"
+
+
+def test_runs_are_counted_per_recipe_where_they_are_stored(tmp_path):
+    shutil.copytree(RESULTS / "cpu_pilot" / "recipe1" / "table1" / "cpu", tmp_path / "table1" / "cpu")
+    shutil.copytree(RESULTS / "fig1c" / "cpu", tmp_path / "cpu_v2" / "fig1c" / "cpu")  # recipe 2's
+    cost = cpu_cost(tmp_path)
+    first = pd.read_csv(tmp_path / "table1" / "cpu" / "runs.csv")
+    second = pd.read_csv(tmp_path / "cpu_v2" / "fig1c" / "cpu" / "runs.csv")
+    assert cost.loc[("recipe 1", "table1"), "stored in"] == "results/table1/cpu"
+    assert cost.loc[("recipe 1", "table1"), "runs"] == len(first)
+    assert cost.loc[("recipe 2", "fig1c"), "stored in"] == "results/cpu_v2/fig1c/cpu"
+    assert cost.loc[("recipe 2", "all"), "wall-time hours"] == pytest.approx(
+        second["wall_time_s"].sum() / 3600, abs=0.005
+    )
+    assert cost.loc[("recipe 1", "all"), "median seconds a run"] == pytest.approx(
+        first["wall_time_s"].median(), abs=0.005
+    )
+
+
+def test_the_readmes_quote_what_the_committed_runs_cost():
+    cost = cpu_cost(RESULTS)
+    one, two = cost.loc[("recipe 1", "all")], cost.loc[("recipe 2", "all")]
+    quoted = (
+        f"{one['runs']} runs of the first recipe took {one['wall-time hours']:.1f} hours of wall time "
+        f"and the {two['runs']} of the second so far {two['wall-time hours']:.1f} hours "
+        f"(median {two['median seconds a run']:.0f} s a run)"
+    )
+    for readme in ("README.md", "results/README.md"):
+        assert quoted in " ".join((REPO_ROOT / readme).read_text().split()), readme
