@@ -41,11 +41,13 @@
 # * `cpu`: the real images (Fashion-MNIST, and CIFAR-10 from a lossy JPEG copy) on a
 #   laptop's two cores. Its recipe is chosen so that the network reaches, within a few
 #   minutes a run, the regime the paper's effects come from: it first learns the clean
-#   pattern, then memorises the wrong labels (Sec. 4.1). The `cpu` results committed today
-#   were trained by its first recipe (`cpu_net` with 0.62 M parameters, a fixed
-#   class-balanced subset of 12,500 training images, 15 epochs of Adam, no augmentation,
-#   about 1.5 minutes a run); the profile now holds a second recipe, frozen after the pilot
-#   shown at the end of this page, whose runs replace the first recipe's as they land.
+#   pattern, then memorises the wrong labels (Sec. 4.1). The profile has had two recipes: the
+#   first (`cpu_net` with 0.62 M parameters, a fixed class-balanced subset of 12,500 training
+#   images, 15 epochs of Adam, no augmentation, about 1.5 minutes a run) and the second, frozen
+#   after the pilot shown at the end of this page (a 2.2 M-parameter `cpu_net`, 25,000 images,
+#   14 epochs: Adam for the figures, SGD for the tables), whose runs replace the first recipe's
+#   one experiment at a time as its sweep completes them. The committed `cpu` runs of this
+#   page are the second recipe's; the settings table below gives them.
 #   Expect the paper's effects at far lower accuracies; `gce_lab/pipeline/profiles.py`
 #   gives the reason for each setting.
 # * `lab`: the real images, a 2 M-parameter network, 15-20 epochs: minutes on a GPU.
@@ -165,7 +167,7 @@ else:
 
 # %% [markdown]
 # To produce the missing numbers yourself, set `PROFILE = "cpu"` above (CIFAR-10 on a
-# CPU, about five minutes) or `"lab"` on a machine with a GPU, or run
+# CPU, about ten minutes a run) or `"lab"` on a machine with a GPU, or run
 # `python -m gce_lab run fig1ab --profile lab` (then `paper`) and rebuild the
 # book. CIFAR-100 needs torchvision's download, i.e. internet access (e.g. on Colab).
 
