@@ -12,8 +12,10 @@ from gce_lab.book.comparison import reported_results
 from gce_lab.book.noise_verdicts import FAILS, HOLDS, MISSING
 from gce_lab.book.reproduced import (
     figure_claims,
+    largest_disagreements,
     order_agreement,
     protocol_dependence,
+    reproduced_findings,
     reproduced_table,
     second_sources,
 )
@@ -113,3 +115,35 @@ def test_protocol_dependence_sets_the_papers_numbers_beside_a_second_source():
     assert paper.loc["η = 0.8", "GCE (L_q, q = 0.7)"] == pytest.approx(64.07)
     eps = table.filter(like="wang2024epssoftmax").droplevel(0, axis=1)
     assert eps.loc["η = 0.8", "GCE (L_q, q = 0.7)"] == pytest.approx(25.82)
+
+
+def test_findings_count_the_verdicts_on_both_sides():
+    table = pd.DataFrame(
+        {
+            "ours": [
+                HOLDS + " (one seed; decided by the sign)",
+                HOLDS + " (4 of 4 columns hold)",
+                "cannot say (4 missing)",
+            ],
+            "paper": ["shown in the figure (no numbers to test)", "within noise (2 of 4 columns hold)", HOLDS + " (x)"],
+        }
+    )
+    sentences = reproduced_findings(table, "cpu").sentences
+    assert sentences[0] == "On our runs, of the 3 claims (per data set): 2 hold, 1 cannot say."
+    assert sentences[1] == "On the paper's own numbers, of the 2 claims about its tables: 1 hold, 1 within noise."
+    assert sentences[2] == "Of the 1 table claims our runs can judge, 1 get a different verdict from the paper's."
+
+
+def test_largest_disagreements_are_opposite_orders_beyond_both_noises():
+    # CIFAR-10 uniform 0.4 in the paper: L_q 87.13 +- 0.22 above CCE 81.88 +- 0.29. Ours: CCE five
+    # points above L_q over three seeds with a spread of 1: opposite, beyond both noises
+    reversed_ = _runs({"cce": 70, "lq": 65, "mae": 40}, seeds=3, spread=1.0)
+    epochs = pd.DataFrame(
+        [{"run_id": r, "epoch": 1, "mean_softmax_noisy": 0.5, "prune_step": False} for r in reversed_["run_id"]]
+    )
+    found = largest_disagreements({"table1": (reversed_.assign(epochs=15), epochs)})
+    assert set(found["pair"]) >= {"CCE vs Lq"} and (found["table"] == "Table 1").all()
+    assert found["ours"].str.startswith("+").all() and found["paper"].str.startswith("-").all()
+    assert "best epoch 5.0 of 15" in found.loc[found["pair"] == "CCE vs Lq", "measured reason"].iloc[0]
+    agreeing = _runs({"cce": 65, "lq": 70, "mae": 40}, seeds=3, spread=1.0).assign(epochs=15)
+    assert largest_disagreements({"table1": (agreeing, epochs)}).empty

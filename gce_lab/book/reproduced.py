@@ -102,7 +102,7 @@ def table_claims(results: Results) -> pd.DataFrame:
         reasons = []
         columns = zip(claims["claim"], claims["data set"], claims["ours"], claims["paper"])
         for statement, dataset, ours, paper in columns:
-            differs = ours.split(" (")[0] != paper.split(" (")[0] and not ours.startswith("cannot say")
+            differs = _verdict_word(ours) not in (_verdict_word(paper), "cannot say")
             reasons.append(_reason(by_statement[statement], runs, epochs, dataset) if differs else "")
         claims = claims.assign(chapter=CHAPTERS[table], **{"measured reason": reasons})
         claims["data set"] = claims["data set"].map(lambda d: DATASET_LABELS.get(d, d))
