@@ -220,10 +220,11 @@ signs_findings(pilots)
 # %% [markdown]
 # ### What the committed `cpu` runs cost
 #
-# Every run records its wall time. Per recipe and experiment: where its runs are stored (the
-# second recipe's stay in `results/cpu_v2` until their experiment is complete), how many are
-# committed, their wall time in hours and the median seconds a run, on the 2-core machine that
-# trained them (some beside other work, so more than a quiet machine needs):
+# Every run records its wall time. For the `cpu` runs the book shows, per recipe and experiment:
+# how many, their wall time in hours and the median seconds a run, on the 2-core machine that
+# trained them (some beside other work, so more than a quiet machine needs). The second
+# recipe's runs count here once their experiment is complete and has replaced the first
+# recipe's; until then they wait in `results/cpu_v2`.
 
 # %%
 from gce_lab.book.cpu_cost import cpu_cost

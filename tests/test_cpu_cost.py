@@ -14,15 +14,15 @@ from gce_lab.pipeline.provenance import REPO_ROOT
 RESULTS = REPO_ROOT / "results"
 
 
-def test_runs_are_counted_per_recipe_where_they_are_stored(tmp_path):
+def test_runs_are_counted_per_recipe_and_the_store_under_way_is_not(tmp_path):
     shutil.copytree(RESULTS / "cpu_pilot" / "recipe1" / "table1" / "cpu", tmp_path / "table1" / "cpu")
-    shutil.copytree(RESULTS / "fig1c" / "cpu", tmp_path / "cpu_v2" / "fig1c" / "cpu")  # recipe 2's
+    shutil.copytree(RESULTS / "fig1c" / "cpu", tmp_path / "fig1c" / "cpu")  # recipe 2's
+    shutil.copytree(RESULTS / "fig1ab" / "cpu", tmp_path / "cpu_v2" / "fig1ab" / "cpu")  # under way
     cost = cpu_cost(tmp_path)
     first = pd.read_csv(tmp_path / "table1" / "cpu" / "runs.csv")
-    second = pd.read_csv(tmp_path / "cpu_v2" / "fig1c" / "cpu" / "runs.csv")
-    assert cost.loc[("recipe 1", "table1"), "stored in"] == "results/table1/cpu"
+    second = pd.read_csv(tmp_path / "fig1c" / "cpu" / "runs.csv")
     assert cost.loc[("recipe 1", "table1"), "runs"] == len(first)
-    assert cost.loc[("recipe 2", "fig1c"), "stored in"] == "results/cpu_v2/fig1c/cpu"
+    assert ("recipe 2", "fig1ab") not in cost.index and cost.loc[("recipe 2", "all"), "runs"] == len(second)
     assert cost.loc[("recipe 2", "all"), "wall-time hours"] == pytest.approx(
         second["wall_time_s"].sum() / 3600, abs=0.005
     )
@@ -35,8 +35,8 @@ def test_the_readmes_quote_what_the_committed_runs_cost():
     cost = cpu_cost(RESULTS)
     one, two = cost.loc[("recipe 1", "all")], cost.loc[("recipe 2", "all")]
     quoted = (
-        f"{one['runs']} runs of the first recipe took {one['wall-time hours']:.1f} hours of wall time "
-        f"and the {two['runs']} of the second so far {two['wall-time hours']:.1f} hours "
+        f"{int(one['runs'])} runs of the first recipe took {one['wall-time hours']:.1f} hours of wall time "
+        f"and the {int(two['runs'])} of the second in their place so far {two['wall-time hours']:.1f} hours "
         f"(median {two['median seconds a run']:.0f} s a run)"
     )
     for readme in ("README.md", "results/README.md"):
