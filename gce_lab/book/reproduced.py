@@ -28,7 +28,7 @@ from gce_lab.book.claims import CLAIMS, Claim, claims_table
 from gce_lab.book.comparison import compare_with_paper, table_runs
 from gce_lab.book.findings import Findings
 from gce_lab.book.method_pairs import NO_SPREAD, method_pairs, order_counts, table_noise
-from gce_lab.book.noise_verdicts import FAILS, HOLDS, MISSING, WITHIN, gap_verdict
+from gce_lab.book.noise_verdicts import FAILS, HOLDS, MISSING, WITHIN, SeedNoise, gap_verdict
 from gce_lab.datasets import DATASET_LABELS
 from gce_lab.methods import METHOD_LABELS
 
@@ -242,10 +242,11 @@ def reproduced_table(results: Results) -> pd.DataFrame:
     )
 
 
-def order_agreement(runs: pd.DataFrame, table: str) -> pd.DataFrame:
+def order_agreement(runs: pd.DataFrame, table: str, borrowed: Mapping[str, SeedNoise] | None = None) -> pd.DataFrame:
     """Per data set: the pairs of methods (within a column) that we order as the paper does, raw
-    and counting only pairs whose gap exceeds two standard errors on both sides."""
-    noise = table_noise(runs, table)
+    and counting only pairs whose gap exceeds two standard errors on both sides (our spread
+    ``borrowed[dataset]`` where ``runs`` have no multi-seed column of the data set)."""
+    noise = table_noise(runs, table, borrowed)
     counts = order_counts(method_pairs(runs, table, noise), ["dataset"]).reset_index()
     spreads = [noise.get(d, NO_SPREAD).sd for d in counts["dataset"]]
     return pd.DataFrame(
