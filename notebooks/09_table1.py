@@ -153,9 +153,9 @@ difference_findings(runs, "table1")
 # column has 15 pairs. Chance level is about 50 %.
 #
 # Many gaps are smaller than the noise of either side, and a disagreement there says
-# nothing. So the last two columns count only the pairs whose gap exceeds two standard
-# errors on both sides: ours from the spread of our seeds (the rule is in the section on
-# the claims below), the paper's from the standard deviations of its five runs.
+# nothing. So the last two columns count only the pairs whose gap exceeds the noise on
+# both sides: ours from the spread of our seeds (the rule is in the section on the claims
+# below), the paper's from the standard deviations of its five runs.
 
 # %%
 agreement_table(runs, "table1")
@@ -190,15 +190,18 @@ seed_order_findings(runs, "table1")
 # (e.g. "$\mathcal{L}_q$ beats CCE at uniform 0.4"). One seed of a column orders two close
 # methods by chance, so each pair gets one of three verdicts:
 #
-# * **holds** when the mean over seeds of the paired difference exceeds two standard errors,
-#   **does not hold** when it is below minus two, **within noise** between;
+# * **holds** when the mean over seeds of the paired difference exceeds the noise, **does not
+#   hold** when it is below minus the noise, **within noise** between. The noise is the 95 %
+#   critical value of Student's t (2.78 for four degrees of freedom, 1.96 for many) times the
+#   standard error: a tie is called a tie 95 % of the time;
 # * the standard error is the spread of a one-seed difference over the square root of the
-#   number of seeds. The spread is pooled per data set over every column and pair with two or
-#   more seeds, so a column with one seed is judged with the spread of the data set's
-#   multi-seed columns, and the last column of the table says so. A data set without them
+#   number of seeds. The spread is measured for each pair of methods, pooled over the columns
+#   where the pair has two or more seeds (one unstable method, such as MAE, must not widen the
+#   spread of every other pair), so a column with one seed is judged with its pairs' spreads
+#   from the multi-seed columns, and the last column of the table says so. A pair without them
 #   gets *cannot say*;
 # * on the paper's side the standard error comes from its reported standard deviations over
-#   five runs.
+#   five runs, with Welch's degrees of freedom.
 #
 # A column holds when every pair it orders holds, and the paper's words decide how many
 # columns must hold ("in general" or "at most noise levels": more than half; "for all

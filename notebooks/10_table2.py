@@ -130,8 +130,8 @@ agreement_table(runs, "table2", borrowed)
 #
 # Sec. 4.3 reads the table in sentences, tested here as in chapter 9: each pair of methods a
 # claim orders gets *holds*, *does not hold* or *within noise*, and the paper's words decide
-# how many of the two rows must hold. Our table runs one seed, so our side borrows the
-# one-seed spread of Table 1's multi-seed CIFAR-10 columns (last column); the spread of a
+# how many of the two rows must hold. Our table runs one seed, so our side borrows each
+# pair's one-seed spread from Table 1's multi-seed CIFAR-10 columns (last column); the spread of a
 # last-epoch accuracy may well be larger than that of a best-validation one, so a *holds*
 # here is less sure than in chapter 9. The paper gives no standard deviations for Table 2, so
 # its side is decided by the sign of each gap. *Cannot say* means that results are missing

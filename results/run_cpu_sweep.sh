@@ -61,10 +61,12 @@ done
 # Where an experiment's runs are stored: results/cpu_v2 until they replace the first recipe's runs
 # under results/<experiment>/cpu (a `git mv`, once the experiment's offline runs are all done; see
 # results/README.md), then there, so that a resumed sweep neither trains them again nor writes
-# beside the first recipe's runs.
+# beside the first recipe's runs. Published: every row (and at least one) from the recipe's or
+# the sweep's commit.
 store_of() {
     local published=$MAIN/results/$1/cpu/runs.csv
-    if [ -f "$published" ] && [ "$(tail -n +2 "$published" | grep -vc "$RECIPE_COMMIT")" = 0 ]; then
+    if [ -f "$published" ] && [ "$(tail -n +2 "$published" | grep -c .)" -gt 0 ] &&
+        [ "$(tail -n +2 "$published" | grep -v -e "$RECIPE_COMMIT" -e "$SWEEP_COMMIT" -c)" = 0 ]; then
         echo "$MAIN/results"
     else
         echo "$RESULTS"

@@ -13,12 +13,13 @@ from gce_lab.book.noise_verdicts import (
     HOLDS,
     MISSING,
     WITHIN,
-    Z,
     claim_verdict,
     column_verdict,
+    critical_value,
     gap_verdict,
+    pair_noise,
     paired_difference,
-    seed_noise,
+    welch_dof,
 )
 
 
@@ -33,24 +34,39 @@ def _runs(cells: dict[tuple[str, str, float], dict[str, list[float]]]) -> pd.Dat
     return pd.DataFrame(rows)
 
 
-def test_seed_noise_pools_the_paired_differences_of_multi_seed_columns():
+def test_pair_noise_pools_each_pairs_paired_differences_over_its_multi_seed_columns():
     runs = _runs(
         {
-            ("x", "uniform", 0.2): {"a": [61.0, 63.0, 65.0], "b": [60.0, 60.0, 60.0]},  # a - b = 1, 3, 5: SS 8, 2 dof
-            ("x", "uniform", 0.4): {"a": [50.0, 52.0], "b": [48.0, 50.0]},  # 2, 2: SS 0, 1 dof
+            ("x", "uniform", 0.2): {"a": [61.0, 63.0, 65.0], "b": [60.0, 60.0, 60.0], "c": [10.0, 50.0, 30.0]},
+            ("x", "uniform", 0.4): {"a": [50.0, 52.0], "b": [48.0, 50.0]},  # a - b = 2, 2: SS 0, 1 dof
             ("x", "uniform", 0.6): {"a": [40.0], "b": [10.0]},  # one seed: not pooled
             ("y", "uniform", 0.2): {"a": [70.0], "b": [71.0]},
         }
     )
-    noise = seed_noise(runs, "acc")
-    assert noise["x"].sd == pytest.approx(math.sqrt(8 / 3)) and (noise["x"].dof, noise["x"].columns) == (3, 2)
-    assert math.isnan(noise["y"].sd) and noise["y"].dof == 0
+    noise = pair_noise(runs, "acc")
+    # a - b = 1, 3, 5 at 0.2 (SS 8, 2 dof) and 2, 2 at 0.4: pooled over 3 dof; c's wild seeds do not enter it
+    assert noise[("x", "a", "b")].sd == pytest.approx(math.sqrt(8 / 3))
+    assert (noise[("x", "a", "b")].dof, noise[("x", "a", "b")].columns) == (3, 2)
+    assert noise[("x", "a", "c")].sd > 10 and noise[("x", "a", "c")].dof == 2
+    assert ("y", "a", "b") not in noise  # no column with two seeds
 
 
-def test_gap_verdict_thresholds_at_z_standard_errors():
-    assert gap_verdict(Z * 1.0 + 0.01, 1.0) == HOLDS
-    assert gap_verdict(-(Z * 1.0 + 0.01), 1.0) == FAILS
-    assert gap_verdict(Z * 1.0, 1.0) == WITHIN and gap_verdict(0.0, 0.0) == WITHIN
+def test_critical_value_is_students_t_quantile():
+    # the two-sided 95 % quantiles of t tables
+    for dof, quantile in ((1, 12.706), (4, 2.776), (10, 2.228), (30, 2.042), (math.inf, 1.960)):
+        assert critical_value(dof) == pytest.approx(quantile, abs=1e-3)
+    with pytest.raises(ValueError, match="dof must be > 0"):
+        critical_value(0)
+    # Welch: equal spreads of 5 runs give 8 degrees of freedom, one dominant spread 4
+    assert welch_dof(1.0, 1.0) == pytest.approx(8.0) and welch_dof(1.0, 0.0) == pytest.approx(4.0)
+
+
+def test_gap_verdict_thresholds_at_the_critical_value():
+    z = critical_value(math.inf)
+    assert gap_verdict(z + 0.01, 1.0) == HOLDS
+    assert gap_verdict(-(z + 0.01), 1.0) == FAILS
+    assert gap_verdict(z - 0.01, 1.0) == WITHIN and gap_verdict(0.0, 0.0) == WITHIN
+    assert gap_verdict(2.5, 1.0, dof=4) == WITHIN and gap_verdict(2.5, 1.0) == HOLDS  # few dof: a wider band
     assert gap_verdict(math.nan, 1.0) == MISSING and gap_verdict(1.0, math.nan) == MISSING
     with pytest.raises(ValueError, match="standard_error must be >= 0"):
         gap_verdict(1.0, -1.0)
@@ -58,9 +74,9 @@ def test_gap_verdict_thresholds_at_z_standard_errors():
 
 @pytest.mark.parametrize("true_gap, expected, at_least", [(0.0, WITHIN, 0.93), (5.0, HOLDS, 0.98), (-5.0, FAILS, 0.98)])
 def test_the_rule_finds_the_known_answer_of_simulated_seeds(true_gap, expected, at_least):
-    """Three seeds of two methods whose one-seed difference has spread 2 (as measured on our
-    CIFAR-10 runs), the spread known from a pool: a tie is called a tie about 95 % of the time,
-    and a 5-point gap (4.3 standard errors) is found nearly always."""
+    """Three seeds of two methods whose one-seed difference has spread 2, the spread known from a
+    large pool: a tie is called a tie about 95 % of the time, and a 5-point gap (4.3 standard
+    errors) is found nearly always."""
     rng = np.random.default_rng(0)
     sd, n = 2.0, 3
     verdicts = [

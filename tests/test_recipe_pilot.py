@@ -216,3 +216,10 @@ def test_the_recipe_table_leaves_cells_a_recipe_did_not_run_blank():
     clean_lq = table.xs(("CIFAR-10", "clean", "Lq", "table1"))  # recipe 1 has no Table 1 clean column
     assert clean_lq[("test acc. (%)", "recipe 1")] == "" and isinstance(clean_lq[("test acc. (%)", "recipe 2")], float)
     assert not table.isna().any().any()
+
+
+def test_the_pilot_keeps_only_the_recipes_commit():
+    first = REPO_ROOT / "results" / "cpu_pilot" / "recipe1"
+    assert len(pilot_measurements(first)) == len(PILOTS["recipe 1"])
+    with pytest.raises(FileNotFoundError, match="no pilot runs"):
+        pilot_measurements(first, commit=RECIPES["recipe 2"][1])  # none of recipe 1's runs is recipe 2's

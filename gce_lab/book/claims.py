@@ -18,15 +18,14 @@ confirms and half or more failing refutes.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pandas as pd
 
 from gce_lab.book.comparison import table_runs
-from gce_lab.book.method_pairs import NO_SPREAD, method_pairs, seed_accuracies, table_noise
-from gce_lab.book.noise_verdicts import MISSING, SeedNoise, claim_verdict, column_verdict
+from gce_lab.book.method_pairs import Noise, method_pairs, seed_accuracies, table_noise
+from gce_lab.book.noise_verdicts import MISSING, claim_verdict, column_verdict
 from gce_lab.methods import METHOD_INFO, METHOD_LABELS
 from gce_lab.validation import check_choice
 
@@ -203,28 +202,33 @@ def column_verdicts(claim: Claim, pairs: pd.DataFrame, dataset: str, side: str) 
     return outcomes
 
 
-def seed_basis(runs: pd.DataFrame, table: str, dataset: str, noise: SeedNoise, borrowed_from: str | None = None) -> str:
-    """How our side of ``dataset`` was judged: the seeds per column and the spread used, e.g.
-    ``"1 to 3 seeds a column; one-seed spread 1.93 points, pooled over 8 multi-seed columns"``."""
+def seed_basis(runs: pd.DataFrame, table: str, dataset: str, noise: Noise, borrowed_from: str | None = None) -> str:
+    """How our side of ``dataset`` was judged: the seeds per method and column, and the pairs'
+    spreads, e.g. ``"1 to 3 seeds a method and column; each pair's one-seed spread pooled over its
+    multi-seed columns: median 1.93 points (0.80 to 6.10, 15 pairs)"``."""
     ours = seed_accuracies(runs, table)
     counts = ours[ours["dataset"] == dataset].groupby(["noise", "eta", "method"])["seed"].nunique()
     if counts.empty:
         return "no runs"
     low, high = int(counts.min()), int(counts.max())
-    seeds = f"{low} seed{'s' if high > 1 else ''} a column" if low == high else f"{low} to {high} seeds a column"
-    if math.isnan(noise.sd):
-        return f"{seeds}; no column has two seeds, so no spread is measured"
+    seeds = f"{low} seed{'s' if high > 1 else ''}" if low == high else f"{low} to {high} seeds"
+    spreads = pd.Series([spread.sd for (d, _, _), spread in noise.items() if d == dataset], dtype=float)
+    if spreads.empty:
+        return f"{seeds} a method and column; no column has two seeds, so no spread is measured"
     where = f" of {borrowed_from}" if borrowed_from else ""
-    return f"{seeds}; one-seed spread {noise.sd:.2f} points, pooled over {noise.columns} multi-seed columns{where}"
+    return (
+        f"{seeds} a method and column; each pair's one-seed spread pooled over its multi-seed columns{where}: "
+        f"median {spreads.median():.2f} points ({spreads.min():.2f} to {spreads.max():.2f}, {len(spreads)} pairs)"
+    )
 
 
 def claims_table(
-    runs: pd.DataFrame, table: str, borrowed: Mapping[str, SeedNoise] | None = None, borrowed_from: str = "Table 1"
+    runs: pd.DataFrame, table: str, borrowed: Noise | None = None, borrowed_from: str = "Table 1"
 ) -> pd.DataFrame:
     """Each claim about ``table`` per data set: the statement, its noise-aware verdict on our
     numbers (under a header naming their profile) and on the paper's own, and how our side was
-    judged. A data set without multi-seed columns in ``runs`` uses the spread ``borrowed[dataset]``
-    (e.g. Table 1's for Table 2), and says it is ``borrowed_from`` there."""
+    judged. A data set without multi-seed columns in ``runs`` uses the pairs' spreads of
+    ``borrowed`` (e.g. Table 1's for Table 2), and says they are ``borrowed_from`` there."""
     check_choice("table", table, ("table1", "table2"))
     own = table_noise(runs, table)
     noise = table_noise(runs, table, borrowed)
@@ -235,7 +239,7 @@ def claims_table(
     for claim in (c for c in CLAIMS if c.table == table):
         for dataset in claim.datasets or tuple(dict.fromkeys(pairs["dataset"])):
             need = "all columns" if claim.quantifier == "all" else "more than half the columns"
-            source = None if dataset in own or dataset not in noise else borrowed_from
+            source = None if any(key[0] == dataset for key in own) else borrowed_from
             rows.append(
                 {
                     "claim": claim.statement,
@@ -243,7 +247,7 @@ def claims_table(
                     "must hold in": need,
                     ours_header: claim_verdict(column_verdicts(claim, pairs, dataset, "ours"), claim.quantifier),
                     "paper": claim_verdict(column_verdicts(claim, pairs, dataset, "paper"), claim.quantifier),
-                    "our seeds": seed_basis(runs, table, dataset, noise.get(dataset, NO_SPREAD), source),
+                    "our seeds": seed_basis(runs, table, dataset, noise, source),
                 }
             )
     return pd.DataFrame(rows).set_index(["claim", "data set"])

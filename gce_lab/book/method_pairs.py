@@ -2,14 +2,16 @@
 between the two and its standard error, and so whether the pair is ordered beyond the noise.
 
 * **Ours:** the gap is the mean over the seeds both methods ran of their paired difference. Its
-  standard error is the data set's pooled one-seed spread
-  (:func:`gce_lab.book.noise_verdicts.seed_noise`) over the square root of the number of seeds.
+  standard error is the pair's pooled one-seed spread in the data set
+  (:func:`gce_lab.book.noise_verdicts.pair_noise`) over the square root of the number of seeds,
+  with the spread's degrees of freedom.
 * **The paper's:** the gap is the difference of its means. Its standard error is
-  ``sqrt((s_a^2 + s_b^2) / 5)`` from the standard deviations of its five runs. Table 2 reports no
-  standard deviations, so there the paper's side is decided by the sign (``paper_se`` is NaN).
+  ``sqrt((s_a^2 + s_b^2) / 5)`` from the standard deviations of its five runs, with Welch's
+  degrees of freedom. Table 2 reports no standard deviations, so there the paper's side is
+  decided by the sign (``paper_se`` is NaN).
 
 Each pair carries both verdicts of :func:`gce_lab.book.noise_verdicts.gap_verdict` (*holds*: the
-first method is ahead beyond two standard errors). The claims (:mod:`gce_lab.book.claims`), the
+first method is ahead beyond the noise). The claims (:mod:`gce_lab.book.claims`), the
 agreement tables of chapters 9 and 10 (:func:`gce_lab.book.report.agreement_table`) and the
 closing chapter (:mod:`gce_lab.book.reproduced`) all read these pairs.
 """
@@ -24,51 +26,72 @@ import numpy as np
 import pandas as pd
 
 from gce_lab.book.comparison import TABLE_METRIC, compare_with_paper, table_runs
-from gce_lab.book.noise_verdicts import FAILS, HOLDS, PAPER_RUNS, SeedNoise, gap_verdict, paired_difference, seed_noise
+from gce_lab.book.noise_verdicts import (
+    FAILS,
+    HOLDS,
+    NO_SPREAD,
+    PAPER_RUNS,
+    SeedNoise,
+    gap_verdict,
+    pair_noise,
+    paired_difference,
+    welch_dof,
+)
 
-__all__ = ["NO_SPREAD", "seed_accuracies", "table_noise", "method_pairs", "order_counts"]
+__all__ = ["Noise", "seed_accuracies", "table_noise", "pair_spread", "method_pairs", "order_counts"]
 
-NO_SPREAD = SeedNoise(math.nan, 0, 0)  #: the spread of a data set without multi-seed columns
+Noise = Mapping[tuple[str, str, str], SeedNoise]  # (dataset, a, b) with a < b -> the pair's spread
 
 _COLUMN = ["dataset", "noise", "eta"]
 
 
 def seed_accuracies(runs: pd.DataFrame, table: str) -> pd.DataFrame:
-    """Our runs of ``table`` with ``seed`` as int and ``acc``, the accuracy the table reports."""
+    """Our finished runs of ``table`` with ``seed`` as int and ``acc``, the accuracy the table
+    reports (rows without one dropped; one row per seed of a method in a column, the last)."""
     ours = table_runs(runs, table)
-    return ours.assign(seed=ours["seed"].astype(int), acc=ours[TABLE_METRIC[table]].astype(float))
+    ours = ours.assign(seed=ours["seed"].astype(int), acc=ours[TABLE_METRIC[table]].astype(float))
+    return ours.dropna(subset=["acc"]).drop_duplicates([*_COLUMN, "method", "seed"], keep="last")
 
 
-def table_noise(
-    runs: pd.DataFrame, table: str, borrowed: Mapping[str, SeedNoise] | None = None
-) -> dict[str, SeedNoise]:
-    """Per data set, the pooled spread of one-seed differences of ``table``'s accuracy; a data set
-    without multi-seed columns takes ``borrowed[dataset]`` where given (e.g. Table 1's for Table 2)."""
-    own = {dataset: spread for dataset, spread in seed_noise(seed_accuracies(runs, table), "acc").items() if spread.dof}
-    return {**(borrowed or {}), **own}
+def table_noise(runs: pd.DataFrame, table: str, borrowed: Noise | None = None) -> dict[tuple[str, str, str], SeedNoise]:
+    """Per data set and pair of methods, the pooled spread of one-seed differences of ``table``'s
+    accuracy; a pair without multi-seed columns takes ``borrowed``'s where given (e.g. Table 1's
+    for Table 2)."""
+    return {**(borrowed or {}), **pair_noise(seed_accuracies(runs, table), "acc")}
 
 
-def method_pairs(runs: pd.DataFrame, table: str, noise: Mapping[str, SeedNoise] | None = None) -> pd.DataFrame:
+def pair_spread(noise: Noise, dataset: str, a: str, b: str) -> SeedNoise:
+    """The spread of the pair (a, b) of ``dataset`` in ``noise``, in either order; :data:`NO_SPREAD` if none."""
+    return noise.get((dataset, *sorted((a, b))), NO_SPREAD)
+
+
+def method_pairs(runs: pd.DataFrame, table: str, noise: Noise | None = None) -> pd.DataFrame:
     """Every ordered pair (a, b) of methods within each column of ``table`` that either side ran.
 
-    ``noise`` is the spread per data set (default: :func:`table_noise` of ``runs``). Columns:
-    dataset, noise, eta, a, b, ours_gap (a - b, NaN unless both ran a common seed), ours_seeds,
-    ours_se, ours_verdict, paper_gap, paper_se, paper_verdict.
+    ``noise`` is the spread per data set and pair (default: :func:`table_noise` of ``runs``).
+    Columns: dataset, noise, eta, a, b, ours_gap (a - b, NaN unless both ran a common seed),
+    ours_seeds, ours_se, ours_dof, ours_verdict, paper_gap, paper_se, paper_verdict.
     """
     comparison = compare_with_paper(runs, table)
     ours = seed_accuracies(runs, table)
     noise = table_noise(runs, table) if noise is None else noise
     rows = []
     for (dataset, kind, eta), column in comparison.groupby(_COLUMN, sort=False):
-        spread = noise.get(dataset, NO_SPREAD).sd
         cell = ours[(ours["dataset"] == dataset) & (ours["noise"] == kind) & (ours["eta"] == eta)]
         seeds = {m: dict(zip(g["seed"], g["acc"])) for m, g in cell.groupby("method", sort=False)}
         paper = column.set_index("method")
         for a, b in itertools.permutations(column["method"], 2):
             ours_gap, n = paired_difference(seeds.get(a, {}), seeds.get(b, {}))
-            ours_se = spread / math.sqrt(n) if n else math.nan
+            spread = pair_spread(noise, dataset, a, b)
+            ours_se = spread.sd / math.sqrt(n) if n else math.nan
             paper_gap = float(paper.loc[a, "paper_mean"] - paper.loc[b, "paper_mean"])
-            paper_se = math.sqrt((paper.loc[a, "paper_std"] ** 2 + paper.loc[b, "paper_std"] ** 2) / PAPER_RUNS)
+            sd_a, sd_b = paper.loc[a, "paper_std"], paper.loc[b, "paper_std"]
+            paper_se = math.sqrt((sd_a**2 + sd_b**2) / PAPER_RUNS)
+            paper_verdict = (  # Table 2 has no standard deviations: by the sign
+                gap_verdict(paper_gap, 0.0)
+                if math.isnan(paper_se)
+                else gap_verdict(paper_gap, paper_se, welch_dof(sd_a, sd_b))
+            )
             rows.append(
                 {
                     "dataset": dataset,
@@ -79,13 +102,14 @@ def method_pairs(runs: pd.DataFrame, table: str, noise: Mapping[str, SeedNoise] 
                     "ours_gap": ours_gap,
                     "ours_seeds": n,
                     "ours_se": ours_se,
-                    "ours_verdict": gap_verdict(ours_gap, ours_se),
+                    "ours_dof": spread.dof,
+                    "ours_verdict": gap_verdict(ours_gap, ours_se, spread.dof or math.inf),
                     "paper_gap": paper_gap,
                     "paper_se": paper_se,
-                    "paper_verdict": gap_verdict(paper_gap, 0.0 if math.isnan(paper_se) else paper_se),
+                    "paper_verdict": paper_verdict,
                 }
             )
-    columns = [*_COLUMN, "a", "b", "ours_gap", "ours_seeds", "ours_se", "ours_verdict"]
+    columns = [*_COLUMN, "a", "b", "ours_gap", "ours_seeds", "ours_se", "ours_dof", "ours_verdict"]
     return pd.DataFrame(rows, columns=[*columns, "paper_gap", "paper_se", "paper_verdict"])
 
 

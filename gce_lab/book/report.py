@@ -23,14 +23,13 @@ from __future__ import annotations
 import os
 import tempfile
 import textwrap
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from gce_lab.book.comparison import TABLE_METRIC, compare_with_paper, per_column_ranking
-from gce_lab.book.method_pairs import method_pairs, order_counts, table_noise
-from gce_lab.book.noise_verdicts import SeedNoise
+from gce_lab.book.method_pairs import Noise, method_pairs, order_counts, table_noise
 from gce_lab.datasets import DATASET_LABELS
 from gce_lab.methods import METHOD_LABELS
 from gce_lab.pipeline.experiments import check_experiment
@@ -391,16 +390,16 @@ def comparison_table(runs: pd.DataFrame, table: str, dataset: str | None = None)
     return frame
 
 
-def agreement_table(runs: pd.DataFrame, table: str, borrowed: Mapping[str, SeedNoise] | None = None) -> pd.DataFrame:
+def agreement_table(runs: pd.DataFrame, table: str, borrowed: Noise | None = None) -> pd.DataFrame:
     """How often our results order two methods as the paper does, per column and overall, raw and
-    counting only the pairs whose gap exceeds two standard errors on both sides.
+    counting only the pairs whose gap exceeds the noise on both sides.
 
     Rows: every (data set, noise, η) column of ``table`` with a pair of methods that both sides
     report, then one "all" row per data set and a final overall row. Columns, under a header
     naming the profile: pairs, pairs in the paper's order ("same order") and their share in
     percent; pairs beyond the noise on both sides and, of those, in the paper's order. Our noise
-    is the spread of :func:`gce_lab.book.method_pairs.table_noise` (``borrowed`` for a data set
-    without multi-seed columns); the paper's, its standard deviations (none for Table 2).
+    is each pair's spread of :func:`gce_lab.book.method_pairs.table_noise` (``borrowed``'s for a
+    pair without multi-seed columns); the paper's, its standard deviations (none for Table 2).
     """
     check_choice("table", table, tuple(TABLE_METRIC))
     label = results_label(runs)

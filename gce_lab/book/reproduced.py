@@ -8,10 +8,10 @@ precision, the best epochs, the wrong-label softmax). :func:`order_agreement` co
 methods we order as the paper does, raw and beyond the noise of both sides, and
 :func:`second_sources` reads what later papers report for GCE under their own protocols.
 
-The figure claims compare one run per method (the figures run one seed): accuracy comparisons
-use the spread of one-seed differences measured on the same data set's multi-seed Table 1
-columns; the others (epochs to learn, softmax values) have no measured spread and are decided by
-their sign, which the verdict says.
+The figure claims compare one run per method (the figures run one seed): Fig. 2's accuracy
+comparisons of q = 0.7 against q = 0 use the spread of L_q against CCE measured on the same data
+set's multi-seed Table 1 columns; the others (epochs to learn, softmax values) have no measured
+spread and are decided by their sign, which the verdict says.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ import pandas as pd
 from gce_lab.book.claims import CLAIMS, Claim, claims_table
 from gce_lab.book.comparison import compare_with_paper, table_runs
 from gce_lab.book.findings import Findings
-from gce_lab.book.method_pairs import NO_SPREAD, method_pairs, order_counts, table_noise
-from gce_lab.book.noise_verdicts import FAILS, HOLDS, MISSING, WITHIN, SeedNoise, gap_verdict
+from gce_lab.book.method_pairs import Noise, method_pairs, order_counts, pair_spread, table_noise
+from gce_lab.book.noise_verdicts import FAILS, HOLDS, MISSING, NO_SPREAD, WITHIN, SeedNoise, gap_verdict
 from gce_lab.datasets import DATASET_LABELS
 from gce_lab.methods import METHOD_LABELS
 
@@ -114,7 +114,9 @@ def table_claims(results: Results) -> pd.DataFrame:
 class _FigureClaim:
     experiment: str
     statement: str
-    decide: Callable[[pd.DataFrame, pd.DataFrame, float], tuple[str, str]]  # (runs, epochs, spread) -> verdict, numbers
+    decide: Callable[
+        [pd.DataFrame, pd.DataFrame, SeedNoise], tuple[str, str]
+    ]  # (runs, epochs, spread) -> verdict, numbers
 
 
 def _first_at_90(epochs: pd.DataFrame, run_id: str) -> float:
@@ -140,7 +142,7 @@ def _by_sign(difference: float) -> str:
     return (HOLDS if difference > 0 else FAILS) + " (one seed; decided by the sign: no spread measured)"
 
 
-def _mae_slower(runs: pd.DataFrame, epochs: pd.DataFrame, spread: float) -> tuple[str, str]:
+def _mae_slower(runs: pd.DataFrame, epochs: pd.DataFrame, spread: SeedNoise) -> tuple[str, str]:
     cce, mae = _run_of(runs, dataset="cifar10", method="cce"), _run_of(runs, dataset="cifar10", method="mae")
     if cce is None or mae is None:
         return MISSING, ""
@@ -148,7 +150,7 @@ def _mae_slower(runs: pd.DataFrame, epochs: pd.DataFrame, spread: float) -> tupl
     return _by_sign(first_mae - first_cce), f"first epoch at 90 % of its peak: MAE {first_mae:g}, CCE {first_cce:g}"
 
 
-def _cce_memorises_more(runs: pd.DataFrame, epochs: pd.DataFrame, spread: float) -> tuple[str, str]:
+def _cce_memorises_more(runs: pd.DataFrame, epochs: pd.DataFrame, spread: SeedNoise) -> tuple[str, str]:
     last = {}
     for method in ("cce", "lq"):
         run = _run_of(runs, method=method)
@@ -162,14 +164,16 @@ def _cce_memorises_more(runs: pd.DataFrame, epochs: pd.DataFrame, spread: float)
 
 
 def _q_order(eta: float, better: float, worse: float) -> Callable[[pd.DataFrame, pd.DataFrame, float], tuple[str, str]]:
-    def decide(runs: pd.DataFrame, epochs: pd.DataFrame, spread: float) -> tuple[str, str]:
+    def decide(runs: pd.DataFrame, epochs: pd.DataFrame, spread: SeedNoise) -> tuple[str, str]:
         at = runs[np.isclose(runs["eta"].astype(float), eta)]
         high, low = _run_of(at, q=better), _run_of(at, q=worse)
         if high is None or low is None:
             return MISSING, ""
         difference = float(high["test_acc_last"]) - float(low["test_acc_last"])
-        verdict = gap_verdict(difference, spread)
-        basis = " (one seed; spread from Table 1's multi-seed CIFAR-10 columns)" if not math.isnan(spread) else ""
+        if math.isnan(spread.sd):
+            return MISSING + " (one seed, and no spread of L_q against CCE measured on Table 1)", ""
+        verdict = gap_verdict(difference, spread.sd, spread.dof)
+        basis = " (one seed; spread of L_q against CCE on Table 1's multi-seed CIFAR-10 columns)"
         return verdict + basis, (
             f"last-epoch test accuracy: q = {better:g} {float(high['test_acc_last']):.2f} %, q = {worse:g} "
             f"{float(low['test_acc_last']):.2f} %"
@@ -212,9 +216,9 @@ _FIGURE_PAPER = "shown in the figure (no numbers to test)"
 
 def figure_claims(results: Results) -> pd.DataFrame:
     """One row per claim the paper makes about its figures: our verdict and the numbers behind it."""
-    spread = math.nan
+    spread = NO_SPREAD
     if "table1" in results:
-        spread = table_noise(results["table1"][0], "table1").get("cifar10", NO_SPREAD).sd
+        spread = pair_spread(table_noise(results["table1"][0], "table1"), "cifar10", "cce", "lq")
     rows = []
     for claim in _FIGURE_CLAIMS:
         verdict, numbers = MISSING, ""
@@ -242,13 +246,15 @@ def reproduced_table(results: Results) -> pd.DataFrame:
     )
 
 
-def order_agreement(runs: pd.DataFrame, table: str, borrowed: Mapping[str, SeedNoise] | None = None) -> pd.DataFrame:
+def order_agreement(runs: pd.DataFrame, table: str, borrowed: Noise | None = None) -> pd.DataFrame:
     """Per data set: the pairs of methods (within a column) that we order as the paper does, raw
-    and counting only pairs whose gap exceeds two standard errors on both sides (our spread
-    ``borrowed[dataset]`` where ``runs`` have no multi-seed column of the data set)."""
+    and counting only pairs whose gap exceeds the noise on both sides (our spread of a pair
+    ``borrowed``'s where ``runs`` have no multi-seed column of it), with the median spread."""
     noise = table_noise(runs, table, borrowed)
     counts = order_counts(method_pairs(runs, table, noise), ["dataset"]).reset_index()
-    spreads = [noise.get(d, NO_SPREAD).sd for d in counts["dataset"]]
+    spreads = [
+        pd.Series([n.sd for (d, _, _), n in noise.items() if d == dataset]).median() for dataset in counts["dataset"]
+    ]
     return pd.DataFrame(
         {
             "data set": [DATASET_LABELS.get(d, d) for d in counts["dataset"]],
@@ -256,7 +262,7 @@ def order_agreement(runs: pd.DataFrame, table: str, borrowed: Mapping[str, SeedN
             "ordered as the paper": counts["same_order"],
             "pairs beyond noise on both sides": counts["beyond_noise"],
             "of those, ordered as the paper": counts["beyond_noise_same_order"],
-            "one-seed spread (points)": [round(sd, 2) if not math.isnan(sd) else np.nan for sd in spreads],
+            "median one-seed spread of a pair (points)": [round(float(sd), 2) for sd in spreads],
         }
     ).set_index("data set")
 
@@ -317,36 +323,30 @@ def _pair_reason(runs: pd.DataFrame, epochs: pd.DataFrame, column: pd.Series) ->
 
 
 def largest_disagreements(results: Results, n: int = 3) -> pd.DataFrame:
-    """The ``n`` pairs of methods (within a column of Table 1 or 2) that we and the paper order
-    oppositely, each side beyond its own noise, largest ``|our gap - the paper's gap|`` first,
-    with our gap, the paper's, and a measured reason (:func:`_pair_reason`)."""
-    borrowed = table_noise(results["table1"][0], "table1") if "table1" in results else None
-    frames = []
-    for table in ("table1", "table2"):
-        if table not in results:
-            continue
-        runs, epochs = results[table]
-        pairs = method_pairs(runs, table, table_noise(runs, table, borrowed if table == "table2" else None))
-        decided = pairs["ours_verdict"].isin([HOLDS, FAILS]) & pairs["paper_verdict"].isin([HOLDS, FAILS])
-        opposite = decided & pairs["paper_se"].notna() & (pairs["ours_verdict"] != pairs["paper_verdict"])
-        # each unordered pair once, named with our winner first
-        found = pairs[opposite & (pairs["ours_gap"] > 0)]
-        found = found.assign(table=table, distance=(found["ours_gap"] - found["paper_gap"]).abs())
-        found["measured reason"] = [_pair_reason(runs, epochs, row) for _, row in found.iterrows()]
-        frames.append(found)
-    if not frames or all(f.empty for f in frames):
-        return pd.DataFrame(columns=["table", "data set", "column", "pair", "ours", "paper", "measured reason"])
-    found = pd.concat(frames, ignore_index=True).sort_values("distance", ascending=False).head(n)
+    """The ``n`` pairs of methods within a column of Table 1 that we and the paper order
+    oppositely, each side beyond its own noise, largest ``|our gap - the paper's gap|`` first:
+    our gap and the paper's (the first method's lead, with its standard error) and a measured
+    reason (:func:`_pair_reason`). Table 2 cannot have any: the paper gives no standard deviations."""
+    columns = ["data set", "column", "pair", "ours", "paper", "measured reason"]
+    if "table1" not in results:
+        return pd.DataFrame(columns=columns)
+    runs, epochs = results["table1"]
+    pairs = method_pairs(runs, "table1")
+    decided = pairs["ours_verdict"].isin([HOLDS, FAILS]) & pairs["paper_verdict"].isin([HOLDS, FAILS])
+    opposite = decided & (pairs["ours_verdict"] != pairs["paper_verdict"])
+    found = pairs[opposite & (pairs["ours_gap"] > 0)]  # each unordered pair once, our winner first
+    found = found.assign(distance=(found["ours_gap"] - found["paper_gap"]).abs())
+    found = found.sort_values("distance", ascending=False).head(n)
     return pd.DataFrame(
         {
-            "table": found["table"].map({"table1": "Table 1", "table2": "Table 2"}),
             "data set": found["dataset"].map(lambda d: DATASET_LABELS.get(d, d)),
             "column": [f"{k.replace('_', '-')} {e:g}" for k, e in zip(found["noise"], found["eta"])],
             "pair": [f"{METHOD_LABELS[a]} vs {METHOD_LABELS[b]}" for a, b in zip(found["a"], found["b"])],
-            "ours": [f"{g:+.2f} ± {2 * se:.2f}" for g, se in zip(found["ours_gap"], found["ours_se"])],
-            "paper": [f"{g:+.2f} ± {2 * se:.2f}" for g, se in zip(found["paper_gap"], found["paper_se"])],
-            "measured reason": found["measured reason"],
-        }
+            "ours": [f"{g:+.2f} (SE {se:.2f})" for g, se in zip(found["ours_gap"], found["ours_se"])],
+            "paper": [f"{g:+.2f} (SE {se:.2f})" for g, se in zip(found["paper_gap"], found["paper_se"])],
+            "measured reason": [_pair_reason(runs, epochs, row) for _, row in found.iterrows()],
+        },
+        columns=columns,
     ).reset_index(drop=True)
 
 
