@@ -117,8 +117,7 @@ def order_counts(pairs: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     """Per group of ``by``: the unordered pairs of methods with a gap on both sides (``pairs``),
     those we order as the paper does (``same_order``; a tie agrees only with a tie), the pairs
     decided beyond the noise on both sides (``beyond_noise``; never where the paper gives no
-    standard deviations) and, of those, the ones in the
-    paper's order (``beyond_noise_same_order``)."""
+    standard deviations) and, of those, the ones in the paper's order (``beyond_noise_same_order``)."""
     both = pairs[(pairs["a"] < pairs["b"]) & pairs["ours_gap"].notna() & pairs["paper_gap"].notna()]
     decided = both["ours_verdict"].isin([HOLDS, FAILS]) & both["paper_verdict"].isin([HOLDS, FAILS])
     decided &= both["paper_se"].notna()
