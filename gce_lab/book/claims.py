@@ -202,11 +202,11 @@ def column_verdicts(claim: Claim, pairs: pd.DataFrame, dataset: str, side: str) 
     return outcomes
 
 
-def seed_basis(runs: pd.DataFrame, table: str, dataset: str, noise: Noise, borrowed_from: str | None = None) -> str:
-    """How our side of ``dataset`` was judged: the seeds per method and column, and the pairs'
-    spreads, e.g. ``"1 to 3 seeds a method and column; each pair's one-seed spread pooled over its
-    multi-seed columns: median 1.93 points (0.80 to 6.10, 15 pairs)"``."""
-    ours = seed_accuracies(runs, table)
+def seed_basis(ours: pd.DataFrame, dataset: str, noise: Noise, borrowed_from: str | None = None) -> str:
+    """How our side of ``dataset`` was judged, from our runs' accuracies per seed (``ours``, of
+    :func:`gce_lab.book.method_pairs.seed_accuracies`): the seeds per method and column, and the
+    pairs' spreads, e.g. ``"1 to 3 seeds a method and column; each pair's one-seed spread pooled
+    over its multi-seed columns: median 1.93 points (0.80 to 6.10, 15 pairs)"``."""
     counts = ours[ours["dataset"] == dataset].groupby(["noise", "eta", "method"])["seed"].nunique()
     if counts.empty:
         return "no runs"
@@ -230,8 +230,9 @@ def claims_table(
     judged. A data set without multi-seed columns in ``runs`` uses the pairs' spreads of
     ``borrowed`` (e.g. Table 1's for Table 2), and says they are ``borrowed_from`` there."""
     check_choice("table", table, ("table1", "table2"))
+    ours = seed_accuracies(runs, table)
     own = table_noise(runs, table)
-    noise = table_noise(runs, table, borrowed)
+    noise = {**(borrowed or {}), **own}  # table_noise(runs, table, borrowed), without computing it again
     pairs = method_pairs(runs, table, noise)
     profiles = sorted(set(table_runs(runs, table)["profile"].dropna()))
     ours_header = f"ours ({'+'.join(profiles) or 'no runs'} profile)"
@@ -247,7 +248,7 @@ def claims_table(
                     "must hold in": need,
                     ours_header: claim_verdict(column_verdicts(claim, pairs, dataset, "ours"), claim.quantifier),
                     "paper": claim_verdict(column_verdicts(claim, pairs, dataset, "paper"), claim.quantifier),
-                    "our seeds": seed_basis(runs, table, dataset, noise, source),
+                    "our seeds": seed_basis(ours, dataset, noise, source),
                 }
             )
     return pd.DataFrame(rows).set_index(["claim", "data set"])
