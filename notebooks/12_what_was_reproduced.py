@@ -91,7 +91,8 @@ for r in chapters.values():
 # ## Every claim the book tests
 #
 # The figures run one seed: Fig. 2's accuracy comparisons of $q = 0.7$ against $q = 0$ borrow
-# the spread of $\mathcal{L}_q$ against CCE on CIFAR-10's multi-seed Table 1 columns, and a
+# the spread of $\mathcal{L}_q$ against CCE on CIFAR-10's multi-seed Table 1 columns, in the
+# last-epoch accuracy the figure shows, and a
 # comparison of epochs or softmax values, whose spread is not measured, is decided by its sign
 # (the verdict says so). The paper's figures give curves, not numbers, so its side of a figure
 # claim is what the figure shows. The last column says how many seeds our side rests on and

@@ -9,7 +9,7 @@ import pytest
 
 from gce_lab.book.claims import CLAIMS
 from gce_lab.book.comparison import reported_results
-from gce_lab.book.noise_verdicts import FAILS, HOLDS, MISSING
+from gce_lab.book.noise_verdicts import FAILS, HOLDS, MISSING, WITHIN
 from gce_lab.book.reproduced import (
     figure_claims,
     largest_disagreements,
@@ -44,7 +44,8 @@ def _runs(means: dict[str, float], seeds: int, spread: float, dataset: str = "ci
                         "test_acc_best_val": mean + spread * rng.standard_normal(),
                     }
                 )
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    return frame.assign(test_acc_last=frame["test_acc_best_val"])
 
 
 _CLEAR = {"cce": 60, "mae": 40, "forward_t": 61, "lq": 70, "truncated_lq": 71}
@@ -94,6 +95,36 @@ def test_figure_claims_say_how_they_were_decided():
     assert table.loc["6", "ours"] == MISSING  # no fig1ab results given
     reversed_ = figure_claims({"fig1c": _fig1c(0.1, 0.4)}).set_index("chapter")
     assert reversed_.loc["7", "ours"].startswith(FAILS)
+
+
+def _fig2(gap: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Fig. 2's runs at η = 0.2: q = 0.7 ends ``gap`` points above CCE (q = 0)."""
+    runs = pd.DataFrame(
+        [
+            {
+                "run_id": f"r-{q}",
+                "method": "lq",
+                "dataset": "cifar10",
+                "q": q,
+                "eta": 0.2,
+                "test_acc_last": 50 + gap * q,
+            }
+            for q in (0.0, 0.7)
+        ]
+    )
+    return runs, pd.DataFrame(columns=["run_id"])
+
+
+def test_fig2_claims_use_the_last_epoch_spread_of_lq_against_cce():
+    table1 = _runs({"cce": 60, "lq": 70}, seeds=3, spread=0.1)  # best-validation: a tiny spread
+    rng = np.random.default_rng(1)
+    table1["test_acc_last"] = table1["test_acc_best_val"] + 10 * rng.standard_normal(len(table1))  # last: wide
+    results = {"table1": (table1, pd.DataFrame(columns=["run_id"])), "fig2": _fig2(3.0 / 0.7)}
+    row = figure_claims(results).set_index("claim").filter(like="η = 0.2", axis=0).iloc[0]
+    assert row["ours"].startswith(WITHIN + " (one seed; spread of L_q against CCE, last epoch")
+    table1["test_acc_last"] = table1["test_acc_best_val"]  # the tiny spread: 3 points hold
+    row = figure_claims(results).set_index("claim").filter(like="η = 0.2", axis=0).iloc[0]
+    assert row["ours"].startswith(HOLDS)
 
 
 def test_reproduced_table_lists_figure_and_table_claims():

@@ -45,19 +45,22 @@ Noise = Mapping[tuple[str, str, str], SeedNoise]  # (dataset, a, b) with a < b -
 _COLUMN = ["dataset", "noise", "eta"]
 
 
-def seed_accuracies(runs: pd.DataFrame, table: str) -> pd.DataFrame:
-    """Our finished runs of ``table`` with ``seed`` as int and ``acc``, the accuracy the table
-    reports (rows without one dropped; one row per seed of a method in a column, the last)."""
+def seed_accuracies(runs: pd.DataFrame, table: str, metric: str | None = None) -> pd.DataFrame:
+    """Our finished runs of ``table`` with ``seed`` as int and ``acc``, the accuracy ``metric``
+    (default: the one the table reports; rows without one dropped; one row per seed of a method
+    in a column, the last)."""
     ours = table_runs(runs, table)
-    ours = ours.assign(seed=ours["seed"].astype(int), acc=ours[TABLE_METRIC[table]].astype(float))
+    ours = ours.assign(seed=ours["seed"].astype(int), acc=ours[metric or TABLE_METRIC[table]].astype(float))
     return ours.dropna(subset=["acc"]).drop_duplicates([*_COLUMN, "method", "seed"], keep="last")
 
 
-def table_noise(runs: pd.DataFrame, table: str, borrowed: Noise | None = None) -> dict[tuple[str, str, str], SeedNoise]:
+def table_noise(
+    runs: pd.DataFrame, table: str, borrowed: Noise | None = None, metric: str | None = None
+) -> dict[tuple[str, str, str], SeedNoise]:
     """Per data set and pair of methods, the pooled spread of one-seed differences of ``table``'s
-    accuracy; a pair without multi-seed columns takes ``borrowed``'s where given (e.g. Table 1's
-    for Table 2)."""
-    return {**(borrowed or {}), **pair_noise(seed_accuracies(runs, table), "acc")}
+    accuracy (or of ``metric``, e.g. ``test_acc_last``); a pair without multi-seed columns takes
+    ``borrowed``'s where given (e.g. Table 1's for Table 2)."""
+    return {**(borrowed or {}), **pair_noise(seed_accuracies(runs, table, metric), "acc")}
 
 
 def pair_spread(noise: Noise, dataset: str, a: str, b: str) -> SeedNoise:
