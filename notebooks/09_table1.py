@@ -96,10 +96,10 @@ protocol_differences(runs)
 # accuracy (%) at the best-validation epoch over our seeds (± the standard deviation where
 # there is more than one seed), the number of runs, and the rank. Under "paper": the
 # paper's mean ± standard deviation over five runs, and its rank. The `cpu` sweep runs one
-# seed per column, then two more for CIFAR-10's uniform 0.4 and class-dependent 0.4 columns, so
-# that their spread stands beside the paper's; the run counts say how many have finished. Ranks (1 = most
-# accurate) are taken within each column of the paper's table, i.e. per data set, noise
-# type and $\eta$, among the methods both sides report; the paper bold-faces its best two.
+# seed of every column first and more seeds after, so that a column's spread stands beside
+# the paper's; the run counts say how many have finished. Ranks (1 = most accurate) are
+# taken within each column of the paper's table, i.e. per data set, noise type and $\eta$,
+# among the methods both sides report; the paper bold-faces its best two.
 # "—" marks a number that does not exist.
 #
 # ### Fashion-MNIST
@@ -165,10 +165,10 @@ agreement_table(runs, "table1")
 #
 # A column that rests on one seed is one draw: a different seed changes the initial weights,
 # the noisy labels, the validation split and the order of the batches. The columns below ran
-# with more than one seed (for `cpu`: CIFAR-10's uniform 0.4 and class-dependent 0.4), so the
-# spread of our numbers stands beside the paper's standard deviation over five runs. Where the
-# range between our seeds is larger than the gap between two methods, one seed cannot tell
-# those two apart, and the pairwise agreement above is that uncertain too. (Empty when every
+# with more than one seed, so the spread of our numbers stands beside the paper's standard
+# deviation over five runs. Where the range between our seeds is larger than the gap between
+# two methods, one seed cannot tell those two apart, and the pairwise agreement above is that
+# uncertain too. (Empty when every
 # column has one seed.)
 
 # %%
