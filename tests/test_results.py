@@ -65,6 +65,15 @@ def test_write_and_load_round_trip(tmp_path):
     assert not [p for p in (tmp_path / "table1" / "smoke").iterdir() if p.name.endswith(".tmp")]
 
 
+def test_adding_a_run_leaves_the_lines_of_the_others_as_they_were(tmp_path):
+    runs_csv = tmp_path / "table1" / "smoke" / "runs.csv"
+    lines = []
+    for run_id, prune_start in (("t1", 9), ("c1", None), ("t2", 9), ("c2", None)):  # truncated L_q prunes, CCE not
+        write_run("table1", "smoke", _row(run_id, prune_start=prune_start), [], tmp_path)
+        lines.append(runs_csv.read_text().splitlines()[1])  # the line of t1
+    assert lines == [lines[0]] * 4
+
+
 def test_epochs_without_a_run_row_are_not_loaded(tmp_path):
     write_run("table1", "smoke", _row("a"), _epochs("a"), tmp_path)
     orphan = pd.DataFrame(_epochs("crashed"), columns=list(EPOCH_COLUMNS))
@@ -258,7 +267,7 @@ def test_concurrent_writers_lose_nothing(tmp_path):
     for p in workers:
         p.start()
     for p in workers:
-        p.join(60)
+        p.join(600)  # spawned workers import torch: minutes on a loaded machine (beside a sweep)
         assert p.exitcode == 0
     runs, epochs = load_results("table1", "smoke", tmp_path)
     assert sorted(runs["run_id"]) == sorted(f"run{i}" for i in range(60)) and runs["run_id"].is_unique

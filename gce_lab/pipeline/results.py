@@ -293,7 +293,9 @@ def _replace_rows(path: Path, rows: list[Mapping], columns: tuple[str, ...], run
     old = old[old["run_id"].astype(str) != str(run_id)] if len(old) else old
     new = pd.DataFrame([{c: row.get(c, np.nan) for c in columns} for row in rows], columns=list(columns))
     frame = new if old.empty else (old if new.empty else pd.concat([old, new], ignore_index=True))
-    write_csv_atomically(frame, path)
+    # A None in a new row makes its column objects, which print 9.0 where numbers print 9: infer
+    # the column's type again, so that no row of the file changes when another one is added.
+    write_csv_atomically(frame.infer_objects(), path)
 
 
 def writers_lock(directory: Path) -> FileLock:
