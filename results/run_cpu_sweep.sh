@@ -84,6 +84,10 @@ if [ "${1:-}" = "--status" ]; then
         GCE_LAB_RESULTS=$(store_of "$e") GCE_LAB_CHECKPOINTS=$STATE/checkpoints-v2 \
             "$PYTHON" -m gce_lab status "$e" --profile cpu 2>/dev/null | head -1
     done
+    current=$(grep -o 'cell: .*' "$LOG" 2>/dev/null | tail -1)
+    for i in "${!CELLS[@]}"; do
+        [ "cell: ${CELLS[$i]}" = "$current" ] && echo "at cell $((i + 1)) of ${#CELLS[@]}: ${CELLS[$i]}"
+    done
     tail -3 "$LOG" 2>/dev/null
     exit 0
 fi
