@@ -7,8 +7,10 @@ be used inline: ``q = check_in_range("q", q, 0.0, 1.0)``.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
+import typing
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
@@ -26,6 +28,7 @@ __all__ = [
     "check_bool",
     "check_indices",
     "check_unit_interval",
+    "number_fields",
 ]
 
 #: Tolerance on the row sums of a transition matrix (rows must sum to 1 within this).
@@ -221,3 +224,16 @@ def check_unit_interval(name: str, values: torch.Tensor) -> None:
     lo, hi = (float(v) for v in torch.stack(torch.aminmax(values.detach())).tolist())
     if not (0.0 <= lo and hi <= 1.0):  # also catches nan
         raise ValueError(f"{name} must have values in [0, 1], got values in [{lo:g}, {hi:g}]")
+
+
+def number_fields(cls: type) -> dict[str, type]:
+    """The fields of dataclass ``cls`` annotated as a number (``int`` or ``float``, or either or
+    None), each with its type, e.g. ``{"epochs": int, "lr": float}``: what a config or a results
+    row must hold as numbers."""
+    hints = typing.get_type_hints(cls)
+    found = {}
+    for field in dataclasses.fields(cls):
+        kinds = set(typing.get_args(hints[field.name]) or (hints[field.name],)) - {type(None)}
+        if len(kinds) == 1 and kinds <= {int, float}:
+            found[field.name] = kinds.pop()
+    return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -15,6 +16,7 @@ from gce_lab.validation import (
     check_labels,
     check_probability_rows,
     check_transition_matrix,
+    number_fields,
 )
 
 
@@ -172,3 +174,17 @@ def test_check_probability_rows_returns_float64_rows():
 def test_check_probability_rows_rejects(probs, kwargs, message):
     with pytest.raises(ValueError, match=message):
         check_probability_rows("p", np.array(probs), **kwargs)
+
+
+def test_number_fields_are_the_int_and_float_fields_of_a_dataclass():
+    @dataclasses.dataclass
+    class Row:
+        name: str
+        epochs: int
+        lr: float
+        prune_start: int | None
+        milestones: tuple[int, ...]
+        augment: bool
+        either: int | float
+
+    assert number_fields(Row) == {"epochs": int, "lr": float, "prune_start": int}

@@ -40,7 +40,7 @@ from gce_lab.pipeline.experiments import check_experiment
 from gce_lab.pipeline.profiles import PROFILE_NAMES, base_profile
 from gce_lab.pipeline.provenance import REPO_ROOT, utc_now
 from gce_lab.pipeline.train import EpochRecord
-from gce_lab.validation import check_in_range, check_transition_matrix
+from gce_lab.validation import check_in_range, check_transition_matrix, number_fields
 
 __all__ = [
     "RESULTS_ENV",
@@ -164,25 +164,7 @@ _REQUIRED_IN_A_RUN = ("run_id", "test_acc_best_val", "test_acc_last", "git_commi
 #: one is refused whole (never read as "nothing finished", which would rewrite it without its rows).
 _RUN_KEY_COLUMNS = ("experiment", "profile", "dataset", "method", "noise", "eta", "seed", *_REQUIRED_IN_A_RUN)
 #: Columns of ``runs.csv`` that hold numbers; anything else in them is damage, named with its line.
-_NUMERIC_RUN_COLUMNS = (
-    "q",
-    "k",
-    "eta",
-    "realised_noise_rate",
-    "seed",
-    "epochs",
-    "best_epoch",
-    "best_val_acc",
-    "test_acc_best_val",
-    "test_acc_last",
-    "t_hat_error",
-    "lr",
-    "batch_size",
-    "n_train",
-    "n_val",
-    "n_test",
-    "wall_time_s",
-)
+_NUMERIC_RUN_COLUMNS = tuple(number_fields(RunRow))
 _ACCURACY_COLUMNS = ("best_val_acc", "test_acc_best_val", "test_acc_last")
 
 

@@ -73,7 +73,7 @@ from gce_lab.pipeline.augment import per_pixel_mean, prepare_batch
 from gce_lab.pipeline.device import DEVICE_CHOICES, PRECISION_CHOICES, TrainingPolicy, pick_device, training_policy
 from gce_lab.schedules import check_pruning_schedule, learning_rate, pruning_epochs
 from gce_lab.seeds import derived_seed
-from gce_lab.validation import check_bool, check_choice, check_in_range, check_int, check_labels
+from gce_lab.validation import check_bool, check_choice, check_in_range, check_int, check_labels, number_fields
 
 __all__ = [
     "OPTIMIZERS",
@@ -104,13 +104,6 @@ __all__ = [
 # Both check themselves when built: a bad setting is refused with its name and allowed range
 # before anything trains.
 OPTIMIZERS = ("sgd", "adam")
-
-
-#: The numeric fields of :class:`TrainConfig` and the Python type each is stored as.
-_NUMBER_FIELDS = {
-    **dict.fromkeys(("epochs", "batch_size", "eval_batch_size", "prune_start", "prune_every", "seed"), int),
-    **dict.fromkeys(("lr", "momentum", "weight_decay", "lr_decay", "q", "k"), float),
-}
 
 
 @dataclass(frozen=True)
@@ -186,6 +179,10 @@ class TrainConfig:
         for name, kind in _NUMBER_FIELDS.items():  # numpy scalars pass the checks: store Python numbers,
             if type(getattr(self, name)) not in (int, float, type(None)):  # or they cannot be written as JSON
                 object.__setattr__(self, name, kind(getattr(self, name)))
+
+
+#: The numeric fields of :class:`TrainConfig` and the Python type each is stored as.
+_NUMBER_FIELDS = number_fields(TrainConfig)
 
 
 @dataclass
