@@ -162,7 +162,11 @@ def test_findings_count_the_verdicts_on_both_sides():
     sentences = reproduced_findings(table, "cpu").sentences
     assert sentences[0] == "On our runs, of the 3 claims (per data set): 2 hold, 1 cannot say."
     assert sentences[1] == "On the paper's own numbers, of the 2 claims about its tables: 1 hold, 1 within noise."
-    assert sentences[2] == "Of the 1 table claims our runs can judge, 1 get a different verdict from the paper's."
+    assert sentences[2] == "Of the 1 table claim our runs can judge, 1 gets a different verdict from the paper's."
+    unjudged = table.assign(ours="cannot say (4 missing)")
+    assert reproduced_findings(unjudged, "cpu").sentences[2] == (
+        "Our runs cannot judge any of the 2 table claims yet: each is 'cannot say'."
+    )
 
 
 def test_largest_disagreements_are_opposite_orders_beyond_both_noises():

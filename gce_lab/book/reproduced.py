@@ -288,11 +288,17 @@ def reproduced_findings(table: pd.DataFrame, label: str) -> Findings:
         return ", ".join(f"{n} {word}" for word, n in present if n)
 
     said = ours_tested != "cannot say"
-    differ = int((said & (ours_tested != paper)).sum())
+    judged, differ = int(said.sum()), int((said & (ours_tested != paper)).sum())
+    if judged:
+        plural = "s" if judged > 1 else ""
+        against = f"{differ} get{'s' if differ == 1 else ''} a different verdict from the paper's"
+        judgement = f"Of the {judged} table claim{plural} our runs can judge, {against}."
+    else:
+        judgement = f"Our runs cannot judge any of the {len(tested)} table claims yet: each is 'cannot say'."
     sentences = [
         f"On our runs, of the {len(table)} claims (per data set): {counts(ours)}.",
         f"On the paper's own numbers, of the {len(tested)} claims about its tables: {counts(paper)}.",
-        f"Of the {int(said.sum())} table claims our runs can judge, {differ} get a different verdict from the paper's.",
+        judgement,
     ]
     return Findings(label, tuple(sentences))
 
