@@ -97,6 +97,12 @@ if [ "${1:-}" != "--foreground" ]; then
         echo "the sweep is already running (pid $(cat "$STATE/sweep.pid")); see $LOG" >&2
         exit 1
     fi
+    if [ -f "$SWEEP_DIR/.git" ] && ! git -C "$SWEEP_DIR" rev-parse --git-dir >/dev/null 2>&1; then
+        # a worktree whose record under .git/worktrees is gone (the checkout was copied afresh):
+        # it holds only the code of a fixed commit, so it is made again
+        echo "remaking the stale worktree $SWEEP_DIR" >&2
+        rm -rf "$SWEEP_DIR" && git worktree prune
+    fi
     if [ ! -d "$SWEEP_DIR" ]; then
         git worktree add --detach "$SWEEP_DIR" "$SWEEP_COMMIT" >/dev/null || exit 1
     else
