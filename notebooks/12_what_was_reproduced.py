@@ -65,6 +65,7 @@ from gce_lab.book import setup
 from gce_lab.book.method_pairs import table_noise
 from gce_lab.book.report import chapter_results, notice
 from gce_lab.book.reproduced import (
+    disagreement_findings,
     largest_disagreements,
     order_agreement,
     protocol_dependence,
@@ -130,6 +131,9 @@ for table in ("table1", "table2"):
 # network gives the wrong labels at the end (memorisation: near 0 for a network that ignores
 # them, near 1 for one that learned them); for truncated $\mathcal{L}_q$, the share of wrongly
 # labelled samples among those its first pruning step removed.
+
+# %%
+disagreement_findings(results, label)
 
 # %%
 largest_disagreements(results)

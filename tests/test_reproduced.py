@@ -11,6 +11,7 @@ from gce_lab.book.claims import CLAIMS
 from gce_lab.book.comparison import reported_results
 from gce_lab.book.noise_verdicts import FAILS, HOLDS, MISSING, WITHIN
 from gce_lab.book.reproduced import (
+    disagreement_findings,
     figure_claims,
     largest_disagreements,
     order_agreement,
@@ -182,3 +183,24 @@ def test_largest_disagreements_are_opposite_orders_beyond_both_noises():
     assert "best epoch 5.0 of 15" in found.loc[found["pair"] == "CCE vs Lq", "measured reason"].iloc[0]
     agreeing = _runs({"cce": 65, "lq": 70, "mae": 40}, seeds=3, spread=1.0).assign(epochs=15)
     assert largest_disagreements({"table1": (agreeing, epochs)}).empty
+
+
+def test_disagreement_findings_count_opposite_orders_and_say_why_the_rest_are_not_shown():
+    epochs = pd.DataFrame(columns=["run_id", "epoch", "mean_softmax_noisy", "prune_step"])
+    reversed_ = _runs({"cce": 70, "lq": 65, "mae": 40}, seeds=3, spread=1.0).assign(epochs=15)
+    results = {"table1": (reversed_, epochs)}
+    agreement = order_agreement(reversed_, "table1").loc["CIFAR-10"]
+    pairs, opposite = int(agreement["pairs"]), int(agreement["pairs"] - agreement["ordered as the paper"])
+    beyond = len(largest_disagreements(results, n=100))
+    first, second, *rest = disagreement_findings(results, "cpu").sentences
+    assert first.startswith(f"Of the {pairs} pairs") and f"we order {opposite} oppositely" in first
+    assert beyond > 0 and second.startswith(f"{beyond} of them ")
+    assert "the table below shows the 3 largest" in second
+    # one seed a column: no spread on our side, so no opposite order is beyond the noise
+    single = _runs({"cce": 70, "lq": 65, "mae": 40}, seeds=1, spread=0.0).assign(epochs=15)
+    first, second, third = disagreement_findings({"table1": (single, epochs)}, "cpu").sentences
+    assert second == "None of them is beyond the noise on both sides, so the table below is empty."
+    assert third == f"Of the {opposite} not beyond both noises: {opposite} have no measured spread on our side " + (
+        "(no column of their data set has two seeds yet)."
+    )
+    assert disagreement_findings({}, "cpu").sentences == ()

@@ -41,6 +41,7 @@ __all__ = [
     "reproduced_findings",
     "order_agreement",
     "largest_disagreements",
+    "disagreement_findings",
     "second_sources",
     "protocol_dependence",
 ]
@@ -358,6 +359,45 @@ def largest_disagreements(results: Results, n: int = 3) -> pd.DataFrame:
         },
         columns=columns,
     ).reset_index(drop=True)
+
+
+def disagreement_findings(results: Results, label: str, n: int = 3) -> Findings:
+    """How many pairs of methods within a column of Table 1 we order oppositely to the paper (by
+    the sign of the two gaps), how many of them are beyond the noise on both sides (those
+    :func:`largest_disagreements` shows, its ``n`` largest) and, for the others, why not: no
+    measured spread on our side, within our noise, or within the paper's only."""
+    if "table1" not in results:
+        return Findings(label, ())
+    pairs = method_pairs(results["table1"][0], "table1")
+    both = pairs[(pairs["a"] < pairs["b"]) & pairs["ours_gap"].notna() & pairs["paper_gap"].notna()]
+    opposite = both[np.sign(both["ours_gap"]) * np.sign(both["paper_gap"]) < 0]
+    decided = opposite["ours_verdict"].isin([HOLDS, FAILS]) & opposite["paper_verdict"].isin([HOLDS, FAILS])
+    beyond = int(decided.sum())
+    sentences = [
+        f"Of the {len(both)} pairs of methods within a column of Table 1 that we and the paper both ran, "
+        f"we order {len(opposite)} oppositely to the paper (by the sign of the two gaps)."
+    ]
+    if beyond:
+        verb = "is" if beyond == 1 else "are"
+        sentences.append(
+            f"{beyond} of them {verb} beyond the noise on both sides; the table below shows "
+            f"the {min(n, beyond)} largest, with what our runs measured."
+        )
+    elif len(opposite):
+        sentences.append("None of them is beyond the noise on both sides, so the table below is empty.")
+    rest = opposite[~decided]
+    reasons = [
+        (
+            int((rest["ours_verdict"] == MISSING).sum()),
+            "have no measured spread on our side (no column of their data set has two seeds yet)",
+        ),
+        (int((rest["ours_verdict"] == WITHIN).sum()), "are within our noise"),
+        (int(rest["ours_verdict"].isin([HOLDS, FAILS]).sum()), "are beyond our noise but within the paper's"),
+    ]
+    if len(rest):
+        said = "; ".join(f"{count} {why}" for count, why in reasons if count)
+        sentences.append(f"Of the {'other ' if beyond else ''}{len(rest)} not beyond both noises: {said}.")
+    return Findings(label, tuple(sentences))
 
 
 def second_sources() -> pd.DataFrame:
