@@ -168,7 +168,8 @@ protocol_differences(runs)
 
 # %% [markdown]
 # Beside each human label set, the synthetic columns of Table 1 (same profile, same data
-# set) whose $\eta$ is nearest to the human labels' share of wrong ones in the training split
+# set, trained by the same recipe: a column whose runs the profile's other recipe trained
+# shows "—") whose $\eta$ is nearest to the human labels' share of wrong ones in the training split
 # (the header's percentage: the runs' own training images, so it differs a little from the
 # share over all 50,000 images in the first table). Each cell: the test
 # accuracy (%; the mean over seeds where a column ran several) and, in brackets, the loss's
@@ -200,8 +201,8 @@ ordering_agreement(runs, table1) if table1 is not None and len(table1) else None
 human_findings(runs)
 
 # %% [markdown]
-# To train what is missing, set `PROFILE = "cpu"` above (about half an hour on a CPU for the
-# three CIFAR-10N label sets), or run `python -m gce_lab run human --profile cpu --dataset
+# To train what is missing, set `PROFILE = "cpu"` above (chapter 6 gives what a `cpu` run
+# costs), or run `python -m gce_lab run human --profile cpu --dataset
 # cifar10`; CIFAR-100N needs the CIFAR-100 images (torchvision's download, e.g. on Colab).
 
 

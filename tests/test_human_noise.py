@@ -265,6 +265,24 @@ def test_human_results_beside_synthetic_noise_of_the_nearest_rate():
     assert aggregate_order["same order as class-dependent"] == "—"  # its partner, η = 0.1, has not run
 
 
+def test_synthetic_columns_keep_only_runs_trained_as_the_human_runs_were():
+    import pandas as pd
+
+    first = {"optimizer": "adam", "lr": 0.001, "milestones": math.nan, "epochs": 15, "n_train": 11250}
+    second = {"optimizer": "sgd", "lr": 0.05, "milestones": "6", "epochs": 14, "n_train": 22500}
+    human = pd.DataFrame(_run_rows("human_worst", math.nan, 0.402, {"cce": 40.0, "lq": 50.0})).assign(**first)
+    same = pd.DataFrame(_run_rows("uniform", 0.4, 0.4, {"cce": 45.0, "lq": 55.0})).assign(**first)
+    other = pd.DataFrame(_run_rows("uniform", 0.4, 0.4, {"cce": 80.0, "lq": 20.0})).assign(**second)
+    column = ("synthetic (cpu)", "uniform η = 0.4")
+    mixed = human_report.human_comparison(human, pd.concat([same, other]))
+    assert mixed[column].tolist() == ["45.0 (2)", "55.0 (1)"]  # the other recipe's runs are not averaged in
+    alone = human_report.human_comparison(human, other)
+    assert alone[column].tolist() == ["—", "—"]
+    order = human_report.ordering_agreement(human, other).loc["human, worst"]
+    assert order["same order as uniform"] == "—"
+    assert human_report.ordering_agreement(human, same).loc["human, worst", "same order as uniform"] == "1 of 1 pairs"
+
+
 def test_human_findings_follow_the_numbers():
     import pandas as pd
 

@@ -133,10 +133,39 @@ def _means(runs: pd.DataFrame) -> pd.Series:
     return runs.groupby("method")["test_acc_best_val"].mean()
 
 
+#: The training settings a synthetic run must share with the human runs to stand beside them: one
+#: recipe of a profile (a profile's recipe can change, and its experiments move over one by one).
+_RECIPE = ("model", "optimizer", "lr", "milestones", "batch_size", "epochs", "augment", "n_train", "n_val")
+
+
+def _recipe_keys(runs: pd.DataFrame, settings: list[str]) -> pd.Series:
+    def word(value: object) -> str:
+        if pd.isna(value):
+            return ""
+        return f"{value:g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
+
+    return runs[settings].apply(lambda row: "|".join(word(v) for v in row), axis=1)
+
+
+def _partner_runs(table1_runs: pd.DataFrame, human_runs: pd.DataFrame, kind: str, eta: float) -> pd.DataFrame:
+    """The runs of Table 1's column (``kind``, ``eta``) on the human runs' data set that were
+    trained as the human runs were (every setting of :data:`_RECIPE` that both record)."""
+    part = table1_runs[
+        (table1_runs["noise"] == kind)
+        & np.isclose(table1_runs["eta"], eta)
+        & table1_runs["dataset"].isin(human_runs["dataset"])
+    ]
+    settings = [s for s in _RECIPE if s in part and s in human_runs]
+    if not settings or part.empty:
+        return part
+    return part[_recipe_keys(part, settings).isin(set(_recipe_keys(human_runs, settings)))]
+
+
 def human_comparison(human_runs: pd.DataFrame, table1_runs: pd.DataFrame) -> pd.DataFrame:
     """Test accuracy (%) at the best-validation epoch of each loss under each human label set,
-    beside the synthetic columns of Table 1 nearest in rate (:func:`synthetic_partners`), with the
-    rank of the loss in each column (1 = most accurate). Headers name the profiles."""
+    beside the synthetic columns of Table 1 nearest in rate (:func:`synthetic_partners`; only their
+    runs trained as the human runs were, "—" where there are none), with the rank of the loss in
+    each column (1 = most accurate). Headers name the profiles."""
     human_label, synthetic_label = results_label(human_runs), results_label(table1_runs)
     columns = {}
     partners = synthetic_partners(human_runs)
@@ -146,11 +175,7 @@ def human_comparison(human_runs: pd.DataFrame, table1_runs: pd.DataFrame) -> pd.
         columns[(f"human ({human_label})", header)] = _means(group)
     used = dict.fromkeys((k, e) for p in partners.values() for k, e in p.items())
     for kind, eta in sorted(used, key=lambda ke: (ke[0], ke[1])):
-        part = table1_runs[
-            (table1_runs["noise"] == kind)
-            & np.isclose(table1_runs["eta"], eta)
-            & table1_runs["dataset"].isin(human_runs["dataset"])
-        ]
+        part = _partner_runs(table1_runs, human_runs, kind, eta)
         columns[(f"synthetic ({synthetic_label})", f"{NOISE_LABELS[kind]} η = {eta:g}")] = _means(part)
     accuracy = pd.DataFrame(columns).reindex([m for m in _ORDER if m in human_runs["method"].unique()])
     ranks = accuracy.rank(ascending=False, method="min")
@@ -165,7 +190,7 @@ def human_comparison(human_runs: pd.DataFrame, table1_runs: pd.DataFrame) -> pd.
 def ordering_agreement(human_runs: pd.DataFrame, table1_runs: pd.DataFrame) -> pd.DataFrame:
     """Per human label set: the losses from most to least accurate and, per synthetic kind, its
     partner column (nearest rate, :func:`synthetic_partners`) and how many pairs of losses that
-    column orders the same way ("—" where it has not been run)."""
+    column orders the same way ("—" where it has no runs trained as the human runs were)."""
     partners = synthetic_partners(human_runs)
     rows = []
     for noise, group in human_runs.groupby("noise", sort=False):
@@ -178,12 +203,7 @@ def ordering_agreement(human_runs: pd.DataFrame, table1_runs: pd.DataFrame) -> p
             ),
         }
         for kind, eta in partners[noise].items():
-            part = table1_runs[
-                (table1_runs["noise"] == kind)
-                & np.isclose(table1_runs["eta"], eta)
-                & table1_runs["dataset"].isin(group["dataset"])
-            ]
-            theirs = _means(part)
+            theirs = _means(_partner_runs(table1_runs, group, kind, eta))
             common = [m for m in ours.index if m in theirs.index]
             pairs = list(itertools.combinations(common, 2))
             agree = sum(np.sign(ours[a] - ours[b]) == np.sign(theirs[a] - theirs[b]) for a, b in pairs)
