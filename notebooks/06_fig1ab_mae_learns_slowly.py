@@ -45,9 +45,9 @@
 #   first (`cpu_net` with 0.62 M parameters, a fixed class-balanced subset of 12,500 training
 #   images, 15 epochs of Adam, no augmentation, about 1.5 minutes a run) and the second, frozen
 #   after the pilot shown at the end of this page (a 2.2 M-parameter `cpu_net`, 25,000 images,
-#   14 epochs: Adam for the figures, SGD for the tables), whose runs replace the first recipe's
-#   one experiment at a time as its sweep completes them. The committed `cpu` runs of this
-#   page are the second recipe's; the settings table below gives them.
+#   14 epochs: Adam for the figures, SGD for the tables), whose runs replaced the first recipe's
+#   one experiment at a time as its sweep completed them. Every committed `cpu` run of the
+#   book is the second recipe's; the settings table below gives them.
 #   Expect the paper's effects at far lower accuracies; `gce_lab/pipeline/profiles.py`
 #   gives the reason for each setting.
 # * `lab`: the real images, a 2 M-parameter network, 15-20 epochs: minutes on a GPU.
@@ -222,9 +222,9 @@ signs_findings(pilots)
 #
 # Every run records its wall time. For the `cpu` runs the book shows, per recipe and experiment:
 # how many, their wall time in hours and the median seconds a run, on the 2-core machine that
-# trained them (some beside other work, so more than a quiet machine needs). The second
-# recipe's runs count here once their experiment is complete and has replaced the first
-# recipe's; until then they wait in `results/cpu_v2`.
+# trained them (some beside other work, so more than a quiet machine needs). Every experiment
+# now holds the second recipe's runs (the first recipe's are in git history); Table 1's extra
+# seeds count here as the sweep commits them.
 
 # %%
 from gce_lab.book.cpu_cost import cpu_cost
