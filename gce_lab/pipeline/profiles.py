@@ -17,7 +17,7 @@ overrides keyed by experiment (``"table2"``) or experiment and data set
   the profile's second recipe, frozen at commit f963269 after a pilot on the cells of issue 24
   (CIFAR-10 clean, uniform 0.4 and 0.8, class-dependent 0.4; Fashion-MNIST uniform 0.4) and
   before any other Table 1 column was run with it. Chapter 6 shows the pilot beside the first
-  recipe (``results/cpu_v2``, ``results/cpu_pilot``); ``gce_lab.book.recipe_pilot`` measures it.
+  recipe (``results/<experiment>/cpu``, ``results/cpu_pilot``); ``gce_lab.book.recipe_pilot`` measures it.
 
   - ``cpu_net`` (:func:`gce_lab.pipeline.models.cpu_net`, 2.2 M parameters): three conv stages of
     32, 64 and 128 channels and a 1,024-unit hidden layer. The wide fully connected layer adds
@@ -45,7 +45,7 @@ overrides keyed by experiment (``"table2"``) or experiment and data set
     model, q = 0.7, k = 0.5.
 
   What the pilot measured on CIFAR-10 against the signs asked of a recipe (all from the runs in
-  ``results/cpu_v2``): clean CCE reaches 74.76 % (wanted 75); at uniform 0.4, CCE's mean
+  ``results/<experiment>/cpu``): clean CCE reaches 74.76 % (wanted 75); at uniform 0.4, CCE's mean
   softmax on the wrong labels rises after the drop but ends at 0.118 (wanted 0.3) and its test
   accuracy falls 2.30 points from the best-validation epoch to the last (wanted 3); truncated
   L_q's first pruning step picks the wrong labels with precision 0.726 (wanted 0.8) and prunes
