@@ -180,7 +180,7 @@ def test_largest_disagreements_are_opposite_orders_beyond_both_noises():
     found = largest_disagreements({"table1": (reversed_.assign(epochs=15), epochs)})
     assert set(found["pair"]) >= {"CCE vs Lq"}
     assert found["ours"].str.startswith("+").all() and found["paper"].str.startswith("-").all()
-    assert "best epoch 5.0 of 15" in found.loc[found["pair"] == "CCE vs Lq", "measured reason"].iloc[0]
+    assert "best epoch 5 of 15" in found.loc[found["pair"] == "CCE vs Lq", "measured reason"].iloc[0]
     agreeing = _runs({"cce": 65, "lq": 70, "mae": 40}, seeds=3, spread=1.0).assign(epochs=15)
     assert largest_disagreements({"table1": (agreeing, epochs)}).empty
 

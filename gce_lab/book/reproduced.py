@@ -321,7 +321,9 @@ def _pair_reason(runs: pd.DataFrame, epochs: pd.DataFrame, column: pd.Series) ->
     for method in (column["a"], column["b"]):
         mine = part[part["method"] == method]
         best = mine["best_epoch"].astype(float).mean()
-        text = f"{METHOD_LABELS[method]}: best epoch {best:.1f} of {mine['epochs'].max()}"
+        shown = f"{best:.0f}" if best.is_integer() else f"{best:.1f}"
+        seeds = f" (mean of {len(mine)} seeds)" if len(mine) > 1 else ""
+        text = f"{METHOD_LABELS[method]}: best epoch {shown} of {mine['epochs'].max()}{seeds}"
         softmax = wrong.reindex(mine["run_id"]).astype(float).mean()
         if not math.isnan(softmax):
             text += f", wrong-label softmax {softmax:.2f}"
