@@ -310,7 +310,8 @@ fall = (ours["test_acc_best_val"] - ours["test_acc_last"]).mean()
 last = results["table1"][1].merge(ours[["run_id", "epochs"]], on="run_id").query("epoch == epochs")
 print(
     f"our CCE at uniform 0.8 ({len(ours)} run(s)): best-validation epoch {', '.join(map(str, ours['best_epoch']))} "
-    f"of {ours['epochs'].iloc[0]}; {fall:.2f} points lower at its last epoch; mean softmax on the wrong labels "
+    f"of {ours['epochs'].iloc[0]}; at its last epoch {abs(fall):.2f} points {'below' if fall >= 0 else 'above'} that; "
+    "mean softmax on the wrong labels "
     f"at the end {last['mean_softmax_noisy'].mean():.3f}"
 )
 
