@@ -232,8 +232,9 @@ assert [math.floor((1.96 * 2.0 / g) ** 2) + 1 for g in (1.0, 3.0)] == [16, 2]
 # $\sqrt{(0.20^2 + 0.11^2)/5} = 0.10$, with 6.2 degrees of freedom and a critical value of
 # 2.43: the 0.13-point lead is inside the noise. The paper's own numbers cannot tell the two
 # losses apart there, and the sentence "truncating the $\mathcal{L}_q$ loss enhanced results"
-# cannot rest on that column. Twelve of the 15 pairs are beyond the noise; the other two are
-# MAE's against CCE and against Forward $\hat T$: MAE's five runs spread by 3.84 points.
+# cannot rest on that column. Twelve of the 15 pairs are beyond the noise; besides this one,
+# the two within it are MAE's against CCE and against Forward $\hat T$: MAE's five runs spread
+# by 3.84 points.
 
 
 # %%
