@@ -41,3 +41,13 @@ def test_the_readmes_quote_what_the_committed_runs_cost():
     )
     for readme in ("README.md", "results/README.md"):
         assert quoted in " ".join((REPO_ROOT / readme).read_text().split()), readme
+
+
+def test_every_cifar10_column_of_table1_has_three_seeds_as_the_readme_says():
+    runs = pd.read_csv(RESULTS / "table1" / "cpu" / "runs.csv")
+    noisy = runs[(runs["dataset"] == "cifar10") & (runs["noise"] != "none")]
+    seeds = noisy.groupby(["noise", "eta", "method"])["seed"].apply(lambda s: sorted(s.astype(int)))
+    assert len(seeds) == 8 * 6, "Table 1's eight noisy CIFAR-10 columns, six methods each"
+    assert all(s == [0, 1, 2] for s in seeds), seeds[seeds.map(lambda s: s != [0, 1, 2])]
+    readme = " ".join((REPO_ROOT / "README.md").read_text().split())
+    assert "Table 1's second and third seeds: every CIFAR-10 column's" in readme
