@@ -297,7 +297,7 @@ assert set(map(frozenset, column.loc[column["paper_verdict"] == WITHIN, ["a", "b
 
 # %%
 from gce_lab.book.comparison import reported_results
-from gce_lab.book.reproduced import second_sources
+from gce_lab.book.reproduced import final_wrong_label_softmax, second_sources
 
 second = second_sources().query("dataset == 'cifar10' and noise == 'uniform' and eta == 0.8")
 second = second.set_index("method")["accuracy"]
@@ -308,12 +308,12 @@ print({k: round(v, 2) for k, v in drops.items()})
 assert round(drops["GCE"], 2) == 38.25 and round(drops["CCE"], 2) == 34.87
 ours = results["table1"][0].query("dataset == 'cifar10' and noise == 'uniform' and eta == 0.8 and method == 'cce'")
 fall = (ours["test_acc_best_val"] - ours["test_acc_last"]).mean()
-last = results["table1"][1].merge(ours[["run_id", "epochs"]], on="run_id").query("epoch == epochs")
+wrong = final_wrong_label_softmax(results["table1"][1], ours["run_id"])
 print(
     f"our CCE at uniform 0.8 ({len(ours)} run(s)): best-validation epoch {', '.join(map(str, ours['best_epoch']))} "
     f"of {ours['epochs'].iloc[0]}; at its last epoch {abs(fall):.2f} points {'below' if fall >= 0 else 'above'} that; "
     "mean softmax on the wrong labels "
-    f"at the end {last['mean_softmax_noisy'].mean():.3f}"
+    f"at the end {wrong.mean():.3f}"
 )
 
 

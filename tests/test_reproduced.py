@@ -13,6 +13,7 @@ from gce_lab.book.noise_verdicts import FAILS, HOLDS, MISSING, WITHIN
 from gce_lab.book.reproduced import (
     disagreement_findings,
     figure_claims,
+    final_wrong_label_softmax,
     largest_disagreements,
     order_agreement,
     protocol_dependence,
@@ -204,3 +205,16 @@ def test_disagreement_findings_count_opposite_orders_and_say_why_the_rest_are_no
         "(no column of their data set has two seeds yet)."
     )
     assert disagreement_findings({}, "cpu").sentences == ()
+
+
+def test_final_wrong_label_softmax_reads_each_runs_last_recorded_epoch_in_the_order_asked():
+    epochs = pd.DataFrame(
+        {
+            "run_id": ["a", "a", "a", "b", "b", "c"],
+            "epoch": [3, 1, 2, 1, 2, 1],
+            "mean_softmax_noisy": [0.9, 0.1, 0.5, 0.2, 0.4, 0.7],
+        }
+    )
+    wrong = final_wrong_label_softmax(epochs, ["b", "a", "missing"])
+    assert wrong.index.tolist() == ["b", "a", "missing"]
+    assert wrong.iloc[:2].tolist() == [0.4, 0.9] and np.isnan(wrong["missing"])

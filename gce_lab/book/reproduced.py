@@ -18,7 +18,7 @@ verdict says.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 
@@ -44,6 +44,7 @@ __all__ = [
     "disagreement_findings",
     "second_sources",
     "protocol_dependence",
+    "final_wrong_label_softmax",
 ]
 
 #: The chapter of the book that shows each experiment.
@@ -58,6 +59,14 @@ def _mean_first_prune(runs: pd.DataFrame, epochs: pd.DataFrame, noises: tuple[st
     steps = epochs[epochs["run_id"].isin(pruning["run_id"]) & (epochs["prune_step"].astype(str) == "True")]
     first = steps.sort_values("epoch").groupby("run_id").head(1)
     return float(first["prune_precision"].astype(float).mean()), float(pruning["eta"].astype(float).mean())
+
+
+def final_wrong_label_softmax(epochs: pd.DataFrame, run_ids: Iterable[str]) -> pd.Series:
+    """Per run of ``run_ids`` (in that order), the mean softmax its network gives the wrongly
+    labelled training samples at the last epoch recorded (NaN for a run without epochs)."""
+    run_ids = list(run_ids)
+    curves = epochs[epochs["run_id"].isin(run_ids)].sort_values("epoch")
+    return curves.groupby("run_id")["mean_softmax_noisy"].last().reindex(run_ids).astype(float)
 
 
 def _best_epochs(runs: pd.DataFrame, methods: tuple[str, ...]) -> str:
@@ -316,7 +325,6 @@ def _pair_reason(runs: pd.DataFrame, epochs: pd.DataFrame, column: pd.Series) ->
     if part.empty:
         return ""
     curves = epochs[epochs["run_id"].isin(part["run_id"])].sort_values("epoch")
-    wrong = curves.groupby("run_id")["mean_softmax_noisy"].last()
     reasons = []
     for method in (column["a"], column["b"]):
         mine = part[part["method"] == method]
@@ -324,7 +332,7 @@ def _pair_reason(runs: pd.DataFrame, epochs: pd.DataFrame, column: pd.Series) ->
         shown = f"{best:.0f}" if best.is_integer() else f"{best:.1f}"
         seeds = f" (mean of {len(mine)} seeds)" if len(mine) > 1 else ""
         text = f"{METHOD_LABELS[method]}: best epoch {shown} of {mine['epochs'].max()}{seeds}"
-        softmax = wrong.reindex(mine["run_id"]).astype(float).mean()
+        softmax = final_wrong_label_softmax(curves, mine["run_id"]).mean()
         if not math.isnan(softmax):
             text += f", wrong-label softmax {softmax:.2f}"
         if method == "truncated_lq":
